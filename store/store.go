@@ -1,0 +1,111 @@
+// Package store connects Herald to Redis, its only database. It understands
+// the URL forms of HERALD_REDIS_URL (one server, a cluster, or an embedded
+// in-process server for trying Herald out) and names every key under one
+// prefix so that several deployments or tests can share a server.
+//
+// Every key Herald writes is listed in ARCHITECTURE.md.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultPrefix starts every key Herald writes.
+const DefaultPrefix = "herald:"
+
+// Store is a Redis connection and the key prefix Herald uses on it.
+type Store struct {
+	Redis  redis.UniversalClient
+	Prefix string
+
+	// Embedded is true when the data lives in this process (memory://) and
+	// is lost at exit.
+	Embedded bool
+	mini     *miniredis.Miniredis
+}
+
+// Open connects to the Redis named by rawURL without waiting for it to answer:
+// a server that is down is retried by every command, and Ping tells whether it
+// is up. Forms: redis://[user:pass@]host:port/db, rediss://… (TLS), several
+// comma-separated redis:// URLs or host:port pairs (Redis Cluster), memory://
+// (embedded, in-process).
+func Open(rawURL, prefix string) (*Store, error) {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	rawURL = strings.TrimSpace(rawURL)
+	switch {
+	case rawURL == "":
+		return nil, errors.New("empty Redis URL")
+	case strings.HasPrefix(rawURL, "memory://"):
+		m := miniredis.NewMiniRedis()
+		if err := m.Start(); err != nil {
+			return nil, fmt.Errorf("start embedded redis: %w", err)
+		}
+		c := redis.NewClient(&redis.Options{Addr: m.Addr(), Protocol: 2})
+		return &Store{Redis: c, Prefix: prefix, Embedded: true, mini: m}, nil
+	case strings.Contains(rawURL, ","):
+		opts := &redis.ClusterOptions{}
+		for _, part := range strings.Split(rawURL, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			if !strings.Contains(part, "://") {
+				part = "redis://" + part
+			}
+			o, err := redis.ParseURL(part)
+			if err != nil {
+				return nil, fmt.Errorf("parse cluster address %q: %w", redact(part), err)
+			}
+			opts.Addrs = append(opts.Addrs, o.Addr)
+			opts.Username, opts.Password, opts.TLSConfig = o.Username, o.Password, o.TLSConfig
+		}
+		return &Store{Redis: redis.NewClusterClient(opts), Prefix: prefix}, nil
+	default:
+		o, err := redis.ParseURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("parse %q: %w", redact(rawURL), err)
+		}
+		return &Store{Redis: redis.NewClient(o), Prefix: prefix}, nil
+	}
+}
+
+// Key joins parts into a key under the store's prefix: Key("feeds") is
+// "herald:feeds".
+func (s *Store) Key(parts ...string) string {
+	return s.Prefix + strings.Join(parts, ":")
+}
+
+// Ping reports whether Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.Redis.Ping(ctx).Err()
+}
+
+// Close closes the connection and stops an embedded server.
+func (s *Store) Close() error {
+	err := s.Redis.Close()
+	if s.mini != nil {
+		s.mini.Close()
+	}
+	return err
+}
+
+// redact hides a password in a URL for error messages.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
