@@ -1,0 +1,287 @@
+// Package config reads Herald's settings from the environment (HERALD_*),
+// once, in one place. Every value is validated: an invalid one is an error
+// that names the variable, never a silent default.
+package config
+
+import (
+	"fmt"
+	"net/mail"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config holds every setting of SPEC.md's table.
+type Config struct {
+	RedisURL          string
+	HTTPAddr          string
+	PublicURL         string
+	Secret            string
+	TelegramToken     string
+	TelegramAPIURL    string
+	TelegramAdmins    []int64
+	TelegramRate      float64
+	SMTPURL           string
+	MailFrom          string
+	PollInterval      time.Duration
+	Feeds             []string
+	AllowPrivateFeeds bool
+	LogFormat         string
+	LogLevel          string
+	LLMURL            string
+	LLMModel          string
+	LLMKey            string
+
+	// KeyPrefix starts every Redis key; tests give each run its own.
+	// It has no environment variable: one deployment, one prefix.
+	KeyPrefix string
+}
+
+// Defaults returns the configuration with every default of SPEC.md.
+func Defaults() Config {
+	return Config{
+		RedisURL:       "redis://127.0.0.1:6379/0",
+		HTTPAddr:       "127.0.0.1:8080",
+		PublicURL:      "http://127.0.0.1:8080",
+		TelegramAPIURL: "https://api.telegram.org",
+		TelegramRate:   25,
+		PollInterval:   5 * time.Minute,
+		LogFormat:      "text",
+		LogLevel:       "info",
+		KeyPrefix:      "herald:",
+	}
+}
+
+// Error is an invalid setting.
+type Error struct {
+	Var string
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Var + ": " + e.Msg }
+
+// FromEnv reads the settings through getenv (os.Getenv in production).
+// Secrets may also come from NAME_FILE, a file holding the value.
+func FromEnv(getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	c := Defaults()
+	r := reader{getenv: getenv}
+	r.str("HERALD_REDIS_URL", &c.RedisURL)
+	r.str("HERALD_HTTP_ADDR", &c.HTTPAddr)
+	r.str("HERALD_PUBLIC_URL", &c.PublicURL)
+	r.secret("HERALD_SECRET", &c.Secret)
+	r.secret("HERALD_TELEGRAM_TOKEN", &c.TelegramToken)
+	r.str("HERALD_TELEGRAM_API_URL", &c.TelegramAPIURL)
+	if v := r.get("HERALD_TELEGRAM_ADMINS"); v != "" {
+		for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+			id, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				r.fail("HERALD_TELEGRAM_ADMINS", fmt.Sprintf("%q is not a Telegram user id (a whole number)", f))
+				break
+			}
+			c.TelegramAdmins = append(c.TelegramAdmins, id)
+		}
+	}
+	if v := r.get("HERALD_TELEGRAM_RATE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 1000 {
+			r.fail("HERALD_TELEGRAM_RATE", fmt.Sprintf("%q is not a rate between 0 and 1000 messages per second", v))
+		} else {
+			c.TelegramRate = f
+		}
+	}
+	r.secret("HERALD_SMTP_URL", &c.SMTPURL)
+	r.str("HERALD_MAIL_FROM", &c.MailFrom)
+	if v := r.get("HERALD_POLL_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			r.fail("HERALD_POLL_INTERVAL", fmt.Sprintf("%q is not a duration of at least 1s (like 30s or 5m)", v))
+		} else {
+			c.PollInterval = d
+		}
+	}
+	if v := r.get("HERALD_FEEDS"); v != "" {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				c.Feeds = append(c.Feeds, f)
+			}
+		}
+	}
+	if v := r.get("HERALD_ALLOW_PRIVATE_FEEDS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			r.fail("HERALD_ALLOW_PRIVATE_FEEDS", fmt.Sprintf("%q is not true or false", v))
+		}
+		c.AllowPrivateFeeds = b
+	}
+	r.str("HERALD_LOG_FORMAT", &c.LogFormat)
+	r.str("HERALD_LOG_LEVEL", &c.LogLevel)
+	r.str("HERALD_LLM_URL", &c.LLMURL)
+	r.str("HERALD_LLM_MODEL", &c.LLMModel)
+	r.secret("HERALD_LLM_KEY", &c.LLMKey)
+	if r.err != nil {
+		return c, r.err
+	}
+	return c, c.Validate()
+}
+
+// Validate checks values that do not depend on what the process will do.
+func (c *Config) Validate() error {
+	if err := checkRedisURL(c.RedisURL); err != nil {
+		return &Error{"HERALD_REDIS_URL", err.Error()}
+	}
+	if _, _, err := splitHostPort(c.HTTPAddr); err != nil {
+		return &Error{"HERALD_HTTP_ADDR", fmt.Sprintf("%q is not host:port: %v", c.HTTPAddr, err)}
+	}
+	if err := checkHTTPURL(c.PublicURL); err != nil {
+		return &Error{"HERALD_PUBLIC_URL", err.Error()}
+	}
+	if err := checkHTTPURL(c.TelegramAPIURL); err != nil {
+		return &Error{"HERALD_TELEGRAM_API_URL", err.Error()}
+	}
+	if c.TelegramToken != "" && (!strings.Contains(c.TelegramToken, ":") || strings.ContainsAny(c.TelegramToken, " /\r\n")) {
+		return &Error{"HERALD_TELEGRAM_TOKEN", "does not look like a bot token (123456:ABC…)"}
+	}
+	if c.SMTPURL != "" {
+		if err := CheckSMTPURL(c.SMTPURL); err != nil {
+			return &Error{"HERALD_SMTP_URL", err.Error()}
+		}
+		if c.MailFrom == "" {
+			return &Error{"HERALD_MAIL_FROM", "is required when HERALD_SMTP_URL is set"}
+		}
+	}
+	if c.MailFrom != "" {
+		if _, err := mail.ParseAddress(c.MailFrom); err != nil || strings.ContainsAny(c.MailFrom, "\r\n") {
+			return &Error{"HERALD_MAIL_FROM", fmt.Sprintf("%q is not an address like Herald <news@example.org>", c.MailFrom)}
+		}
+	}
+	for _, f := range c.Feeds {
+		if err := checkHTTPURL(f); err != nil {
+			return &Error{"HERALD_FEEDS", err.Error()}
+		}
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return &Error{"HERALD_LOG_FORMAT", fmt.Sprintf("%q is neither text nor json", c.LogFormat)}
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		return &Error{"HERALD_LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", c.LogLevel)}
+	}
+	if c.LLMURL != "" {
+		if err := checkHTTPURL(c.LLMURL); err != nil {
+			return &Error{"HERALD_LLM_URL", err.Error()}
+		}
+	}
+	return nil
+}
+
+// Embedded reports whether Redis is the in-process memory:// one.
+func (c *Config) Embedded() bool { return strings.HasPrefix(c.RedisURL, "memory://") }
+
+type reader struct {
+	getenv func(string) string
+	err    error
+}
+
+func (r *reader) get(name string) string { return strings.TrimSpace(r.getenv(name)) }
+
+func (r *reader) fail(name, msg string) {
+	if r.err == nil {
+		r.err = &Error{name, msg}
+	}
+}
+
+func (r *reader) str(name string, dst *string) {
+	if v := r.get(name); v != "" {
+		*dst = v
+	}
+}
+
+// secret reads NAME, or the file named by NAME_FILE; setting both is an error
+// because one of them would be ignored.
+func (r *reader) secret(name string, dst *string) {
+	v, file := r.get(name), r.get(name+"_FILE")
+	switch {
+	case v != "" && file != "":
+		r.fail(name, "set either "+name+" or "+name+"_FILE, not both")
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			r.fail(name+"_FILE", err.Error())
+			return
+		}
+		*dst = strings.TrimSpace(string(b))
+	case v != "":
+		*dst = v
+	}
+}
+
+func checkRedisURL(raw string) error {
+	if raw == "memory://" || strings.HasPrefix(raw, "memory://") {
+		return nil
+	}
+	for _, part := range strings.Split(raw, ",") {
+		part = strings.TrimSpace(part)
+		if !strings.Contains(part, "://") && strings.Contains(raw, ",") {
+			part = "redis://" + part
+		}
+		u, err := url.Parse(part)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			return fmt.Errorf("%q is not redis://host:port/db, rediss://…, a comma-separated cluster list or memory://", part)
+		}
+	}
+	return nil
+}
+
+func checkHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http:// or https:// URL", raw)
+	}
+	return nil
+}
+
+// CheckSMTPURL accepts smtp://[user:pass@]host[:port][?tls=none|starttls]
+// and smtps://[user:pass@]host[:port].
+func CheckSMTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("not a URL: %v", err)
+	}
+	if u.Scheme != "smtp" && u.Scheme != "smtps" {
+		return fmt.Errorf("scheme %q is neither smtp nor smtps", u.Scheme)
+	}
+	if u.Hostname() == "" {
+		return fmt.Errorf("no host in the URL")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("port %q is not a port number", p)
+		}
+	}
+	switch t := u.Query().Get("tls"); t {
+	case "", "none", "starttls":
+	default:
+		return fmt.Errorf("tls=%q is neither none nor starttls", t)
+	}
+	return nil
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	i := strings.LastIndex(addr, ":")
+	if i < 0 {
+		return "", 0, fmt.Errorf("missing port")
+	}
+	p, err := strconv.Atoi(addr[i+1:])
+	if err != nil || p < 0 || p > 65535 {
+		return "", 0, fmt.Errorf("bad port %q", addr[i+1:])
+	}
+	return addr[:i], p, nil
+}

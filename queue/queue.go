@@ -1,0 +1,238 @@
+// Package queue is the hand-off between Herald's stages: Redis Streams read
+// through consumer groups. An entry stays pending in its group until the
+// handler that took it has finished with it, so a process killed mid-work
+// leaves its entries to be claimed by another consumer (or itself, after a
+// restart) once they have been idle for ClaimAfter.
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Stream is one Redis stream read by one consumer group.
+type Stream struct {
+	Redis    redis.UniversalClient
+	Key      string
+	Group    string
+	Consumer string // unique per process, e.g. hostname-pid
+
+	// MaxLen trims the stream approximately on every add; 0 keeps all.
+	MaxLen int64
+	// ClaimAfter is how long an entry may stay pending with a consumer
+	// before another one takes it over (default 30s).
+	ClaimAfter time.Duration
+	// Batch is how many entries one read takes (default 10).
+	Batch int64
+	// Block is how long one read waits for new entries (default 1s).
+	Block time.Duration
+
+	Log *slog.Logger
+}
+
+// Message is one stream entry.
+type Message struct {
+	ID     string
+	Values map[string]any
+	// Retries counts earlier deliveries that were not acknowledged.
+	Retries int64
+}
+
+// Get returns a field of the entry as a string.
+func (m Message) Get(field string) string {
+	v, _ := m.Values[field].(string)
+	return v
+}
+
+// Ensure creates the stream and its group if they do not exist.
+func (s *Stream) Ensure(ctx context.Context) error {
+	err := s.Redis.XGroupCreateMkStream(ctx, s.Key, s.Group, "0").Err()
+	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("create group %s on %s: %w", s.Group, s.Key, err)
+	}
+	return nil
+}
+
+// Add appends an entry.
+func (s *Stream) Add(ctx context.Context, values map[string]any) (string, error) {
+	args := &redis.XAddArgs{Stream: s.Key, Values: values}
+	if s.MaxLen > 0 {
+		args.MaxLen, args.Approx = s.MaxLen, true
+	}
+	id, err := s.Redis.XAdd(ctx, args).Result()
+	if err != nil {
+		return "", fmt.Errorf("add to %s: %w", s.Key, err)
+	}
+	return id, nil
+}
+
+// Handler does the work for one entry. Returning nil acknowledges it;
+// an error leaves it pending, to be retried after ClaimAfter.
+type Handler func(ctx context.Context, m Message) error
+
+// Run reads entries and hands them to h until ctx ends. Redis errors are
+// logged and retried with back-off; Run returns only ctx's error.
+func (s *Stream) Run(ctx context.Context, h Handler) error {
+	s.defaults()
+	backoff := time.Duration(0)
+	lastClaim := time.Time{}
+	for ctx.Err() == nil {
+		if backoff > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(backoff):
+			}
+		}
+		var msgs []Message
+		var err error
+		if time.Since(lastClaim) > s.ClaimAfter/4 {
+			msgs, err = s.claim(ctx)
+			lastClaim = time.Now()
+		}
+		if err == nil && len(msgs) == 0 {
+			msgs, err = s.read(ctx)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if strings.Contains(err.Error(), "NOGROUP") {
+				// Redis lost the group (restarted without persistence,
+				// or the key was deleted): make it again and go on.
+				err = s.Ensure(ctx)
+			}
+			if err != nil {
+				backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
+				s.Log.Warn("queue read failed", "stream", s.Key, "err", err, "retry_in", backoff)
+				continue
+			}
+		}
+		backoff = 0
+		for _, m := range msgs {
+			if err := h(ctx, m); err != nil {
+				if ctx.Err() == nil {
+					s.Log.Warn("queue entry failed; left pending for retry", "stream", s.Key, "entry", m.ID, "err", err)
+				}
+				continue
+			}
+			if err := s.Ack(context.WithoutCancel(ctx), m.ID); err != nil {
+				s.Log.Warn("queue ack failed", "stream", s.Key, "entry", m.ID, "err", err)
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// Ack acknowledges an entry so no one takes it again.
+func (s *Stream) Ack(ctx context.Context, id string) error {
+	return s.Redis.XAck(ctx, s.Key, s.Group, id).Err()
+}
+
+func (s *Stream) defaults() {
+	if s.ClaimAfter <= 0 {
+		s.ClaimAfter = 30 * time.Second
+	}
+	if s.Batch <= 0 {
+		s.Batch = 10
+	}
+	if s.Block <= 0 {
+		s.Block = time.Second
+	}
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+}
+
+func (s *Stream) read(ctx context.Context) ([]Message, error) {
+	res, err := s.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group: s.Group, Consumer: s.Consumer, Streams: []string{s.Key, ">"},
+		Count: s.Batch, Block: s.Block,
+	}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []Message
+	for _, st := range res {
+		for _, x := range st.Messages {
+			out = append(out, Message{ID: x.ID, Values: x.Values})
+		}
+	}
+	return out, nil
+}
+
+// claim takes over entries another consumer (perhaps a killed process, or
+// this one before a restart) left pending for longer than ClaimAfter.
+func (s *Stream) claim(ctx context.Context) ([]Message, error) {
+	xs, _, err := s.Redis.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+		Stream: s.Key, Group: s.Group, Consumer: s.Consumer,
+		MinIdle: s.ClaimAfter, Start: "0-0", Count: s.Batch,
+	}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Message, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, Message{ID: x.ID, Values: x.Values, Retries: 1})
+	}
+	return out, nil
+}
+
+// Stats is what operators watch on a stream.
+type Stats struct {
+	Length        int64
+	Pending       int64
+	OldestPending time.Duration
+}
+
+// Stats reads the stream's length, the group's pending count and the age of
+// its oldest pending entry.
+func (s *Stream) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	n, err := s.Redis.XLen(ctx, s.Key).Result()
+	if err != nil {
+		return st, err
+	}
+	st.Length = n
+	p, err := s.Redis.XPending(ctx, s.Key, s.Group).Result()
+	if err != nil {
+		if strings.Contains(err.Error(), "NOGROUP") {
+			return st, nil
+		}
+		return st, err
+	}
+	st.Pending = p.Count
+	if p.Count > 0 {
+		if ms, ok := idMillis(p.Lower); ok {
+			st.OldestPending = time.Since(time.UnixMilli(ms))
+		}
+	}
+	return st, nil
+}
+
+func idMillis(id string) (int64, bool) {
+	var ms int64
+	i := strings.IndexByte(id, '-')
+	if i <= 0 {
+		return 0, false
+	}
+	for _, c := range id[:i] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		ms = ms*10 + int64(c-'0')
+	}
+	return ms, true
+}

@@ -1,0 +1,318 @@
+package subscriptions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/herald-news/herald/store"
+)
+
+// Kinds of subscriber.
+const (
+	KindTelegram = "telegram"
+	KindEmail    = "email"
+)
+
+// Statuses of a subscriber.
+const (
+	StatusPending      = "pending"      // email not yet confirmed
+	StatusActive       = "active"       //
+	StatusPaused       = "paused"       //
+	StatusUnsubscribed = "unsubscribed" // kept briefly so a late click still finds it
+	StatusInactive     = "inactive"     // Telegram chat blocked the bot or is gone
+	StatusSuspended    = "suspended"    // email address bounced too often
+)
+
+// DefaultMaxTopics is how many topics one subscriber may follow.
+const DefaultMaxTopics = 50
+
+var (
+	ErrNotFound     = errors.New("no such subscriber")
+	ErrTooMany      = errors.New("too many topics")
+	ErrDuplicate    = errors.New("already subscribed to that topic")
+	ErrNoSuchTopic  = errors.New("no such topic")
+	errTopicNewline = errors.New("a topic cannot contain a line break")
+)
+
+// Subscriber is one Telegram chat or one email reader, with its topics.
+// It is stored as a single Redis hash so a million of them stay small.
+type Subscriber struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	ChatID    int64     `json:"chat_id,omitempty"`
+	Email     string    `json:"email,omitempty"`
+	Topics    []string  `json:"topics"`
+	Status    string    `json:"status"`
+	Frequency string    `json:"frequency,omitempty"` // email: instant, daily, weekly; telegram: instant, hourly, daily
+	Hour      int       `json:"hour"`                // local hour of digests
+	TZ        string    `json:"tz,omitempty"`        // IANA zone
+	Created   time.Time `json:"created"`
+	Bounces   int       `json:"bounces,omitempty"`
+}
+
+// Active reports whether deliveries should go to this subscriber now.
+func (s *Subscriber) Active() bool { return s.Status == StatusActive }
+
+// TelegramID is the subscriber id of a Telegram chat.
+func TelegramID(chatID int64) string { return "tg:" + strconv.FormatInt(chatID, 10) }
+
+// Store keeps subscribers in Redis, the source of truth, and records every
+// change in a stream that matchers follow to keep their index in step.
+type Store struct {
+	st        *store.Store
+	MaxTopics int
+}
+
+// NewStore returns a Store on st.
+func NewStore(st *store.Store) *Store { return &Store{st: st, MaxTopics: DefaultMaxTopics} }
+
+// Key of the hash holding one subscriber. The braces are a Redis Cluster
+// hash tag: everything belonging to one subscriber lands in one slot.
+func (s *Store) key(id string) string { return s.st.Key("sub", "{"+id+"}") }
+
+// ChangesKey is the stream of subscriber ids whose topics changed.
+func (s *Store) ChangesKey() string { return s.st.Key("{subs}", "changes") }
+
+func (s *Store) emailKey(addr string) string {
+	return s.st.Key("email", strings.ToLower(strings.TrimSpace(addr)))
+}
+
+// Get reads one subscriber.
+func (s *Store) Get(ctx context.Context, id string) (*Subscriber, error) {
+	m, err := s.st.Redis.HGetAll(ctx, s.key(id)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("get subscriber %s: %w", id, err)
+	}
+	if len(m) == 0 {
+		return nil, ErrNotFound
+	}
+	return decode(id, m), nil
+}
+
+// ByEmail finds the subscriber holding an address.
+func (s *Store) ByEmail(ctx context.Context, addr string) (*Subscriber, error) {
+	id, err := s.st.Redis.Get(ctx, s.emailKey(addr)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find subscriber by email: %w", err)
+	}
+	return s.Get(ctx, id)
+}
+
+// Put writes a whole subscriber and announces the change.
+func (s *Store) Put(ctx context.Context, sub *Subscriber) error {
+	for _, t := range sub.Topics {
+		if strings.ContainsAny(t, "\r\n") {
+			return errTopicNewline
+		}
+	}
+	if sub.Created.IsZero() {
+		sub.Created = time.Now().UTC()
+	}
+	if err := s.st.Redis.HSet(ctx, s.key(sub.ID), encode(sub)).Err(); err != nil {
+		return fmt.Errorf("put subscriber %s: %w", sub.ID, err)
+	}
+	if sub.Email != "" {
+		if err := s.st.Redis.Set(ctx, s.emailKey(sub.Email), sub.ID, 0).Err(); err != nil {
+			return fmt.Errorf("index email of %s: %w", sub.ID, err)
+		}
+	}
+	return s.announce(ctx, sub.ID)
+}
+
+// Update reads a subscriber, lets fn change it and writes it back, retrying
+// when another process changed it in between.
+func (s *Store) Update(ctx context.Context, id string, fn func(*Subscriber) error) (*Subscriber, error) {
+	var out *Subscriber
+	key := s.key(id)
+	for range 20 {
+		err := s.st.Redis.Watch(ctx, func(tx *redis.Tx) error {
+			m, err := tx.HGetAll(ctx, key).Result()
+			if err != nil {
+				return err
+			}
+			if len(m) == 0 {
+				return ErrNotFound
+			}
+			sub := decode(id, m)
+			if err := fn(sub); err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Del(ctx, key)
+				p.HSet(ctx, key, encode(sub))
+				return nil
+			})
+			out = sub
+			return err
+		}, key)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return out, s.announce(ctx, id)
+	}
+	return nil, fmt.Errorf("update subscriber %s: too much contention", id)
+}
+
+// AddTopic appends a topic (already validated by the caller).
+func (s *Store) AddTopic(ctx context.Context, id, topic string) (*Subscriber, error) {
+	if strings.ContainsAny(topic, "\r\n") {
+		return nil, errTopicNewline
+	}
+	return s.Update(ctx, id, func(sub *Subscriber) error {
+		for _, t := range sub.Topics {
+			if strings.EqualFold(t, topic) {
+				return ErrDuplicate
+			}
+		}
+		if len(sub.Topics) >= s.MaxTopics {
+			return fmt.Errorf("%w: at most %d", ErrTooMany, s.MaxTopics)
+		}
+		sub.Topics = append(sub.Topics, topic)
+		return nil
+	})
+}
+
+// RemoveTopic removes the n-th topic (1-based) and returns it.
+func (s *Store) RemoveTopic(ctx context.Context, id string, n int) (string, error) {
+	var removed string
+	_, err := s.Update(ctx, id, func(sub *Subscriber) error {
+		if n < 1 || n > len(sub.Topics) {
+			return ErrNoSuchTopic
+		}
+		removed = sub.Topics[n-1]
+		sub.Topics = append(sub.Topics[:n-1], sub.Topics[n:]...)
+		return nil
+	})
+	return removed, err
+}
+
+// Delete removes a subscriber and everything the store holds on it.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	sub, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if sub.Email != "" {
+		s.st.Redis.Del(ctx, s.emailKey(sub.Email))
+	}
+	if err := s.st.Redis.Del(ctx, s.key(id)).Err(); err != nil {
+		return fmt.Errorf("delete subscriber %s: %w", id, err)
+	}
+	return s.announce(ctx, id)
+}
+
+func (s *Store) announce(ctx context.Context, id string) error {
+	err := s.st.Redis.XAdd(ctx, &redis.XAddArgs{
+		Stream: s.ChangesKey(), MaxLen: 100000, Approx: true,
+		Values: map[string]any{"sub": id},
+	}).Err()
+	if err != nil {
+		return fmt.Errorf("announce change of %s: %w", id, err)
+	}
+	return nil
+}
+
+// Scan calls fn for every subscriber, reading them in pipelined batches.
+func (s *Store) Scan(ctx context.Context, fn func(*Subscriber) error) error {
+	pattern := s.st.Key("sub", "*")
+	scan := func(ctx context.Context, c redis.UniversalClient) error {
+		var cursor uint64
+		for {
+			keys, next, err := c.Scan(ctx, cursor, pattern, 2000).Result()
+			if err != nil {
+				return fmt.Errorf("scan subscribers: %w", err)
+			}
+			if len(keys) > 0 {
+				cmds := make([]*redis.MapStringStringCmd, len(keys))
+				_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+					for i, k := range keys {
+						cmds[i] = p.HGetAll(ctx, k)
+					}
+					return nil
+				})
+				if err != nil {
+					return fmt.Errorf("read subscribers: %w", err)
+				}
+				for i, cmd := range cmds {
+					m := cmd.Val()
+					if len(m) == 0 {
+						continue
+					}
+					if err := fn(decode(idFromKey(keys[i]), m)); err != nil {
+						return err
+					}
+				}
+			}
+			if next == 0 {
+				return nil
+			}
+			cursor = next
+		}
+	}
+	if cc, ok := s.st.Redis.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	}
+	return scan(ctx, s.st.Redis)
+}
+
+func idFromKey(k string) string {
+	i, j := strings.IndexByte(k, '{'), strings.LastIndexByte(k, '}')
+	if i < 0 || j < i {
+		return k
+	}
+	return k[i+1 : j]
+}
+
+// Short field names: the hash is stored once per subscriber, and a million
+// subscribers make every byte count.
+func encode(s *Subscriber) map[string]any {
+	m := map[string]any{
+		"k": s.Kind, "s": s.Status, "q": strings.Join(s.Topics, "\n"),
+		"c": s.Created.Unix(),
+	}
+	if s.ChatID != 0 {
+		m["chat"] = s.ChatID
+	}
+	if s.Email != "" {
+		m["e"] = s.Email
+	}
+	if s.Frequency != "" {
+		m["f"] = s.Frequency
+	}
+	if s.Hour != 0 {
+		m["h"] = s.Hour
+	}
+	if s.TZ != "" {
+		m["tz"] = s.TZ
+	}
+	if s.Bounces != 0 {
+		m["b"] = s.Bounces
+	}
+	return m
+}
+
+func decode(id string, m map[string]string) *Subscriber {
+	s := &Subscriber{ID: id, Kind: m["k"], Status: m["s"], Email: m["e"], Frequency: m["f"], TZ: m["tz"]}
+	if q := m["q"]; q != "" {
+		s.Topics = strings.Split(q, "\n")
+	}
+	s.ChatID, _ = strconv.ParseInt(m["chat"], 10, 64)
+	s.Hour, _ = strconv.Atoi(m["h"])
+	s.Bounces, _ = strconv.Atoi(m["b"])
+	if c, err := strconv.ParseInt(m["c"], 10, 64); err == nil {
+		s.Created = time.Unix(c, 0).UTC()
+	}
+	return s
+}
