@@ -1,0 +1,138 @@
+// Package delivery holds the queues between the matcher and the senders: one
+// stream of Telegram alerts, and per email reader a list of matched articles
+// waiting for their digest. Enqueueing is idempotent per (subscriber, story),
+// so a matcher that re-reads an article after a crash sends nothing twice.
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/herald-news/herald/store"
+)
+
+// MarkerTTL is how long Herald remembers that a story went to a subscriber.
+const MarkerTTL = 30 * 24 * time.Hour
+
+// Alert is one Telegram message to send.
+type Alert struct {
+	Sub     string // subscriber id
+	ChatID  int64
+	Article string // article id
+	Topic   string // the topic that matched, as the subscriber wrote it
+}
+
+// Item is one matched article waiting in an email reader's digest.
+type Item struct {
+	Article string    `json:"a"`
+	Topic   string    `json:"t"`
+	At      time.Time `json:"at"`
+}
+
+// TelegramQueue is the stream of alerts read by the telegram senders.
+func TelegramQueue(st *store.Store) string { return st.Key("{tg}", "queue") }
+
+func telegramMarker(st *store.Store, sub, story string) string {
+	return st.Key("{tg}", "sent", sub, story)
+}
+
+// DigestKey is the list of items waiting for a reader's next digest. It
+// shares the reader's hash tag, so one reader's data stays in one slot.
+func DigestKey(st *store.Store, sub string) string { return st.Key("sub", "{"+sub+"}", "digest") }
+
+func digestMarker(st *store.Store, sub, story string) string {
+	return st.Key("sub", "{"+sub+"}", "got", story)
+}
+
+// PendingKey is the set of readers with something waiting.
+func PendingKey(st *store.Store) string { return st.Key("{mail}", "pending") }
+
+var telegramScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[1])) then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', 1000000, '*', 'sub', ARGV[2], 'chat', ARGV[3], 'article', ARGV[4], 'topic', ARGV[5])
+  return 1
+end
+return 0
+`)
+
+// EnqueueTelegram queues an alert unless this story already went to the
+// subscriber; it reports whether it queued one.
+func EnqueueTelegram(ctx context.Context, st *store.Store, story string, a Alert) (bool, error) {
+	n, err := telegramScript.Run(ctx, st.Redis,
+		[]string{telegramMarker(st, a.Sub, story), TelegramQueue(st)},
+		int64(MarkerTTL/time.Second), a.Sub, strconv.FormatInt(a.ChatID, 10), a.Article, a.Topic).Int()
+	if err != nil {
+		return false, fmt.Errorf("queue alert for %s: %w", a.Sub, err)
+	}
+	return n == 1, nil
+}
+
+var digestScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[1])) then
+  redis.call('RPUSH', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+`)
+
+// EnqueueDigest adds an item to a reader's next digest unless the story is
+// already there or was sent.
+func EnqueueDigest(ctx context.Context, st *store.Store, sub, story string, it Item) (bool, error) {
+	body, _ := json.Marshal(it)
+	n, err := digestScript.Run(ctx, st.Redis,
+		[]string{digestMarker(st, sub, story), DigestKey(st, sub)},
+		int64(MarkerTTL/time.Second), body).Int()
+	if err != nil {
+		return false, fmt.Errorf("queue digest item for %s: %w", sub, err)
+	}
+	// The pending set lives in another slot; adding to it after the item
+	// means a crash in between leaves the item waiting until the reader's
+	// next match or the periodic sweep of digest lists, never lost.
+	if err := st.Redis.SAdd(ctx, PendingKey(st), sub).Err(); err != nil {
+		return n == 1, fmt.Errorf("mark %s pending: %w", sub, err)
+	}
+	return n == 1, nil
+}
+
+// Pending returns the readers with items waiting.
+func Pending(ctx context.Context, st *store.Store) ([]string, error) {
+	return st.Redis.SMembers(ctx, PendingKey(st)).Result()
+}
+
+// Items returns what waits in a reader's digest, oldest first.
+func Items(ctx context.Context, st *store.Store, sub string) ([]Item, error) {
+	raw, err := st.Redis.LRange(ctx, DigestKey(st, sub), 0, 999).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Item, 0, len(raw))
+	for _, r := range raw {
+		var it Item
+		if json.Unmarshal([]byte(r), &it) == nil {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+// Done removes the first n items of a reader's digest after it was
+// accepted by the mail server, and clears the pending mark when nothing is
+// left.
+func Done(ctx context.Context, st *store.Store, sub string, n int) error {
+	if err := st.Redis.LTrim(ctx, DigestKey(st, sub), int64(n), -1).Err(); err != nil {
+		return fmt.Errorf("trim digest of %s: %w", sub, err)
+	}
+	left, err := st.Redis.LLen(ctx, DigestKey(st, sub)).Result()
+	if err != nil {
+		return err
+	}
+	if left == 0 {
+		return st.Redis.SRem(ctx, PendingKey(st), sub).Err()
+	}
+	return nil
+}

@@ -1,0 +1,466 @@
+// Package watcher polls the feeds Herald watches and puts each article it has
+// not seen before on the article stream, once, whatever the number of
+// watcher processes sharing the feeds.
+package watcher
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/feed"
+	"github.com/herald-news/herald/fetch"
+	"github.com/herald-news/herald/store"
+)
+
+// How long Herald remembers things about articles.
+const (
+	SeenTTL    = 30 * 24 * time.Hour // a canonical URL seen is not announced again for a month
+	ArticleTTL = 8 * 24 * time.Hour  // article bodies, for senders, digests and previews
+	leaseTime  = 2 * time.Minute     // a claimed feed is due again after this if its watcher died
+	maxItems   = 200                 // items taken from one fetch
+)
+
+// ErrNoFeed is returned for a URL that is not watched.
+var ErrNoFeed = errors.New("feed not watched")
+
+// Watcher polls due feeds and publishes new articles.
+type Watcher struct {
+	st       *store.Store
+	fetcher  *fetch.Fetcher
+	interval time.Duration
+	log      *slog.Logger
+
+	// Complete, when set, gives an article its full text (page extraction)
+	// before it is published. Errors leave the article as the feed gave it.
+	Complete func(ctx context.Context, a *article.Article) error
+	// Workers is how many feeds are polled at once.
+	Workers int
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+
+	published func(n int) // metrics hook
+}
+
+// New returns a Watcher.
+func New(st *store.Store, f *fetch.Fetcher, interval time.Duration, log *slog.Logger) *Watcher {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Watcher{st: st, fetcher: f, interval: interval, log: log, Workers: 8, Now: time.Now}
+}
+
+// StreamKey is the stream new articles are published on.
+func StreamKey(st *store.Store) string { return st.Key("{articles}", "stream") }
+
+// ArticleKey holds an article's JSON for the stages after the watcher.
+func ArticleKey(st *store.Store, id string) string { return st.Key("article", id) }
+
+func (w *Watcher) dueKey() string           { return w.st.Key("feeds", "due") }
+func (w *Watcher) feedKey(id string) string { return w.st.Key("feed", id) }
+func (w *Watcher) seenKey(id string) string { return w.st.Key("{articles}", "seen", id) }
+
+// FeedID is the short stable id of a feed URL.
+func FeedID(u string) string {
+	sum := sha256.Sum256([]byte(u))
+	return hex.EncodeToString(sum[:8])
+}
+
+// Feed is a watched feed and its state.
+type Feed struct {
+	ID            string        `json:"id"`
+	URL           string        `json:"url"`
+	Title         string        `json:"title,omitempty"`
+	Interval      time.Duration `json:"interval"`
+	Added         time.Time     `json:"added"`
+	LastFetch     time.Time     `json:"last_fetch,omitzero"`
+	LastNew       time.Time     `json:"last_new,omitzero"`
+	Errors        int           `json:"errors"`
+	LastError     string        `json:"last_error,omitempty"`
+	FailingSince  time.Time     `json:"failing_since,omitzero"`
+	NextPoll      time.Time     `json:"next_poll,omitzero"`
+	ETag          string        `json:"-"`
+	LastModified  string        `json:"-"`
+	New           bool          `json:"-"` // never fetched: its items are marked seen, not published
+	Backfill      int           `json:"-"` // newest items to publish on the first fetch
+	Articles      int64         `json:"articles"`
+	Broken        bool          `json:"broken"` // failing for more than a day
+}
+
+// Add starts watching a feed. Its current items are marked seen on the first
+// fetch, except the newest backfill ones. Adding a watched feed changes only
+// its interval.
+func (w *Watcher) Add(ctx context.Context, rawURL string, interval time.Duration, backfill int) (*Feed, error) {
+	u, err := checkFeedURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	id := FeedID(u)
+	key := w.feedKey(id)
+	now := w.Now()
+	created, err := w.st.Redis.HSetNX(ctx, key, "url", u).Result()
+	if err != nil {
+		return nil, fmt.Errorf("add feed %s: %w", u, err)
+	}
+	fields := map[string]any{}
+	if interval > 0 {
+		fields["interval"] = int64(interval / time.Second)
+	}
+	if created {
+		fields["added"] = now.Unix()
+		fields["new"] = 1
+		fields["backfill"] = backfill
+	}
+	if len(fields) > 0 {
+		if err := w.st.Redis.HSet(ctx, key, fields).Err(); err != nil {
+			return nil, fmt.Errorf("add feed %s: %w", u, err)
+		}
+	}
+	if created {
+		if err := w.st.Redis.ZAdd(ctx, w.dueKey(), redis.Z{Score: float64(now.UnixMilli()), Member: id}).Err(); err != nil {
+			return nil, fmt.Errorf("schedule feed %s: %w", u, err)
+		}
+	}
+	return w.Get(ctx, id)
+}
+
+// Remove stops watching a feed.
+func (w *Watcher) Remove(ctx context.Context, rawURL string) error {
+	id := FeedID(strings.TrimSpace(rawURL))
+	n, err := w.st.Redis.Del(ctx, w.feedKey(id)).Result()
+	if err != nil {
+		return fmt.Errorf("remove feed: %w", err)
+	}
+	w.st.Redis.ZRem(ctx, w.dueKey(), id)
+	if n == 0 {
+		return ErrNoFeed
+	}
+	return nil
+}
+
+// Get reads one feed's state.
+func (w *Watcher) Get(ctx context.Context, id string) (*Feed, error) {
+	m, err := w.st.Redis.HGetAll(ctx, w.feedKey(id)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read feed %s: %w", id, err)
+	}
+	if len(m) == 0 {
+		return nil, ErrNoFeed
+	}
+	f := decodeFeed(id, m, w.interval)
+	if due, err := w.st.Redis.ZScore(ctx, w.dueKey(), id).Result(); err == nil {
+		f.NextPoll = time.UnixMilli(int64(due))
+	}
+	f.Broken = !f.FailingSince.IsZero() && w.Now().Sub(f.FailingSince) > 24*time.Hour
+	return f, nil
+}
+
+// List returns every watched feed, sorted by URL.
+func (w *Watcher) List(ctx context.Context) ([]*Feed, error) {
+	ids, err := w.st.Redis.ZRange(ctx, w.dueKey(), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list feeds: %w", err)
+	}
+	var out []*Feed
+	for _, id := range ids {
+		f, err := w.Get(ctx, id)
+		if errors.Is(err, ErrNoFeed) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b *Feed) int { return strings.Compare(a.URL, b.URL) })
+	return out, nil
+}
+
+// claimScript takes up to ARGV[3] feeds due by ARGV[1] and pushes their due
+// time to ARGV[2], atomically: a feed is claimed by one watcher, and if that
+// watcher dies the feed simply falls due again.
+var claimScript = redis.NewScript(`
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do
+  redis.call('ZADD', KEYS[1], ARGV[2], id)
+end
+return ids
+`)
+
+// Run polls due feeds until ctx ends.
+func (w *Watcher) Run(ctx context.Context) error {
+	tick := min(max(w.interval/4, 200*time.Millisecond), 5*time.Second)
+	sem := make(chan struct{}, max(w.Workers, 1))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	failing := false
+	for {
+		ids, err := w.claim(ctx, cap(sem))
+		if err != nil && ctx.Err() == nil {
+			if !failing {
+				w.log.Warn("watcher cannot claim feeds", "err", err)
+			}
+			failing = true
+		} else {
+			failing = false
+		}
+		for _, id := range ids {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				if err := w.Poll(ctx, id); err != nil && ctx.Err() == nil {
+					w.log.Warn("feed poll failed", "feed", id, "err", err)
+				}
+			}()
+		}
+		if len(ids) == cap(sem) {
+			continue // more may be due
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(tick):
+		}
+	}
+}
+
+func (w *Watcher) claim(ctx context.Context, n int) ([]string, error) {
+	now := w.Now()
+	res, err := claimScript.Run(ctx, w.st.Redis, []string{w.dueKey()},
+		now.UnixMilli(), now.Add(leaseTime).UnixMilli(), n).StringSlice()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	return res, err
+}
+
+// publishScript marks an article seen and publishes it in one step, so a
+// crash can neither lose it (seen but not published) nor publish it twice.
+var publishScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', tonumber(ARGV[2])) then
+  if ARGV[3] == '1' then
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'article', ARGV[1])
+  end
+  return 1
+end
+return 0
+`)
+
+// Poll fetches one feed now and publishes its new articles.
+func (w *Watcher) Poll(ctx context.Context, id string) error {
+	f, err := w.Get(ctx, id)
+	if errors.Is(err, ErrNoFeed) {
+		w.st.Redis.ZRem(ctx, w.dueKey(), id)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	started := w.Now()
+	n, hint, pollErr := w.poll(ctx, f)
+	next := started.Add(max(f.Interval, hint))
+	fields := map[string]any{"last_fetch": started.Unix()}
+	if pollErr != nil {
+		if ctx.Err() != nil {
+			return nil // shutting down: the lease makes it due again soon
+		}
+		f.Errors++
+		fields["errors"] = f.Errors
+		fields["last_error"] = truncate(pollErr.Error(), 300)
+		if f.FailingSince.IsZero() {
+			fields["failing_since"] = started.Unix()
+		}
+		var se *fetch.StatusError
+		retry := fetch.Backoff(f.Errors)
+		if errors.As(pollErr, &se) && se.RetryAfter > retry {
+			retry = se.RetryAfter
+		}
+		next = started.Add(max(f.Interval, retry))
+		if f.Errors == 1 {
+			w.log.Warn("feed failed", "feed", f.URL, "err", pollErr)
+		}
+	} else {
+		fields["errors"] = 0
+		fields["last_error"] = ""
+		fields["failing_since"] = 0
+		if n > 0 {
+			fields["last_new"] = started.Unix()
+		}
+	}
+	if err := w.st.Redis.HSet(ctx, w.feedKey(id), fields).Err(); err != nil {
+		return fmt.Errorf("record poll of %s: %w", f.URL, err)
+	}
+	// Only reschedule a feed still watched (it may have been removed meanwhile).
+	if err := w.st.Redis.ZAddXX(ctx, w.dueKey(), redis.Z{Score: float64(next.UnixMilli()), Member: id}).Err(); err != nil {
+		return fmt.Errorf("reschedule %s: %w", f.URL, err)
+	}
+	if pollErr != nil {
+		return fmt.Errorf("poll %s: %w", f.URL, pollErr)
+	}
+	return nil
+}
+
+// poll fetches and publishes; it returns how many articles were new and how
+// long the feed asked to be left alone.
+func (w *Watcher) poll(ctx context.Context, f *Feed) (int, time.Duration, error) {
+	resp, err := w.fetcher.Get(ctx, f.URL, fetch.Conditional{ETag: f.ETag, LastModified: f.LastModified})
+	if err != nil {
+		return 0, 0, err
+	}
+	hint := max(resp.MaxAge, resp.RetryAfter)
+	if hint > 24*time.Hour {
+		hint = 24 * time.Hour
+	}
+	key := w.feedKey(f.ID)
+	if resp.PermanentRedirect != "" && resp.PermanentRedirect != f.URL {
+		w.log.Info("feed moved permanently", "feed", f.URL, "to", resp.PermanentRedirect)
+		w.st.Redis.HSet(ctx, key, "url", resp.PermanentRedirect)
+	}
+	if resp.NotModified {
+		return 0, hint, nil
+	}
+	parsed, err := feed.Parse(resp.Body, resp.FinalURL, resp.ContentType+";charset="+resp.Charset)
+	if err != nil {
+		return 0, hint, err
+	}
+	if parsed.TTL > 0 {
+		hint = max(hint, min(parsed.TTL, 24*time.Hour))
+	}
+	meta := map[string]any{"etag": resp.ETag, "lm": resp.LastModified}
+	if parsed.Title != "" {
+		meta["title"] = truncate(parsed.Title, 200)
+	}
+	if err := w.st.Redis.HSet(ctx, key, meta).Err(); err != nil {
+		return 0, hint, err
+	}
+	items := parsed.Items
+	if len(items) > maxItems {
+		items = items[:maxItems]
+	}
+	n := 0
+	// Oldest first, so the stream keeps publication order.
+	for i := len(items) - 1; i >= 0; i-- {
+		a := items[i]
+		publish := !f.New || i < f.Backfill
+		ok, err := w.publish(ctx, f, &a, publish)
+		if err != nil {
+			return n, hint, err
+		}
+		if ok && publish {
+			n++
+		}
+	}
+	if f.New {
+		w.st.Redis.HDel(ctx, key, "new", "backfill")
+	}
+	if n > 0 {
+		w.st.Redis.HIncrBy(ctx, key, "articles", int64(n))
+		w.log.Info("new articles", "feed", f.URL, "count", n)
+		if w.published != nil {
+			w.published(n)
+		}
+	}
+	return n, hint, nil
+}
+
+func (w *Watcher) publish(ctx context.Context, f *Feed, a *article.Article, publish bool) (bool, error) {
+	if a.URL == "" {
+		return false, nil
+	}
+	canon, err := article.Canonical(a.URL)
+	if err != nil {
+		return false, nil // an item without a usable link cannot be announced
+	}
+	a.URL = canon
+	a.ID = article.IDFor(canon)
+	seenKey := w.seenKey(a.ID)
+	if publish {
+		// Cheap check first so known items cost no extraction and no write.
+		if n, err := w.st.Redis.Exists(ctx, seenKey).Result(); err != nil {
+			return false, err
+		} else if n > 0 {
+			return false, nil
+		}
+		a.FeedURL = f.URL
+		if a.Source == "" {
+			a.Source = f.Title
+		}
+		a.SeenAt = w.Now().UTC()
+		if w.Complete != nil {
+			if err := w.Complete(ctx, a); err != nil && ctx.Err() == nil {
+				w.log.Debug("full text not available", "article", a.URL, "err", err)
+			}
+		}
+		body, err := json.Marshal(a)
+		if err != nil {
+			return false, err
+		}
+		if err := w.st.Redis.Set(ctx, ArticleKey(w.st, a.ID), body, ArticleTTL).Err(); err != nil {
+			return false, err
+		}
+	}
+	flag := "0"
+	if publish {
+		flag = "1"
+	}
+	res, err := publishScript.Run(ctx, w.st.Redis, []string{seenKey, StreamKey(w.st)},
+		a.ID, int64(SeenTTL/time.Second), flag).Int()
+	if err != nil {
+		return false, fmt.Errorf("publish %s: %w", a.URL, err)
+	}
+	return res == 1, nil
+}
+
+func decodeFeed(id string, m map[string]string, def time.Duration) *Feed {
+	f := &Feed{ID: id, URL: m["url"], Title: m["title"], ETag: m["etag"], LastModified: m["lm"], LastError: m["last_error"]}
+	unix := func(k string) time.Time {
+		if v, err := strconv.ParseInt(m[k], 10, 64); err == nil && v > 0 {
+			return time.Unix(v, 0).UTC()
+		}
+		return time.Time{}
+	}
+	f.Added, f.LastFetch, f.LastNew, f.FailingSince = unix("added"), unix("last_fetch"), unix("last_new"), unix("failing_since")
+	f.Errors, _ = strconv.Atoi(m["errors"])
+	f.Backfill, _ = strconv.Atoi(m["backfill"])
+	f.New = m["new"] == "1"
+	f.Articles, _ = strconv.ParseInt(m["articles"], 10, 64)
+	f.Interval = def
+	if s, err := strconv.ParseInt(m["interval"], 10, 64); err == nil && s > 0 {
+		f.Interval = time.Duration(s) * time.Second
+	}
+	return f
+}
+
+func checkFeedURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("%q is not an http:// or https:// feed URL", raw)
+	}
+	return u.String(), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
