@@ -46,7 +46,7 @@ func FromHTML(page []byte, pageURL string) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Text: chooseText(c.tr, c.ra)}
-	mergeMetadata(res, c.page, c.tr, c.ra)
+	mergeMetadata(res, c.base, c.page, c.tr, c.ra)
 	if res.Text == "" {
 		return res, fmt.Errorf("extract: %w", ErrNoContent)
 	}
@@ -55,6 +55,7 @@ func FromHTML(page []byte, pageURL string) (*Result, error) {
 
 // candidates is every reading of one page, before choosing.
 type candidates struct {
+	base *nurl.URL
 	page *pageMeta
 	tr   *trafResult // nil when trafilatura failed
 	ra   *raResult   // nil when readability failed
@@ -79,7 +80,7 @@ func run(page []byte, pageURL string) (*candidates, error) {
 	if b := baseHref(doc, base); b != nil {
 		base = b
 	}
-	c := &candidates{page: readPage(doc, base)}
+	c := &candidates{base: base, page: readPage(doc, base)}
 	var raErr, trErr error
 	c.ra, raErr = runReadability(doc, base)
 	c.tr, trErr = runTrafilatura(doc, base, c.ra)

@@ -1,6 +1,7 @@
 package extract
 
 import (
+	nurl "net/url"
 	"strings"
 )
 
@@ -20,17 +21,16 @@ func chooseText(tr *trafResult, ra *raResult) string {
 // page head the way browsers' reader views do (and is what the expected
 // metadata in our test corpus comes from); go-trafilatura also reads the
 // body (bylines, dates in text) and fills what readability leaves empty.
-func mergeMetadata(res *Result, p *pageMeta, tr *trafResult, ra *raResult) {
+func mergeMetadata(res *Result, base *nurl.URL, p *pageMeta, tr *trafResult, ra *raResult) {
 	res.Canonical = p.canonical
 	if ra != nil {
 		res.Title = collapse(ra.art.Title())
 		res.Byline = collapse(ra.art.Byline())
 		res.SiteName = collapse(ra.art.SiteName())
 		res.Lang = strings.TrimSpace(ra.art.Language())
-		if t, err := ra.art.PublishedTime(); err == nil {
-			if d := parseDate(t.Format("2006-01-02T15:04:05Z07:00")); d != nil {
-				res.Published = d
-			}
+		if t, err := ra.art.PublishedTime(); err == nil && plausibleDate(t) {
+			d := t.UTC()
+			res.Published = &d
 		}
 	}
 	if tr != nil {
@@ -41,13 +41,15 @@ func mergeMetadata(res *Result, p *pageMeta, tr *trafResult, ra *raResult) {
 		if res.Byline == "" {
 			res.Byline = collapse(m.Author)
 		}
-		if res.SiteName == "" {
+		// trafilatura falls back to the URL's host name, which says
+		// nothing the URL does not; only a real name is kept.
+		if res.SiteName == "" && !isHostName(m.Sitename, base) {
 			res.SiteName = collapse(m.Sitename)
 		}
 		if res.Lang == "" {
 			res.Lang = m.Language
 		}
-		if res.Published == nil && !m.Date.IsZero() {
+		if res.Published == nil && plausibleDate(m.Date) {
 			d := m.Date.UTC()
 			res.Published = &d
 		}
@@ -58,6 +60,27 @@ func mergeMetadata(res *Result, p *pageMeta, tr *trafResult, ra *raResult) {
 	if res.Lang == "" {
 		res.Lang = p.lang
 	}
+	res.Byline = trimByline(res.Byline)
+}
+
+// trimByline drops the label in front of a byline ("By Jane Doe"), which
+// a reader shows on its own.
+func trimByline(s string) string {
+	for _, p := range []string{"by ", "by: ", "par ", "von ", "por "} {
+		if len(s) > len(p) && strings.EqualFold(s[:len(p)], p) {
+			return strings.TrimSpace(s[len(p):])
+		}
+	}
+	return s
+}
+
+func isHostName(name string, base *nurl.URL) bool {
+	if name == "" || base == nil {
+		return name == ""
+	}
+	h := strings.TrimPrefix(strings.ToLower(base.Hostname()), "www.")
+	n := strings.TrimPrefix(strings.ToLower(name), "www.")
+	return n == h
 }
 
 func firstNonEmpty(s ...string) string {

@@ -170,11 +170,17 @@ func parseDate(s string) *time.Time {
 		return nil
 	}
 	t, err := dateparse.ParseIn(s, time.UTC)
-	if err != nil || t.Year() < 1990 || t.Year() > 2200 {
+	if err != nil || !plausibleDate(t) {
 		return nil
 	}
 	t = t.UTC()
 	return &t
+}
+
+// plausibleDate rejects zero and absurd dates (a parsed "0001" or a year
+// typed with too many digits) rather than print them.
+func plausibleDate(t time.Time) bool {
+	return !t.IsZero() && t.Year() >= 1990 && t.Year() <= 2200
 }
 
 func attr(n *html.Node, key string) string {
