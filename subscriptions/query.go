@@ -1,0 +1,620 @@
+package subscriptions
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits from SPEC: they keep one subscriber's query cheap to store and to
+// check, whatever they type.
+const (
+	MaxQueryLen   = 256 // characters
+	MaxQueryTerms = 16  // words, phrases, prefixes and sites
+	MinPrefixLen  = 3   // letters before the * of a prefix
+	maxDepth      = 8   // nested parentheses
+)
+
+// SyntaxError is a query that was refused: Pos is the 0-based character
+// (not byte) offset in the query where the problem is, Msg says what was
+// expected there.
+type SyntaxError struct {
+	Pos int
+	Msg string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("at character %d: %s", e.Pos+1, e.Msg)
+}
+
+func errAt(pos int, format string, args ...any) error {
+	return &SyntaxError{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Query is a parsed, normalised topic query. It is immutable and safe for
+// concurrent use.
+type Query struct {
+	root *node
+}
+
+type opKind uint8
+
+const (
+	opTerm opKind = iota
+	opAnd
+	opOr
+	opNot
+)
+
+type termKind uint8
+
+const (
+	termWord   termKind = iota // a bare word: matches its inflections
+	termPhrase                 // exact consecutive words (one word: that exact word)
+	termPrefix                 // words starting with words[0]
+	termSite                   // article host is words[0] or a subdomain of it
+)
+
+// node is one operator or term of a query's tree.
+type node struct {
+	op    opKind
+	kids  []*node
+	kind  termKind
+	title bool     // the term must occur in the title
+	words []string // folded words of the term; the host for termSite
+	stem  string   // Snowball stem, for termWord
+	str   string   // normalised text of this subtree
+}
+
+// Parse parses and normalises a topic query (SPEC, "Topic queries").
+// Errors are *SyntaxError.
+func Parse(q string) (*Query, error) {
+	if n := utf8.RuneCountInString(q); n > MaxQueryLen {
+		return nil, errAt(MaxQueryLen, "the query is %d characters long; at most %d are allowed", n, MaxQueryLen)
+	}
+	items, err := lex(q)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{items: items}
+	root, err := p.parseAnd(-1)
+	if err != nil {
+		return nil, err
+	}
+	return &Query{root: normalize(root)}, nil
+}
+
+// MustParse is Parse for queries written in code; it panics on an error.
+func MustParse(q string) *Query {
+	p, err := Parse(q)
+	if err != nil {
+		panic(fmt.Sprintf("subscriptions.MustParse(%q): %v", q, err))
+	}
+	return p
+}
+
+// String returns the normalised query: lower-case folded words, one space
+// between terms, terms in a fixed order, duplicates and needless
+// parentheses dropped. Queries that mean the same modulo these differences
+// normalise identically, so the form serves to deduplicate them, and
+// parsing it again gives it back unchanged.
+func (q *Query) String() string { return q.root.str }
+
+// Terms returns the positive words, phrases ("military cooperation") and
+// prefixes ("drone*") of the query, the ones that can make it match; a
+// summary highlights them to show why an article matched. Excluded terms
+// and site: are left out.
+func (q *Query) Terms() []string {
+	var out []string
+	var walk func(n *node)
+	walk = func(n *node) {
+		switch n.op {
+		case opNot:
+			return
+		case opAnd, opOr:
+			for _, k := range n.kids {
+				walk(k)
+			}
+			return
+		}
+		var t string
+		switch n.kind {
+		case termSite:
+			return
+		case termPrefix:
+			t = n.words[0] + "*"
+		default:
+			t = strings.Join(n.words, " ")
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	walk(q.root)
+	return out
+}
+
+// Match evaluates the query on its own against an article. It defines what
+// a match is; Index gives the same answers faster for many queries.
+func (q *Query) Match(d *Doc) bool { return q.root.eval(d) }
+
+func (n *node) eval(d *Doc) bool {
+	switch n.op {
+	case opAnd:
+		for _, k := range n.kids {
+			if !k.eval(d) {
+				return false
+			}
+		}
+		return true
+	case opOr:
+		for _, k := range n.kids {
+			if k.eval(d) {
+				return true
+			}
+		}
+		return false
+	case opNot:
+		return !n.kids[0].eval(d)
+	}
+	switch n.kind {
+	case termSite:
+		return d.host != "" && onSite(d.host, n.words[0])
+	case termWord:
+		s := d.sets()
+		if n.title {
+			return s.stemTitle[n.stem]
+		}
+		return s.stemAny[n.stem]
+	case termPrefix:
+		words := d.uniq
+		if n.title {
+			words = d.words[:d.titleLen]
+		}
+		for _, w := range words {
+			if strings.HasPrefix(w, n.words[0]) {
+				return true
+			}
+		}
+		return false
+	}
+	// A phrase: its words at consecutive positions, all in the title or
+	// all in the text, never straddling the two.
+	for _, p := range d.sets().positions[n.words[0]] {
+		if phraseAt(d.words, d.titleLen, int(p), n.words, n.title) {
+			return true
+		}
+	}
+	return false
+}
+
+// phraseAt reports whether phrase occurs in words at position p.
+func phraseAt(words []string, titleLen, p int, phrase []string, title bool) bool {
+	end := p + len(phrase)
+	if end > len(words) || (p < titleLen && end > titleLen) || (title && p >= titleLen) {
+		return false
+	}
+	for k := 1; k < len(phrase); k++ {
+		if words[p+k] != phrase[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// ---- lexing ----
+
+type itemKind uint8
+
+const (
+	itemEOF itemKind = iota
+	itemWord
+	itemPhrase
+	itemLParen
+	itemRParen
+	itemOr
+	itemAnd
+	itemNot // "-" or NOT before a term or group
+)
+
+// item is one lexical unit; pos is its character offset.
+type item struct {
+	kind   itemKind
+	pos    int
+	text   string // word text or phrase contents
+	field  string // "", "title" or "site"
+	prefix bool   // the word ended in *
+}
+
+func isQuote(r rune) bool {
+	switch r {
+	case '"', '“', '”', '„', '‟', '«', '»', '″', '＂':
+		return true
+	}
+	return false
+}
+
+// lex splits a query into items. It works on runes so that positions are
+// character offsets, which is what a person counting along a query sees.
+func lex(q string) ([]item, error) {
+	rs := []rune(q)
+	var items []item
+	i := 0
+	// phrase reads a quoted phrase whose opening quote is at rs[i].
+	phrase := func(field string, at int) error {
+		open := i
+		i++
+		start := i
+		for i < len(rs) && !isQuote(rs[i]) {
+			i++
+		}
+		if i == len(rs) {
+			return errAt(open, "expected a closing quote for the phrase opened here")
+		}
+		items = append(items, item{kind: itemPhrase, pos: at, text: string(rs[start:i]), field: field})
+		i++
+		return nil
+	}
+	for i < len(rs) {
+		r := rs[i]
+		switch {
+		case unicode.IsSpace(r):
+			i++
+		case r == '(':
+			items = append(items, item{kind: itemLParen, pos: i})
+			i++
+		case r == ')':
+			items = append(items, item{kind: itemRParen, pos: i})
+			i++
+		case r == '|':
+			items = append(items, item{kind: itemOr, pos: i})
+			i++
+		case isQuote(r):
+			if err := phrase("", i); err != nil {
+				return nil, err
+			}
+		case r == '-' || r == '−' || r == '–':
+			if i+1 == len(rs) || unicode.IsSpace(rs[i+1]) || rs[i+1] == ')' || rs[i+1] == '|' {
+				return nil, errAt(i, "expected a word, phrase or group right after -")
+			}
+			items = append(items, item{kind: itemNot, pos: i})
+			i++
+		default:
+			start := i
+			for i < len(rs) && !unicode.IsSpace(rs[i]) && !strings.ContainsRune("()|", rs[i]) && !isQuote(rs[i]) {
+				i++
+			}
+			word := string(rs[start:i])
+			switch word {
+			case "OR":
+				items = append(items, item{kind: itemOr, pos: start})
+				continue
+			case "AND":
+				items = append(items, item{kind: itemAnd, pos: start})
+				continue
+			case "NOT":
+				items = append(items, item{kind: itemNot, pos: start})
+				continue
+			}
+			it := item{kind: itemWord, pos: start, text: word}
+			if f, rest, ok := strings.Cut(word, ":"); ok {
+				switch f = strings.ToLower(f); f {
+				case "title", "site":
+					it.field, it.text = f, rest
+					if rest == "" {
+						if i < len(rs) && isQuote(rs[i]) {
+							if err := phrase(f, start); err != nil {
+								return nil, err
+							}
+							continue
+						}
+						what := "a word or phrase"
+						if f == "site" {
+							what = "a host name such as example.com"
+						}
+						return nil, errAt(i, "expected %s right after %s:", what, f)
+					}
+				}
+			}
+			if it.field != "site" {
+				if k := strings.IndexRune(it.text, '*'); k >= 0 {
+					if k != len(it.text)-1 {
+						return nil, errAt(start+utf8.RuneCountInString(word[:len(word)-len(it.text)+k]), "expected * only at the end of a word")
+					}
+					it.text, it.prefix = it.text[:k], true
+				}
+				if !it.prefix && it.field == "" && len(Tokens(it.text)) == 0 {
+					// Punctuation on its own ("Iran & Israel") says nothing.
+					if len(items) > 0 && items[len(items)-1].kind == itemNot && items[len(items)-1].pos == start-1 {
+						return nil, errAt(start, "expected a word with letters or digits after -")
+					}
+					continue
+				}
+			}
+			items = append(items, it)
+		}
+	}
+	items = append(items, item{kind: itemEOF, pos: len(rs)})
+	return items, nil
+}
+
+// ---- parsing ----
+//
+//	query  = group EOF
+//	group  = clause { [AND] clause }
+//	clause = ("-" | NOT) primary | primary { (OR | "|") primary }
+//	primary = "(" group ")" | term
+
+type parser struct {
+	items []item
+	i     int
+	depth int
+	terms int
+}
+
+func (p *parser) peek() item { return p.items[p.i] }
+func (p *parser) next() item  { it := p.items[p.i]; p.i++; return it }
+
+// parseAnd parses a group; open is the position of its "(", or -1 for the
+// whole query.
+func (p *parser) parseAnd(open int) (*node, error) {
+	n := &node{op: opAnd}
+	start := p.peek().pos
+	for {
+		it := p.peek()
+		switch it.kind {
+		case itemEOF:
+			if open >= 0 {
+				return nil, errAt(it.pos, "expected ) to close the ( at character %d", open+1)
+			}
+		case itemRParen:
+			if open < 0 {
+				return nil, errAt(it.pos, "unexpected ) with no ( before it")
+			}
+		case itemOr:
+			return nil, errAt(it.pos, "expected a word, phrase or group before OR")
+		case itemAnd:
+			if len(n.kids) == 0 {
+				return nil, errAt(it.pos, "expected a word, phrase or group before AND")
+			}
+			p.next()
+			if k := p.peek().kind; k == itemEOF || k == itemRParen || k == itemOr || k == itemAnd {
+				return nil, errAt(p.peek().pos, "expected a word, phrase or group after AND")
+			}
+			continue
+		}
+		if it.kind == itemEOF || it.kind == itemRParen {
+			break
+		}
+		c, err := p.parseClause()
+		if err != nil {
+			return nil, err
+		}
+		n.kids = append(n.kids, c)
+	}
+	end := p.next() // the EOF or ")"
+	if len(n.kids) == 0 {
+		if open >= 0 {
+			return nil, errAt(end.pos, "expected a word, phrase or group inside ( )")
+		}
+		return nil, errAt(end.pos, "expected a word or phrase")
+	}
+	if !slices.ContainsFunc(n.kids, func(k *node) bool { return k.op != opNot }) {
+		if open >= 0 {
+			return nil, errAt(open, "expected a word or phrase that is not excluded inside this group")
+		}
+		return nil, errAt(start, "expected a word or phrase that is not excluded: a query of exclusions alone would match almost everything")
+	}
+	return n, nil
+}
+
+func (p *parser) parseClause() (*node, error) {
+	if p.peek().kind == itemNot {
+		p.next()
+		k, err := p.parsePrimary("-")
+		if err != nil {
+			return nil, err
+		}
+		if it := p.peek(); it.kind == itemOr {
+			return nil, errAt(it.pos, "expected no OR after an exclusion; to exclude either, write -(a OR b)")
+		}
+		return &node{op: opNot, kids: []*node{k}}, nil
+	}
+	first, err := p.parsePrimary("")
+	if err != nil {
+		return nil, err
+	}
+	if p.peek().kind != itemOr {
+		return first, nil
+	}
+	n := &node{op: opOr, kids: []*node{first}}
+	for p.peek().kind == itemOr {
+		p.next()
+		if it := p.peek(); it.kind == itemNot {
+			return nil, errAt(it.pos, "expected a word, phrase or group after OR, not an exclusion")
+		}
+		k, err := p.parsePrimary("OR")
+		if err != nil {
+			return nil, err
+		}
+		n.kids = append(n.kids, k)
+	}
+	return n, nil
+}
+
+// parsePrimary parses a term or a parenthesised group; after names what
+// came before, for the error message.
+func (p *parser) parsePrimary(after string) (*node, error) {
+	it := p.next()
+	switch it.kind {
+	case itemLParen:
+		if p.depth >= maxDepth {
+			return nil, errAt(it.pos, "expected fewer nested parentheses (at most %d levels)", maxDepth)
+		}
+		p.depth++
+		n, err := p.parseAnd(it.pos)
+		p.depth--
+		return n, err
+	case itemWord, itemPhrase:
+		p.terms++
+		if p.terms > MaxQueryTerms {
+			return nil, errAt(it.pos, "expected at most %d terms", MaxQueryTerms)
+		}
+		return termNode(it)
+	}
+	what := "a word, phrase or group"
+	if after != "" {
+		what += " after " + after
+	}
+	if it.kind == itemEOF {
+		return nil, errAt(it.pos, "expected %s, found the end of the query", what)
+	}
+	return nil, errAt(it.pos, "expected %s", what)
+}
+
+func termNode(it item) (*node, error) {
+	n := &node{op: opTerm, title: it.field == "title"}
+	if it.field == "site" {
+		h, ok := siteHost(it.text)
+		if !ok {
+			return nil, errAt(it.pos, "expected a host name such as example.com after site:")
+		}
+		n.kind, n.words = termSite, []string{h}
+		return n, nil
+	}
+	words := Tokens(it.text)
+	switch {
+	case it.prefix:
+		if len(words) != 1 {
+			return nil, errAt(it.pos, "expected a single word before *")
+		}
+		if utf8.RuneCountInString(words[0]) < MinPrefixLen {
+			return nil, errAt(it.pos, "expected at least %d letters before *", MinPrefixLen)
+		}
+		n.kind = termPrefix
+	case len(words) == 0 && it.kind == itemPhrase:
+		return nil, errAt(it.pos, "expected words inside the quotes")
+	case len(words) == 0:
+		return nil, errAt(it.pos, "expected a word with letters or digits")
+	case len(words) == 1 && it.kind == itemWord:
+		n.kind, n.stem = termWord, stem(words[0])
+	default:
+		// A quoted phrase, or a word that splits into several
+		// (Belarus-Ukraine, U.S.): both mean these words in a row.
+		n.kind = termPhrase
+	}
+	n.words = words
+	return n, nil
+}
+
+// siteHost normalises the argument of site:, accepting a pasted URL.
+func siteHost(s string) (string, bool) {
+	if strings.Contains(s, "://") {
+		u, err := url.Parse(s)
+		if err != nil {
+			return "", false
+		}
+		s = u.Hostname()
+	} else {
+		if k := strings.IndexAny(s, "/?#"); k >= 0 {
+			s = s[:k]
+		}
+		if h, _, ok := strings.Cut(s, ":"); ok {
+			s = h
+		}
+	}
+	s = strings.Trim(normHost(s), ".")
+	s = strings.TrimPrefix(s, "*.")
+	if s == "" {
+		return "", false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" {
+			return "", false
+		}
+		for _, r := range label {
+			if r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+				return "", false
+			}
+		}
+	}
+	return s, true
+}
+
+// ---- normalising ----
+
+// normalize flattens nested ANDs and ORs, drops duplicates and one-child
+// groups, puts terms in a fixed order and fills in str, bottom up.
+func normalize(n *node) *node {
+	switch n.op {
+	case opTerm:
+		n.str = termString(n)
+		return n
+	case opNot:
+		k := normalize(n.kids[0])
+		n.kids[0] = k
+		if k.op == opTerm {
+			n.str = "-" + k.str
+		} else {
+			n.str = "-(" + k.str + ")"
+		}
+		return n
+	}
+	var kids []*node
+	for _, k := range n.kids {
+		k = normalize(k)
+		if k.op == n.op {
+			kids = append(kids, k.kids...)
+		} else {
+			kids = append(kids, k)
+		}
+	}
+	slices.SortFunc(kids, func(a, b *node) int {
+		if an, bn := a.op == opNot, b.op == opNot; an != bn {
+			if an {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a.str, b.str)
+	})
+	kids = slices.CompactFunc(kids, func(a, b *node) bool { return a.str == b.str })
+	if len(kids) == 1 {
+		return kids[0]
+	}
+	n.kids = kids
+	parts := make([]string, len(kids))
+	for i, k := range kids {
+		parts[i] = k.str
+		if n.op == opOr && k.op == opAnd {
+			parts[i] = "(" + k.str + ")"
+		}
+	}
+	if n.op == opOr {
+		n.str = strings.Join(parts, " OR ")
+	} else {
+		n.str = strings.Join(parts, " ")
+	}
+	return n
+}
+
+func termString(n *node) string {
+	var s string
+	switch n.kind {
+	case termSite:
+		return "site:" + n.words[0]
+	case termWord:
+		s = n.words[0]
+	case termPrefix:
+		s = n.words[0] + "*"
+	case termPhrase:
+		s = `"` + strings.Join(n.words, " ") + `"`
+	}
+	if n.title {
+		return "title:" + s
+	}
+	return s
+}

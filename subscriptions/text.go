@@ -1,0 +1,314 @@
+package subscriptions
+
+import (
+	"net/url"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/kljensen/snowball/english"
+	"golang.org/x/text/unicode/norm"
+)
+
+// This file is the one tokeniser that queries and articles share: if the
+// two ever split or fold text differently, a query silently stops matching
+// the articles it was written for.
+//
+// A token is a maximal run of letters and digits, lower-cased, with accents
+// and compatibility forms folded away (Lukašenka → lukasenka, ﬁ → fi).
+// An apostrophe (straight or typographic) between two letters is dropped
+// and the word goes on (don't → dont, O’Brien → obrien); a possessive ’s
+// at the end of a word is dropped (Iran’s → iran); any other apostrophe,
+// like the one in “Belarus’ Armed Forces”, just ends the word.
+
+// span is one token's place in a folding buffer.
+type span struct{ start, end int32 }
+
+// isApostrophe reports the characters that act as an apostrophe.
+func isApostrophe(r rune) bool {
+	switch r {
+	case '\'', '’', '‘', 'ʼ', '′', '`', '´':
+		return true
+	}
+	return false
+}
+
+// foldCache holds the folded form of non-ASCII runes: folding goes through
+// Unicode decomposition, which is too slow to repeat for every letter of
+// every article.
+var foldCache sync.Map // rune → foldedRune
+
+type foldedRune struct {
+	s    string // the folded letters; empty for a combining mark
+	word bool   // whether the rune belongs inside a word
+}
+
+// specialFolds are letters that do not decompose into a base letter plus
+// marks but that people type without the accent all the same.
+var specialFolds = map[rune]string{
+	'ß': "ss", 'ẞ': "ss", 'æ': "ae", 'Æ': "ae", 'œ': "oe", 'Œ': "oe",
+	'ø': "o", 'Ø': "o", 'ł': "l", 'Ł': "l", 'đ': "d", 'Đ': "d", 'ð': "d",
+	'Ð': "d", 'þ': "th", 'Þ': "th", 'ı': "i", 'ħ': "h", 'Ħ': "h",
+}
+
+func foldRune(r rune) foldedRune {
+	if v, ok := foldCache.Load(r); ok {
+		return v.(foldedRune)
+	}
+	var f foldedRune
+	switch {
+	case unicode.Is(unicode.Mn, r):
+		// A combining accent typed after its letter: drop it, stay in the word.
+		f.word = true
+	case unicode.IsLetter(r) || unicode.IsDigit(r):
+		f.word = true
+		if s, ok := specialFolds[r]; ok {
+			f.s = s
+			break
+		}
+		var b strings.Builder
+		for _, d := range norm.NFKD.String(string(unicode.ToLower(r))) {
+			if unicode.IsLetter(d) || unicode.IsDigit(d) {
+				b.WriteRune(unicode.ToLower(d))
+			}
+		}
+		f.s = b.String()
+	}
+	foldCache.Store(r, f)
+	return f
+}
+
+// isWordStart reports whether s starts with a rune that continues a word.
+func isWordStart(s string) bool {
+	if s == "" {
+		return false
+	}
+	c := s[0]
+	if c < utf8.RuneSelf {
+		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return foldRune(r).word
+}
+
+// tokenize appends the folded tokens of s to buf and their places to spans.
+func tokenize(buf []byte, spans []span, s string) ([]byte, []span) {
+	start := -1 // where the current token starts in buf; -1 between tokens
+	end := func() {
+		if start >= 0 && len(buf) > start {
+			spans = append(spans, span{int32(start), int32(len(buf))})
+		}
+		start = -1
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+				if start < 0 {
+					start = len(buf)
+				}
+				buf = append(buf, c)
+				i++
+				continue
+			case 'A' <= c && c <= 'Z':
+				if start < 0 {
+					start = len(buf)
+				}
+				buf = append(buf, c+'a'-'A')
+				i++
+				continue
+			case c != '\'' && c != '`':
+				end()
+				i++
+				continue
+			}
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if isApostrophe(r) {
+			i += size
+			if start < 0 {
+				continue
+			}
+			rest := s[i:]
+			if len(rest) > 0 && (rest[0] == 's' || rest[0] == 'S') && !isWordStart(rest[1:]) {
+				i++ // possessive 's: drop it and end the word
+				end()
+			} else if !isWordStart(rest) {
+				end()
+			}
+			continue
+		}
+		i += size
+		f := foldRune(r)
+		if !f.word {
+			end()
+			continue
+		}
+		if start < 0 {
+			start = len(buf)
+		}
+		buf = append(buf, f.s...)
+	}
+	end()
+	return buf, spans
+}
+
+// Tokens returns the folded tokens of s exactly as queries and articles see
+// them; it is exported for callers that highlight matched words.
+func Tokens(s string) []string {
+	buf, spans := tokenize(nil, nil, s)
+	text := string(buf)
+	out := make([]string, len(spans))
+	for i, sp := range spans {
+		out[i] = text[sp.start:sp.end]
+	}
+	return out
+}
+
+// stemCache remembers stems: Snowball costs about a microsecond a word,
+// more than the rest of matching an article, and news reuses its words.
+var stemCache = struct {
+	sync.RWMutex
+	m map[string]string
+}{m: make(map[string]string)}
+
+// maxStemCache bounds the cache; past it new words are stemmed every time,
+// which only costs speed.
+const maxStemCache = 200_000
+
+// stem returns the English Snowball stem of a folded token. Only plain
+// ASCII words are stemmed: the English rules mean nothing to other scripts
+// or to numbers.
+func stem(w string) string {
+	if len(w) <= 2 {
+		return w
+	}
+	for i := 0; i < len(w); i++ {
+		if c := w[i]; c < 'a' || c > 'z' {
+			return w
+		}
+	}
+	stemCache.RLock()
+	s, ok := stemCache.m[w]
+	stemCache.RUnlock()
+	if ok {
+		return s
+	}
+	key := strings.Clone(w) // w may point into a whole article
+	s = english.Stem(key, false)
+	if s == key {
+		s = key
+	} else {
+		s = strings.Clone(s)
+	}
+	stemCache.Lock()
+	if len(stemCache.m) < maxStemCache {
+		stemCache.m[key] = s
+	}
+	stemCache.Unlock()
+	return s
+}
+
+// Doc is an article tokenised once for matching against any number of
+// queries. It is immutable and safe for concurrent use.
+type Doc struct {
+	host     string   // lower-case host of the article URL, "" if none
+	words    []string // folded tokens, title first, then the text
+	titleLen int      // words[:titleLen] come from the title
+	uniq     []string // distinct words
+	stems    []string // stems[i] is the stem of uniq[i]
+	at       []int32  // at[pos] indexes uniq for words[pos]
+
+	refOnce sync.Once
+	ref     *docSets
+}
+
+// docSets are the look-up tables of direct query evaluation, built only
+// when a query is evaluated on its own (Query.Match), not by the Index.
+type docSets struct {
+	stemAny, stemTitle map[string]bool
+	positions          map[string][]int32 // word → its positions, ascending
+}
+
+// NewDoc tokenises an article: its title, its URL (for site:) and its text
+// (summary and body).
+func NewDoc(title, rawURL, text string) *Doc {
+	d := &Doc{host: hostOf(rawURL)}
+	buf := make([]byte, 0, len(title)+len(text))
+	spans := make([]span, 0, (len(title)+len(text))/5)
+	buf, spans = tokenize(buf, spans, title)
+	d.titleLen = len(spans)
+	buf, spans = tokenize(buf, spans, text)
+	all := string(buf)
+	d.words = make([]string, len(spans))
+	d.at = make([]int32, len(spans))
+	seen := make(map[string]int32, len(spans)/2)
+	for i, sp := range spans {
+		w := all[sp.start:sp.end]
+		d.words[i] = w
+		u, ok := seen[w]
+		if !ok {
+			u = int32(len(d.uniq))
+			seen[w] = u
+			d.uniq = append(d.uniq, w)
+		}
+		d.at[i] = u
+	}
+	d.stems = make([]string, len(d.uniq))
+	for i, w := range d.uniq {
+		d.stems[i] = stem(w)
+	}
+	return d
+}
+
+// Words returns the article's folded tokens, title first.
+func (d *Doc) Words() []string { return d.words }
+
+// Host returns the lower-case host of the article's URL.
+func (d *Doc) Host() string { return d.host }
+
+func (d *Doc) sets() *docSets {
+	d.refOnce.Do(func() {
+		s := &docSets{
+			stemAny:   make(map[string]bool, len(d.uniq)),
+			stemTitle: make(map[string]bool),
+			positions: make(map[string][]int32, len(d.uniq)),
+		}
+		for pos, w := range d.words {
+			st := d.stems[d.at[pos]]
+			s.stemAny[st] = true
+			if pos < d.titleLen {
+				s.stemTitle[st] = true
+			}
+			s.positions[w] = append(s.positions[w], int32(pos))
+		}
+		d.ref = s
+	})
+	return d.ref
+}
+
+// hostOf returns the lower-case host of a URL, without port or final dot.
+func hostOf(rawURL string) string {
+	if rawURL == "" {
+		return ""
+	}
+	u, err := url.Parse(strings.TrimSpace(rawURL))
+	if err != nil {
+		return ""
+	}
+	return normHost(u.Hostname())
+}
+
+func normHost(h string) string {
+	return strings.TrimSuffix(strings.ToLower(h), ".")
+}
+
+// onSite reports whether host is site or one of its subdomains.
+func onSite(host, site string) bool {
+	if host == site {
+		return true
+	}
+	return len(host) > len(site) && strings.HasSuffix(host, site) && host[len(host)-len(site)-1] == '.'
+}
