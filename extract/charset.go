@@ -138,3 +138,24 @@ func charsetName(label string) (string, bool) {
 	}
 	return name, true
 }
+
+// ToUTF8 applies the charset named by an HTTP Content-Type header, which
+// overrides a page's own declaration, and returns UTF-8 bytes for FromHTML.
+// A page whose bytes are already valid UTF-8 with non-ASCII text is kept as
+// it is (servers often label UTF-8 pages with a legacy default), and so is
+// a page under an empty or unknown label.
+func ToUTF8(page []byte, httpCharset string) []byte {
+	name, ok := charsetName(strings.TrimSpace(httpCharset))
+	if !ok || name == "utf-8" || (utf8.Valid(page) && !isASCII(page)) || bomPresent(page) {
+		return page
+	}
+	enc, err := htmlindex.Get(name)
+	if err != nil {
+		return page
+	}
+	out, err := decode(page, enc.NewDecoder())
+	if err != nil {
+		return page
+	}
+	return out
+}
