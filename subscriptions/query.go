@@ -356,7 +356,7 @@ type parser struct {
 }
 
 func (p *parser) peek() item { return p.items[p.i] }
-func (p *parser) next() item  { it := p.items[p.i]; p.i++; return it }
+func (p *parser) next() item { it := p.items[p.i]; p.i++; return it }
 
 // parseAnd parses a group; open is the position of its "(", or -1 for the
 // whole query.
