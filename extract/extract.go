@@ -45,8 +45,7 @@ func FromHTML(page []byte, pageURL string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Text: chooseText(c.tr, c.ra)}
-	mergeMetadata(res, c.base, c.page, c.tr, c.ra)
+	res := c.result()
 	if res.Text == "" {
 		return res, fmt.Errorf("extract: %w", ErrNoContent)
 	}
@@ -59,6 +58,14 @@ type candidates struct {
 	page *pageMeta
 	tr   *trafResult // nil when trafilatura failed
 	ra   *raResult   // nil when readability failed
+}
+
+// result chooses the text and merges the metadata.
+func (c *candidates) result() *Result {
+	res := &Result{}
+	mergeMetadata(res, c.base, c.page, c.tr, c.ra)
+	res.Text = postClean(chooseText(c.tr, c.ra), res.Title)
+	return res
 }
 
 func run(page []byte, pageURL string) (*candidates, error) {
