@@ -18,6 +18,14 @@ func Clean(text string) string {
 
 // CleanWithTitle is Clean that also drops any line repeating title.
 func CleanWithTitle(text, title string) string {
+	out, _ := clean(text, title)
+	return out
+}
+
+// clean does the work of CleanWithTitle and also returns the headline it
+// found above the body (the longest dropped header line), which stands in
+// for the title when the caller has none.
+func clean(text, title string) (out, headline string) {
 	normTitle := strings.Join(words(title), " ")
 	// Lines first: furniture sits on lines of its own.
 	var blocks [][]string
@@ -58,6 +66,13 @@ func CleanWithTitle(text, title string) string {
 		}
 	}
 	if first > 0 {
+		for _, b := range blocks[:first] {
+			for _, l := range b {
+				if n := len(strings.Fields(l)); n >= 3 && n > len(strings.Fields(headline)) {
+					headline = l
+				}
+			}
+		}
 		blocks = blocks[first:]
 	}
 	// The dateline opens the first paragraph of the story proper, which a
@@ -71,7 +86,7 @@ func CleanWithTitle(text, title string) string {
 		paras[i] = strings.Join(b, "\n")
 	}
 	paras = dropEchoes(paras)
-	return strings.Join(paras, "\n\n")
+	return strings.Join(paras, "\n\n"), headline
 }
 
 // isBodyLine reports a paragraph of prose: a sentence of some length that
