@@ -1,0 +1,143 @@
+package telegramtest
+
+import (
+	"strconv"
+)
+
+// AddChat registers a chat (replacing one with the same id). A private
+// chat's id is its user's id; groups, supergroups and channels have negative
+// ids (supergroups and channels conventionally -100…).
+func (s *Server) AddChat(c Chat) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addChatLocked(c)
+	s.notifyLocked()
+}
+
+func (s *Server) addChatLocked(c Chat) *chatState {
+	if c.Type == "" {
+		c.Type = Private
+		if c.ID < 0 {
+			c.Type = Group
+		}
+	}
+	if c.Type == Private && c.FirstName == "" {
+		c.FirstName = s.userLocked(c.ID).FirstName
+	}
+	if c.Type != Private && c.Title == "" {
+		c.Title = "Chat " + strconv.FormatInt(c.ID, 10)
+	}
+	cs := &chatState{Chat: c, admins: map[int64]bool{}, messages: map[int]*Message{}}
+	if old := s.chats[c.ID]; old != nil {
+		// Keep message ids growing so a re-registered chat does not reuse them.
+		cs.nextMsgID = old.nextMsgID
+	}
+	s.chats[c.ID] = cs
+	return cs
+}
+
+// AddUser registers a user's name; users the test does not register get a
+// generated one (FirstName "User<id>", Username "user<id>").
+func (s *Server) AddUser(u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[u.ID] = u
+}
+
+func (s *Server) userLocked(id int64) User {
+	if u, ok := s.users[id]; ok {
+		return u
+	}
+	n := strconv.FormatInt(id, 10)
+	return User{ID: id, FirstName: "User" + n, Username: "user" + n, LanguageCode: "en"}
+}
+
+// RemoveChat forgets a chat, so that it answers "chat not found", as a
+// deleted chat does.
+func (s *Server) RemoveChat(chatID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.chats, chatID)
+}
+
+// Block makes the chat answer 403: the user blocked the bot, or the bot was
+// removed from the group or channel.
+func (s *Server) Block(chatID int64) {
+	s.setBlocked(chatID, true)
+}
+
+// Unblock undoes Block.
+func (s *Server) Unblock(chatID int64) {
+	s.setBlocked(chatID, false)
+}
+
+func (s *Server) setBlocked(chatID int64, blocked bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.mustChatLocked(chatID)
+	if c != nil {
+		c.blocked = blocked
+	}
+}
+
+func (s *Server) mustChatLocked(chatID int64) *chatState {
+	c := s.chats[chatID]
+	if c == nil {
+		s.t.Errorf("telegramtest: chat %d is not registered (AddChat first)", chatID)
+	}
+	return c
+}
+
+// Migrate turns group from into supergroup to, as Telegram does when a group
+// is upgraded: requests to from then answer 400 with
+// parameters.migrate_to_chat_id, and the service messages carrying
+// migrate_to_chat_id / migrate_from_chat_id are queued as updates.
+func (s *Server) Migrate(from, to int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.mustChatLocked(from)
+	if old == nil {
+		return
+	}
+	nc := s.chats[to]
+	if nc == nil {
+		nc = s.addChatLocked(Chat{ID: to, Type: Supergroup, Title: old.Title, Username: old.Username})
+	}
+	for id := range old.admins {
+		nc.admins[id] = true
+	}
+	nc.owner = old.owner
+	old.migratedTo = to
+	now := s.nowUnix()
+	old.nextMsgID++
+	s.queueLocked("message", map[string]any{
+		"message_id": old.nextMsgID, "chat": old.Chat, "date": now,
+		"from": s.userLocked(old.owner), "migrate_to_chat_id": to,
+	})
+	nc.nextMsgID++
+	s.queueLocked("message", map[string]any{
+		"message_id": nc.nextMsgID, "chat": nc.Chat, "date": now,
+		"sender_chat": old.Chat, "migrate_from_chat_id": from,
+	})
+}
+
+// SetAdmins makes these users the chat's administrators (getChatMember
+// answers "administrator"; the first one is the "creator"), replacing any
+// set before. The bot itself is always an administrator of groups and
+// channels.
+func (s *Server) SetAdmins(chatID int64, userIDs ...int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.mustChatLocked(chatID)
+	if c == nil {
+		return
+	}
+	c.admins = map[int64]bool{}
+	c.owner = 0
+	for i, id := range userIDs {
+		c.admins[id] = true
+		if i == 0 {
+			c.owner = id
+		}
+	}
+}
