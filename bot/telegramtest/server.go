@@ -197,15 +197,15 @@ func New(t testing.TB, opts ...Option) *Server {
 	}
 	botID, _ := strconv.ParseInt(strings.SplitN(cfg.token, ":", 2)[0], 10, 64)
 	s := &Server{
-		Token:   cfg.token,
-		Bot:     User{ID: botID, IsBot: true, FirstName: "Herald Test", Username: cfg.botName},
-		t:       t,
-		cfg:     cfg,
-		changed: make(chan struct{}),
-		closed:  make(chan struct{}),
-		chats:   map[int64]*chatState{},
-		users:   map[int64]User{},
-		queries: map[string]bool{},
+		Token:    cfg.token,
+		Bot:      User{ID: botID, IsBot: true, FirstName: "Herald Test", Username: cfg.botName},
+		t:        t,
+		cfg:      cfg,
+		changed:  make(chan struct{}),
+		closed:   make(chan struct{}),
+		chats:    map[int64]*chatState{},
+		users:    map[int64]User{},
+		queries:  map[string]bool{},
 		perMeth:  map[string]int{},
 		commands: map[string][]Command{},
 	}

@@ -418,7 +418,6 @@ func TestGetUpdatesLongPollAndConflict(t *testing.T) {
 	}
 }
 
-
 func TestFaults(t *testing.T) {
 	s := New(t, WithLimits(NoLimits))
 	s.AddChat(Chat{ID: 1})
