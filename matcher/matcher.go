@@ -54,7 +54,7 @@ func New(st *store.Store, subs *subscriptions.Store, log *slog.Logger) *Matcher 
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Matcher{st: st, subs: subs, log: log, idx: subscriptions.NewIndex(), known: map[string]target{}, Consumer: "matcher"}
+	return &Matcher{st: st, subs: subs, log: log, idx: subscriptions.NewIndex(nil), known: map[string]target{}, Consumer: "matcher"}
 }
 
 // Load reads every subscriber into the index and returns the id of the

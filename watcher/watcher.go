@@ -52,7 +52,8 @@ type Watcher struct {
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
-	published func(n int) // metrics hook
+	// Published, when set, is told how many new articles a poll published.
+	Published func(n float64)
 }
 
 // New returns a Watcher.
@@ -81,23 +82,23 @@ func FeedID(u string) string {
 
 // Feed is a watched feed and its state.
 type Feed struct {
-	ID            string        `json:"id"`
-	URL           string        `json:"url"`
-	Title         string        `json:"title,omitempty"`
-	Interval      time.Duration `json:"interval"`
-	Added         time.Time     `json:"added"`
-	LastFetch     time.Time     `json:"last_fetch,omitzero"`
-	LastNew       time.Time     `json:"last_new,omitzero"`
-	Errors        int           `json:"errors"`
-	LastError     string        `json:"last_error,omitempty"`
-	FailingSince  time.Time     `json:"failing_since,omitzero"`
-	NextPoll      time.Time     `json:"next_poll,omitzero"`
-	ETag          string        `json:"-"`
-	LastModified  string        `json:"-"`
-	New           bool          `json:"-"` // never fetched: its items are marked seen, not published
-	Backfill      int           `json:"-"` // newest items to publish on the first fetch
-	Articles      int64         `json:"articles"`
-	Broken        bool          `json:"broken"` // failing for more than a day
+	ID           string        `json:"id"`
+	URL          string        `json:"url"`
+	Title        string        `json:"title,omitempty"`
+	Interval     time.Duration `json:"interval"`
+	Added        time.Time     `json:"added"`
+	LastFetch    time.Time     `json:"last_fetch,omitzero"`
+	LastNew      time.Time     `json:"last_new,omitzero"`
+	Errors       int           `json:"errors"`
+	LastError    string        `json:"last_error,omitempty"`
+	FailingSince time.Time     `json:"failing_since,omitzero"`
+	NextPoll     time.Time     `json:"next_poll,omitzero"`
+	ETag         string        `json:"-"`
+	LastModified string        `json:"-"`
+	New          bool          `json:"-"` // never fetched: its items are marked seen, not published
+	Backfill     int           `json:"-"` // newest items to publish on the first fetch
+	Articles     int64         `json:"articles"`
+	Broken       bool          `json:"broken"` // failing for more than a day
 }
 
 // Add starts watching a feed. Its current items are marked seen on the first
@@ -374,8 +375,8 @@ func (w *Watcher) poll(ctx context.Context, f *Feed) (int, time.Duration, error)
 	if n > 0 {
 		w.st.Redis.HIncrBy(ctx, key, "articles", int64(n))
 		w.log.Info("new articles", "feed", f.URL, "count", n)
-		if w.published != nil {
-			w.published(n)
+		if w.Published != nil {
+			w.Published(float64(n))
 		}
 	}
 	return n, hint, nil

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/herald-news/herald/fetch"
+	"github.com/herald-news/herald/store"
+	"github.com/herald-news/herald/watcher"
+)
+
+// openWatcher opens Redis and a watcher for the feeds commands.
+func openWatcher(getenv func(string) string) (*watcher.Watcher, *store.Store, error) {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(cfg.RedisURL, cfg.KeyPrefix)
+	if err != nil {
+		return nil, nil, usagef("HERALD_REDIS_URL: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := st.Ping(ctx); err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("redis at HERALD_REDIS_URL does not answer: %w", err)
+	}
+	f := fetch.New(fetch.Options{UserAgent: "Herald (+" + cfg.PublicURL + ")", AllowPrivate: cfg.AllowPrivateFeeds})
+	return watcher.New(st, f, cfg.PollInterval, nil), st, nil
+}
+
+func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(env.stderr, "Usage: herald feeds add URL... [--interval D] [--backfill N] | list | remove URL")
+		if len(args) == 0 {
+			return usagef("feeds needs a subcommand: add, list or remove")
+		}
+		return errHelp
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "add":
+		fs := newFlags("feeds add", "feeds add URL... [--interval D] [--backfill N]", env.stderr)
+		interval := fs.Duration("interval", 0, "poll interval for these feeds (default HERALD_POLL_INTERVAL)")
+		backfill := fs.Int("backfill", 0, "publish the newest N items already in the feed (default: none, they are marked seen)")
+		urls, err := parseFlags(fs, args)
+		if err != nil {
+			return err
+		}
+		if len(urls) == 0 {
+			return usagef("feeds add needs at least one URL")
+		}
+		if *interval != 0 && *interval < time.Second {
+			return usagef("--interval must be at least 1s")
+		}
+		if *backfill < 0 {
+			return usagef("--backfill must not be negative")
+		}
+		w, st, err := openWatcher(env.getenv)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, u := range urls {
+			f, err := w.Add(ctx, u, *interval, *backfill)
+			if err != nil {
+				if errors.Is(err, context.Canceled) {
+					return err
+				}
+				return usagef("%v", err)
+			}
+			fmt.Fprintf(env.stdout, "watching %s (every %s)\n", f.URL, f.Interval)
+		}
+		return nil
+	case "remove":
+		fs := newFlags("feeds remove", "feeds remove URL", env.stderr)
+		urls, err := parseFlags(fs, args)
+		if err != nil {
+			return err
+		}
+		if len(urls) != 1 {
+			return usagef("feeds remove needs one URL")
+		}
+		w, st, err := openWatcher(env.getenv)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if err := w.Remove(ctx, urls[0]); errors.Is(err, watcher.ErrNoFeed) {
+			return usagef("%s is not watched", urls[0])
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "stopped watching %s\n", urls[0])
+		return nil
+	case "list":
+		fs := newFlags("feeds list", "feeds list", env.stderr)
+		if _, err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		w, st, err := openWatcher(env.getenv)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		feeds, err := w.List(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "URL\tLAST FETCH\tLAST NEW\tERRORS\tNEXT POLL\tSTATE")
+		for _, f := range feeds {
+			state := "ok"
+			switch {
+			case f.Broken:
+				state = "BROKEN since " + ago(f.FailingSince) + ": " + f.LastError
+			case f.Errors > 0:
+				state = "failing: " + f.LastError
+			case f.LastFetch.IsZero():
+				state = "not fetched yet"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", f.URL, ago(f.LastFetch), ago(f.LastNew), f.Errors, until(f.NextPoll), state)
+		}
+		return tw.Flush()
+	case "import", "export":
+		return usagef("feeds %s is not available yet", sub)
+	}
+	return usagef("unknown feeds subcommand %q (add, list, remove)", sub)
+}
+
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return time.Since(t).Round(time.Second).String() + " ago"
+}
+
+func until(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := time.Until(t).Round(time.Second)
+	if d <= 0 {
+		return "now"
+	}
+	return "in " + d.String()
+}
+
+var _ = fetch.Backoff

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/herald-news/herald/store"
+	"github.com/herald-news/herald/subscriptions"
+)
+
+func runSubscribers(ctx context.Context, env *cmdEnv, args []string) error {
+	if len(args) == 0 {
+		return usagef("usage: herald subscribers list|export|delete ID")
+	}
+	sub, rest := args[0], args[1:]
+	fs := newFlags("subscribers "+sub, "subscribers list|export|delete ID", env.stderr)
+	pos, err := parseFlags(fs, rest)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env.getenv)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(cfg.RedisURL, cfg.KeyPrefix)
+	if err != nil {
+		return usagef("HERALD_REDIS_URL: %v", err)
+	}
+	defer st.Close()
+	subs := subscriptions.NewStore(st)
+	switch sub {
+	case "list":
+		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tTOPICS\tADDRESS")
+		err := subs.Scan(ctx, func(s *subscriptions.Subscriber) error {
+			addr := s.Email
+			if s.Kind == subscriptions.KindTelegram {
+				addr = fmt.Sprint(s.ChatID)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.ID, s.Kind, s.Status, len(s.Topics), addr)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tw.Flush()
+	case "export":
+		enc := json.NewEncoder(env.stdout)
+		return subs.Scan(ctx, func(s *subscriptions.Subscriber) error { return enc.Encode(s) })
+	case "delete":
+		if len(pos) != 1 {
+			return usagef("subscribers delete needs one ID")
+		}
+		if err := subs.Delete(ctx, pos[0]); err == subscriptions.ErrNotFound {
+			return usagef("no subscriber %s", pos[0])
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "deleted %s\n", pos[0])
+		return nil
+	}
+	return usagef("unknown subscribers subcommand %q (list, export, delete)", sub)
+}

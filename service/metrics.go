@@ -1,0 +1,68 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/herald-news/herald/delivery"
+	"github.com/herald-news/herald/queue"
+	"github.com/herald-news/herald/store"
+	"github.com/herald-news/herald/watcher"
+)
+
+type metrics struct {
+	published    prometheus.Counter
+	matched      *prometheus.CounterVec
+	telegramSent prometheus.Counter
+	emailsSent   prometheus.Counter
+}
+
+func newMetrics(reg *prometheus.Registry, st *store.Store) *metrics {
+	m := &metrics{
+		published:    prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_articles_published_total", Help: "New articles the watcher put on the article stream."}),
+		matched:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_deliveries_queued_total", Help: "Deliveries the matcher queued, by channel."}, []string{"channel"}),
+		telegramSent: prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_telegram_sent_total", Help: "Telegram alerts sent."}),
+		emailsSent:   prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_emails_sent_total", Help: "Emails accepted by the mail server."}),
+	}
+	reg.MustRegister(m.published, m.matched, m.telegramSent, m.emailsSent, &queueCollector{st: st})
+	return m
+}
+
+// queueCollector reads the queues' state from Redis when scraped.
+type queueCollector struct{ st *store.Store }
+
+var (
+	queueLen     = prometheus.NewDesc("herald_queue_length", "Entries in a stream.", []string{"queue"}, nil)
+	queuePending = prometheus.NewDesc("herald_queue_pending", "Entries taken by a consumer and not yet acknowledged.", []string{"queue"}, nil)
+	queueOldest  = prometheus.NewDesc("herald_queue_oldest_pending_seconds", "Age of the oldest pending entry.", []string{"queue"}, nil)
+	digestsWait  = prometheus.NewDesc("herald_digests_pending", "Email readers with items waiting for their digest.", nil, nil)
+)
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queueLen
+	ch <- queuePending
+	ch <- queueOldest
+	ch <- digestsWait
+}
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for name, q := range map[string]*queue.Stream{
+		"articles": {Redis: c.st.Redis, Key: watcher.StreamKey(c.st), Group: "matcher"},
+		"telegram": {Redis: c.st.Redis, Key: delivery.TelegramQueue(c.st), Group: "telegram"},
+	} {
+		st, err := q.Stats(ctx)
+		if err != nil {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(queueLen, prometheus.GaugeValue, float64(st.Length), name)
+		ch <- prometheus.MustNewConstMetric(queuePending, prometheus.GaugeValue, float64(st.Pending), name)
+		ch <- prometheus.MustNewConstMetric(queueOldest, prometheus.GaugeValue, st.OldestPending.Seconds(), name)
+	}
+	if n, err := c.st.Redis.SCard(ctx, delivery.PendingKey(c.st)).Result(); err == nil {
+		ch <- prometheus.MustNewConstMetric(digestsWait, prometheus.GaugeValue, float64(n))
+	}
+}

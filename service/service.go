@@ -1,0 +1,370 @@
+// Package service wires Herald's stages into one process: it opens Redis,
+// builds the roles asked for (watcher, matcher, telegram, email, web), runs
+// them until the context ends and shuts them down in order. cmd/herald and
+// the end-to-end tests start the very same wiring.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/herald-news/herald/bot"
+	"github.com/herald-news/herald/config"
+	"github.com/herald-news/herald/fetch"
+	"github.com/herald-news/herald/mailer"
+	"github.com/herald-news/herald/matcher"
+	"github.com/herald-news/herald/store"
+	"github.com/herald-news/herald/subscriptions"
+	"github.com/herald-news/herald/watcher"
+	"github.com/herald-news/herald/web"
+)
+
+// Roles a process can take.
+var AllRoles = []string{"watcher", "matcher", "telegram", "email", "web"}
+
+// Version is set at build time with -ldflags "-X …/service.Version=…".
+var Version = "dev"
+
+// ParseRoles reads a comma-separated role list.
+func ParseRoles(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" || s == "all" {
+		return AllRoles, nil
+	}
+	var out []string
+	for _, r := range strings.Split(s, ",") {
+		r = strings.TrimSpace(r)
+		if !slices.Contains(AllRoles, r) {
+			return nil, fmt.Errorf("unknown role %q (roles: %s)", r, strings.Join(AllRoles, ","))
+		}
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// Options are what a Service is built from. Only Config is required.
+type Options struct {
+	Config config.Config
+	Roles  []string
+	Log    *slog.Logger
+
+	// TelegramTransport replaces the Bot API for sending (the demo's outbox).
+	TelegramTransport bot.Transport
+	// MailTransport replaces SMTP (the demo's outbox).
+	MailTransport mailer.Transport
+	// DigestTick is how often due digests are looked for (default 30s).
+	DigestTick time.Duration
+	// Now is the clock of the mailer and web pages.
+	Now func() time.Time
+	// Listener, when set, is used instead of listening on HTTPAddr.
+	Listener net.Listener
+	// Store, when set, is used instead of opening Config.RedisURL (the
+	// demo shares its embedded Redis with its own feeds and subscribers).
+	Store *store.Store
+}
+
+// Service is one running Herald process.
+type Service struct {
+	opts     Options
+	cfg      config.Config
+	log      *slog.Logger
+	st       *store.Store
+	ownStore bool
+	reg      *prometheus.Registry
+	m        *metrics
+	secret   []byte
+	consumer string
+
+	Subs    *subscriptions.Store
+	Watcher *watcher.Watcher
+	Matcher *matcher.Matcher
+	Bot     *bot.Bot
+	Sender  *bot.Sender
+	Mailer  *mailer.Mailer
+	Web     *web.Server
+
+	listener net.Listener
+}
+
+// New builds a Service; it does not wait for Redis, Telegram or SMTP to
+// answer, so a peer that is down does not stop start-up.
+func New(opts Options) (*Service, error) {
+	cfg := opts.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if len(opts.Roles) == 0 {
+		opts.Roles = AllRoles
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Service{opts: opts, cfg: cfg, log: opts.Log, reg: prometheus.NewRegistry()}
+	host, _ := os.Hostname()
+	var rnd [3]byte
+	_, _ = rand.Read(rnd[:])
+	s.consumer = fmt.Sprintf("%s-%d-%x", host, os.Getpid(), rnd)
+
+	s.secret = []byte(cfg.Secret)
+	if len(s.secret) == 0 {
+		if !cfg.Embedded() {
+			return nil, &config.Error{Var: "HERALD_SECRET", Msg: "is required (a long random string that signs email links)"}
+		}
+		s.secret = make([]byte, 32)
+		_, _ = rand.Read(s.secret)
+	}
+
+	if opts.Store != nil {
+		s.st = opts.Store
+	} else {
+		st, err := store.Open(cfg.RedisURL, cfg.KeyPrefix)
+		if err != nil {
+			return nil, &config.Error{Var: "HERALD_REDIS_URL", Msg: err.Error()}
+		}
+		s.st, s.ownStore = st, true
+	}
+	if s.st.Embedded {
+		s.log.Warn("HERALD_REDIS_URL is memory://: everything is kept in this process and lost when it exits")
+	}
+	s.Subs = subscriptions.NewStore(s.st)
+	s.m = newMetrics(s.reg, s.st)
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	ua := "Herald/" + Version + " (+" + cfg.PublicURL + ")"
+	f := fetch.New(fetch.Options{UserAgent: ua, AllowPrivate: cfg.AllowPrivateFeeds})
+	s.Watcher = watcher.New(s.st, f, cfg.PollInterval, s.log.With("role", "watcher"))
+	s.Watcher.Published = s.m.published.Add
+	s.Matcher = matcher.New(s.st, s.Subs, s.log.With("role", "matcher"))
+	s.Matcher.Consumer = s.consumer
+	s.Matcher.Matched = func(kind string) { s.m.matched.WithLabelValues(kind).Inc() }
+
+	if s.has("telegram") {
+		tr := opts.TelegramTransport
+		if cfg.TelegramToken != "" {
+			b, err := bot.New(cfg.TelegramToken, cfg.TelegramAPIURL, s.st, s.Subs, cfg.TelegramAdmins, s.log.With("role", "telegram"))
+			if err != nil {
+				return nil, &config.Error{Var: "HERALD_TELEGRAM_TOKEN", Msg: err.Error()}
+			}
+			b.Consumer = s.consumer
+			s.Bot = b
+			if tr == nil {
+				tr = &bot.APITransport{API: b.API()}
+			}
+		}
+		if tr != nil {
+			s.Sender = bot.NewSender(s.st, s.Subs, tr, s.log.With("role", "telegram"))
+			s.Sender.Rate = cfg.TelegramRate
+			s.Sender.Consumer = s.consumer
+			s.Sender.Sent = func(int64, string) { s.m.telegramSent.Inc() }
+		} else {
+			s.log.Info("telegram off: HERALD_TELEGRAM_TOKEN is not set")
+		}
+	}
+
+	mt := opts.MailTransport
+	if mt == nil && cfg.SMTPURL != "" {
+		smtp, err := mailer.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
+		if err != nil {
+			return nil, &config.Error{Var: "HERALD_SMTP_URL", Msg: err.Error()}
+		}
+		mt = smtp
+	}
+	if mt != nil {
+		s.Mailer = mailer.New(s.st, s.Subs, mt, cfg.PublicURL, s.secret, s.log.With("role", "email"))
+		s.Mailer.Now = opts.Now
+		s.Mailer.Sent = func(*mailer.Message) { s.m.emailsSent.Inc() }
+	} else if s.has("email") || s.has("web") {
+		s.log.Info("email off: HERALD_SMTP_URL is not set")
+	}
+	s.Web = web.New(s.st, s.Subs, s.Mailer, s.secret, s.reg, s.log.With("role", "web"))
+	s.Web.Now = opts.Now
+	return s, nil
+}
+
+func (s *Service) has(role string) bool { return slices.Contains(s.opts.Roles, role) }
+
+// Store is the Redis the service uses.
+func (s *Service) Store() *store.Store { return s.st }
+
+// Addr is where the HTTP server listens, once Run has started it.
+func (s *Service) Addr() string {
+	if s.listener == nil {
+		return ""
+	}
+	return s.listener.Addr().String()
+}
+
+// Listen opens the HTTP listener; Run calls it when it has not been called.
+func (s *Service) Listen() error {
+	if s.listener != nil {
+		return nil
+	}
+	if s.opts.Listener != nil {
+		s.listener = s.opts.Listener
+		return nil
+	}
+	l, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return &config.Error{Var: "HERALD_HTTP_ADDR", Msg: err.Error()}
+	}
+	s.listener = l
+	return nil
+}
+
+// Run starts the roles and the HTTP server and blocks until ctx ends, then
+// stops taking work, lets work in hand finish (or hands it back through the
+// queues' pending entries) and returns within 10 seconds.
+func (s *Service) Run(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	for _, f := range s.cfg.Feeds {
+		s.addFeedWhenReady(ctx, f)
+	}
+	work, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	var wg sync.WaitGroup
+	start := func(name string, fn func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					s.log.Error("role crashed", "role", name, "panic", r)
+				}
+			}()
+			if err := fn(work); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("role stopped", "role", name, "err", err)
+			}
+		}()
+	}
+	if s.has("watcher") {
+		start("watcher", s.Watcher.Run)
+	}
+	if s.has("matcher") {
+		start("matcher", s.Matcher.Run)
+	}
+	if s.has("telegram") {
+		if s.Bot != nil {
+			start("telegram-bot", s.Bot.Run)
+		}
+		if s.Sender != nil {
+			start("telegram-sender", s.Sender.Run)
+		}
+	}
+	if s.has("email") && s.Mailer != nil {
+		tick := s.opts.DigestTick
+		if tick <= 0 {
+			tick = 30 * time.Second
+		}
+		start("email", func(ctx context.Context) error { return s.Mailer.Run(ctx, tick) })
+	}
+	srv := &http.Server{
+		Handler:           s.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(s.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "err", err)
+		}
+	}()
+	s.log.Info("herald running", "roles", strings.Join(s.opts.Roles, ","), "http", s.listener.Addr().String(), "version", Version)
+
+	<-ctx.Done()
+	s.log.Info("shutting down")
+	shut, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shut)
+	stop()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-shut.Done():
+		s.log.Warn("some work did not stop in time; its queue entries will be claimed again")
+	}
+	return nil
+}
+
+// handler serves the web pages only in the web role; health and metrics
+// are always there.
+func (s *Service) handler() http.Handler {
+	h := s.Web.Handler()
+	if s.has("web") {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/metrics":
+			h.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// addFeedWhenReady adds a feed from HERALD_FEEDS, retrying in the
+// background while Redis is not answering.
+func (s *Service) addFeedWhenReady(ctx context.Context, u string) {
+	try := func() bool {
+		c, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		_, err := s.Watcher.Add(c, u, 0, 0)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("cannot add feed from HERALD_FEEDS yet", "feed", u, "err", err)
+			return false
+		}
+		return true
+	}
+	if try() {
+		return
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(2 * time.Second):
+			}
+			if try() {
+				return
+			}
+		}
+	}()
+}
+
+// Close releases the Redis connection (and stops an embedded Redis).
+func (s *Service) Close() error {
+	if s.ownStore {
+		return s.st.Close()
+	}
+	return nil
+}
+
+// SecretForTests exposes the link-signing key to tests in other packages.
+func (s *Service) SecretForTests() []byte { return s.secret }
+
+var _ = strconv.Itoa
