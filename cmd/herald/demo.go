@@ -1,7 +1,25 @@
 package main
 
-import "context"
+import (
+	"context"
+	"log/slog"
+
+	"github.com/herald-news/herald/demo"
+)
 
 func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
-	return usagef("demo: not implemented yet")
+	fs := newFlags("demo", "demo [--dir DIR] [--http-addr HOST:PORT]", env.stderr)
+	dir := fs.String("dir", "herald-demo", "folder for the outbox")
+	addr := fs.String("http-addr", "127.0.0.1:8080", "where the web page listens")
+	every := fs.Duration("every", 0, "publish a sample article this often (default 5s)")
+	verbose := fs.Bool("v", false, "log everything herald does")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
+	return demo.Run(ctx, demo.Options{Dir: *dir, HTTPAddr: *addr, Every: *every, Out: env.stdout, Log: log})
 }
