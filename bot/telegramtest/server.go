@@ -158,6 +158,7 @@ type Server struct {
 	users    map[int64]User
 	updates  []pendingUpdate
 	updateID int64
+	allowed  []string // allowed_updates from the last getUpdates that gave it
 	poll     *poller
 	webhook  webhook
 	sent     []Message

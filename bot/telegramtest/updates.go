@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,8 +18,15 @@ import (
 )
 
 type pendingUpdate struct {
-	id  int64
-	raw json.RawMessage
+	id   int64
+	kind string
+	raw  json.RawMessage
+}
+
+// defaultAllowed says which update kinds Telegram sends a bot that never
+// set allowed_updates: all but these three.
+func defaultAllowed(kind string) bool {
+	return kind != "chat_member" && kind != "message_reaction" && kind != "message_reaction_count"
 }
 
 // poller is the getUpdates request in flight; kill ends it with a 409.
@@ -44,7 +52,7 @@ func (s *Server) queueLocked(kind string, payload any) int64 {
 	if err != nil {
 		panic(fmt.Sprintf("telegramtest: marshal update: %v", err))
 	}
-	s.updates = append(s.updates, pendingUpdate{id: s.updateID, raw: raw})
+	s.updates = append(s.updates, pendingUpdate{id: s.updateID, kind: kind, raw: raw})
 	s.notifyLocked()
 	return s.updateID
 }
@@ -71,6 +79,10 @@ func getUpdates(s *Server, r *http.Request, p params) (any, *apiError) {
 	if limit < 1 || limit > 100 {
 		limit = 100
 	}
+	var allowed []string
+	if aerr := p.json("allowed_updates", &allowed); aerr != nil {
+		return nil, aerr
+	}
 	wait := time.Duration(max(p.intOr("timeout", 0), 0)) * time.Second
 	if s.cfg.maxPollWait > 0 && wait > s.cfg.maxPollWait {
 		wait = s.cfg.maxPollWait
@@ -96,6 +108,10 @@ func getUpdates(s *Server, r *http.Request, p params) (any, *apiError) {
 		s.mu.Unlock()
 	}()
 
+	if p.has("allowed_updates") {
+		// Telegram keeps the list until the next call that gives one.
+		s.allowed = allowed
+	}
 	// Confirm what the client has seen.
 	switch {
 	case offset > 0:
@@ -110,6 +126,8 @@ func getUpdates(s *Server, r *http.Request, p params) (any, *apiError) {
 		}
 	}
 	for {
+		// Updates of kinds the bot did not ask for are dropped, as on Telegram.
+		s.updates = slices.DeleteFunc(s.updates, func(u pendingUpdate) bool { return !s.allowedLocked(u.kind) })
 		if len(s.updates) > 0 {
 			n := min(limit, len(s.updates))
 			out := make([]json.RawMessage, n)
@@ -137,6 +155,13 @@ func getUpdates(s *Server, r *http.Request, p params) (any, *apiError) {
 		}
 		s.mu.Lock()
 	}
+}
+
+func (s *Server) allowedLocked(kind string) bool {
+	if len(s.allowed) == 0 {
+		return defaultAllowed(kind)
+	}
+	return slices.Contains(s.allowed, kind)
 }
 
 // SendText queues a text message from user fromUserID in chat chatID, as if
@@ -337,8 +362,15 @@ func setWebhook(s *Server, r *http.Request, p params) (any, *apiError) {
 	if secret != "" && !secretToken.MatchString(secret) {
 		return nil, badRequest("secret token contains unallowed characters")
 	}
+	var allowed []string
+	if aerr := p.json("allowed_updates", &allowed); aerr != nil {
+		return nil, aerr
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if p.has("allowed_updates") {
+		s.allowed = allowed
+	}
 	if p.bool("drop_pending_updates") {
 		s.updates = nil
 	}
@@ -394,7 +426,11 @@ func (s *Server) deliver(gen int, target, secret string) {
 	backoff := time.Duration(0)
 	for {
 		s.mu.Lock()
-		for s.webhook.gen == gen && len(s.updates) == 0 {
+		for s.webhook.gen == gen {
+			s.updates = slices.DeleteFunc(s.updates, func(u pendingUpdate) bool { return !s.allowedLocked(u.kind) })
+			if len(s.updates) > 0 {
+				break
+			}
 			ch := s.changed
 			s.mu.Unlock()
 			select {
