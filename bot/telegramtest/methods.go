@@ -161,7 +161,7 @@ func checkMarkup(p params) (json.RawMessage, *apiError) {
 			}
 			actions := 0
 			for _, a := range buttonActions {
-				if _, ok := b[a]; ok {
+				if v, ok := b[a]; ok && !emptyJSON(v) {
 					actions++
 				}
 			}
@@ -189,6 +189,16 @@ func checkMarkup(p params) (json.RawMessage, *apiError) {
 		return nil, badRequest("can't parse reply keyboard markup JSON object")
 	}
 	return buf.Bytes(), nil
+}
+
+// emptyJSON says whether a button field carries nothing, as go-telegram/bot
+// sends copy_text:{"text":""} on every button.
+func emptyJSON(v json.RawMessage) bool {
+	switch strings.TrimSpace(string(v)) {
+	case "", "null", "false", `""`, `{"text":""}`:
+		return true
+	}
+	return false
 }
 
 func disablePreview(p params) bool {

@@ -527,3 +527,75 @@ func TestTextEntities(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestValidation(t *testing.T) {
+	s := New(t, WithLimits(NoLimits))
+	s.AddChat(Chat{ID: 1})
+	b := newClient(t, s)
+	kb := func(btn models.InlineKeyboardButton) *models.InlineKeyboardMarkup {
+		return &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{btn}}}
+	}
+	for name, tt := range map[string]struct {
+		markup  models.ReplyMarkup
+		wantErr string
+	}{
+		"callback data over 64 bytes": {kb(models.InlineKeyboardButton{Text: "x", CallbackData: strings.Repeat("d", 65)}), "BUTTON_DATA_INVALID"},
+		"button without action":       {kb(models.InlineKeyboardButton{Text: "x"}), "text buttons are unallowed"},
+		"button with bad URL":         {kb(models.InlineKeyboardButton{Text: "x", URL: "javascript:alert(1)"}), "BUTTON_URL_INVALID"},
+		"button without text":         {kb(models.InlineKeyboardButton{CallbackData: "d"}), "BUTTON_TEXT_INVALID"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := b.SendMessage(t.Context(), &bot.SendMessageParams{ChatID: 1, Text: "x", ReplyMarkup: tt.markup})
+			if !errors.Is(err, bot.ErrorBadRequest) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+
+	m, err := b.SendMessage(t.Context(), &bot.SendMessageParams{ChatID: 1, Text: "same"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.EditMessageText(t.Context(), &bot.EditMessageTextParams{ChatID: 1, MessageID: m.ID, Text: "same"})
+	if !errors.Is(err, bot.ErrorBadRequest) || !strings.Contains(err.Error(), "message is not modified") {
+		t.Fatalf("unchanged edit: %v", err)
+	}
+	_, err = b.EditMessageText(t.Context(), &bot.EditMessageTextParams{ChatID: 1, MessageID: 999, Text: "x"})
+	if !errors.Is(err, bot.ErrorBadRequest) || !strings.Contains(err.Error(), "message to edit not found") {
+		t.Fatalf("edit of a missing message: %v", err)
+	}
+	_, err = b.SetMyCommands(t.Context(), &bot.SetMyCommandsParams{Commands: []models.BotCommand{{Command: "Bad-Name", Description: "x"}}})
+	if !errors.Is(err, bot.ErrorBadRequest) || !strings.Contains(err.Error(), "BOT_COMMAND_INVALID") {
+		t.Fatalf("invalid command: %v", err)
+	}
+}
+
+func TestAllowedUpdatesAndOffset(t *testing.T) {
+	s := New(t)
+	s.AddChat(Chat{ID: 1})
+	base := s.URL + "/bot" + s.Token + "/getUpdates"
+	get := func(query string) []any {
+		req, _ := http.NewRequest(http.MethodGet, base+"?"+query, nil)
+		status, out := call(t, req)
+		if status != http.StatusOK {
+			t.Fatalf("getUpdates?%s: %d %v", query, status, out)
+		}
+		return out["result"].([]any)
+	}
+	s.SendText(1, 1, "one")
+	s.SendText(1, 1, "two")
+	s.SendText(1, 1, "three")
+	if ups := get("offset=-1"); len(ups) != 1 || s.Pending() != 1 {
+		t.Fatalf("offset=-1 gave %d updates, %d pending", len(ups), s.Pending())
+	}
+	s.QueueUpdate("chat_member", map[string]any{"chat": map[string]any{"id": 1, "type": "private"}})
+	s.QueueUpdate("message_reaction", map[string]any{"chat": map[string]any{"id": 1, "type": "private"}})
+	if ups := get(""); len(ups) != 1 {
+		t.Fatalf("default allowed_updates: %d updates, want the message only", len(ups))
+	}
+	s.QueueUpdate("chat_member", map[string]any{"chat": map[string]any{"id": 1, "type": "private"}})
+	ups := get(`allowed_updates=["chat_member"]`)
+	if len(ups) != 1 || ups[0].(map[string]any)["chat_member"] == nil {
+		t.Fatalf("allowed_updates=[chat_member]: %v", ups)
+	}
+}
