@@ -176,6 +176,10 @@ func TestServiceClosingAndDrop(t *testing.T) {
 	if se := sendErr(t, s, "a@example.com"); se == nil || !se.IsTemp() {
 		t.Fatalf("421: %v", se)
 	}
+	s.Fail(421, 1)
+	if se := sendErr(t, s, "a@example.com"); se == nil || !se.IsTemp() || se.ErrorCode() != 421 {
+		t.Fatalf("421 after DATA: %v", se)
+	}
 	s.DropNext(1)
 	if se := sendErr(t, s, "a@example.com"); se == nil {
 		t.Fatal("dropped connection: no error")
@@ -186,8 +190,11 @@ func TestServiceClosingAndDrop(t *testing.T) {
 	if n := len(s.Messages()); n != 1 {
 		t.Fatalf("captured %d messages, want 1", n)
 	}
-	if s.Connections() != 3 {
-		t.Fatalf("Connections = %d, want 3", s.Connections())
+	if s.Connections() != 4 {
+		t.Fatalf("Connections = %d, want 4", s.Connections())
+	}
+	if r := s.Rejections(); len(r) != 3 || r[0].Stage != AtMail || r[1].Code != 421 || r[2].Code != 0 {
+		t.Fatalf("rejections = %+v", r)
 	}
 }
 
@@ -232,5 +239,32 @@ func TestLink(t *testing.T) {
 		if got := m.Link(prefix); got != want {
 			t.Errorf("Link(%q) = %q, want %q", prefix, got, want)
 		}
+	}
+}
+
+func TestParallelConnections(t *testing.T) {
+	s := New(t)
+	const conns, each = 4, 5
+	errs := make(chan error, conns)
+	for i := range conns {
+		var msgs []*mail.Msg
+		for j := range each {
+			msgs = append(msgs, message(t, "r@example.com", "n", strings.Repeat("x", i*each+j)))
+		}
+		c := client(t, s, "", "")
+		go func() { errs <- c.DialAndSend(msgs...) }()
+	}
+	for range conns {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := s.WaitMessages(wait, conns*each)
+	perConn := map[int]int{}
+	for _, m := range got {
+		perConn[m.Conn]++
+	}
+	if s.Connections() != conns || len(perConn) != conns {
+		t.Fatalf("Connections = %d, messages per connection %v", s.Connections(), perConn)
 	}
 }
