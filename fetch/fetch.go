@@ -252,6 +252,11 @@ func (f *Fetcher) Get(ctx context.Context, rawURL string, cond Conditional) (*Re
 
 	resp, err := f.client.Do(req)
 	if err != nil {
+		// *url.Error would repeat the method and URL the prefix already names.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("fetch %s: %w", shown, timeoutCause(ctx, err))
 	}
 	defer resp.Body.Close()

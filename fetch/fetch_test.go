@@ -98,7 +98,9 @@ func TestRedirects(t *testing.T) {
 		http.Redirect(w, r, fmt.Sprintf("/chain/%d", n+1), http.StatusFound)
 	})
 	mux.HandleFunc("/old", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/new", http.StatusMovedPermanently) })
-	mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/final", http.StatusPermanentRedirect) })
+	mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/final", http.StatusPermanentRedirect)
+	})
 	mux.HandleFunc("/temp", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/old", http.StatusFound) })
 	mux.HandleFunc("/final", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	mux.HandleFunc("/five/", func(w http.ResponseWriter, r *http.Request) {
@@ -110,7 +112,9 @@ func TestRedirects(t *testing.T) {
 		}
 		http.Redirect(w, r, fmt.Sprintf("/five/%d", n+1), http.StatusFound)
 	})
-	mux.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "file:///etc/passwd", http.StatusFound) })
+	mux.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "file:///etc/passwd", http.StatusFound)
+	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	f := newTestFetcher(t, Options{})

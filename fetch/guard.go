@@ -84,10 +84,8 @@ func dialControl(network, address string, _ syscall.RawConn) error {
 		// Not an IP:port (a Unix socket, say): nothing a feed URL should reach.
 		return fmt.Errorf("dial %s %s: %w", network, address, ErrPrivateAddress)
 	}
-	if err := CheckAddr(ap.Addr()); err != nil {
-		return fmt.Errorf("dial %s: %w", address, err)
-	}
-	return nil
+	// net already prefixes "dial tcp ADDRESS: "; CheckAddr's error names the IP.
+	return CheckAddr(ap.Addr())
 }
 
 // newDialer returns the dialer every connection goes through.
