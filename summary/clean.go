@@ -26,7 +26,7 @@ func CleanWithTitle(text, title string) string {
 // found above the body (the longest dropped header line), which stands in
 // for the title when the caller has none.
 func clean(text, title string) (out, headline string) {
-	normTitle := strings.Join(words(title), " ")
+	normTitle := lineKey(title)
 	// Lines first: furniture sits on lines of its own.
 	var blocks [][]string
 	var cur []string
@@ -41,7 +41,7 @@ func clean(text, title string) (out, headline string) {
 			continue
 		}
 		line = dropLinkTail(line)
-		key := strings.Join(words(line), " ")
+		key := lineKey(line)
 		if line == "" || key == "" || isFurniture(line) || (normTitle != "" && key == normTitle) {
 			continue
 		}
@@ -136,25 +136,43 @@ func isFurniture(line string) bool {
 	ws := strings.Fields(line)
 	n := len(ws)
 	hasLetter := strings.IndexFunc(line, unicode.IsLetter) >= 0
+	// Cheap tests guard the regular expressions: this runs on every line.
 	switch {
 	case !hasLetter:
 		return true // rules, bullets, bare numbers
-	case n <= 12 && stampLine.MatchString(line) && strings.IndexFunc(line, unicode.IsDigit) >= 0:
+	case strings.HasPrefix(low, "editor's note:") || strings.HasPrefix(low, "editor’s note:"):
 		return true
 	case n <= 6 && strings.Contains(low, "logo"):
+		return true
+	case n <= 12 && stampLine.MatchString(line) && strings.IndexFunc(line, unicode.IsDigit) >= 0:
 		return true
 	case n <= 15 && promptLine.MatchString(line):
 		return true
 	case n <= 14 && bylineLine.MatchString(line) && isNameLine(ws[1:]):
 		return true
-	case n <= 60 && creditTail.MatchString(line):
-		return true
 	case n <= 10 && isDateLine(line):
 		return true
-	case strings.HasPrefix(low, "editor's note:") || strings.HasPrefix(low, "editor’s note:"):
+	case n <= 60 && hasCredit(line, low):
 		return true
 	}
 	return false
+}
+
+// hasCredit reports a caption ending in a photo credit. Only the end of the
+// line can hold one, so only the end is searched.
+func hasCredit(line, low string) bool {
+	if !strings.Contains(low, "/") && !strings.Contains(low, "photo") && !strings.Contains(low, "image") &&
+		!strings.Contains(low, "credit") && !strings.Contains(low, "picture") && !strings.Contains(low, "фото") {
+		return false
+	}
+	if len(line) > 120 {
+		cut := len(line) - 120
+		for cut < len(line) && !utf8.RuneStart(line[cut]) {
+			cut++
+		}
+		line = line[cut:]
+	}
+	return creditTail.MatchString(line)
 }
 
 // isNameLine reports words that read like names, dates and affiliations
@@ -189,34 +207,42 @@ func dropEchoes(paras []string) []string {
 	if len(paras) < 3 {
 		return paras
 	}
-	st := stemmer{}
-	sets := make([]map[string]bool, len(paras))
 	lens := make([]int, len(paras))
 	for i, p := range paras {
-		sets[i] = map[string]bool{}
-		for _, t := range st.terms(p) {
-			sets[i][t] = true
-		}
 		lens[i] = len(strings.Fields(p))
+	}
+	// Word sets are built only for paragraphs that take part in a
+	// comparison: a short one and its neighbours.
+	sets := make([]map[string]bool, len(paras))
+	set := func(i int) map[string]bool {
+		if sets[i] == nil {
+			sets[i] = map[string]bool{}
+			for _, w := range words(paras[i]) {
+				if len(w) > 1 && !isStop(w) {
+					sets[i][crudeStem(w)] = true
+				}
+			}
+		}
+		return sets[i]
 	}
 	keep := paras[:0:0]
 	for i, p := range paras {
 		if i > 0 && isCaptionStyle(p) {
 			continue
 		}
-		if i > 0 && lens[i] <= 30 && len(sets[i]) >= 4 {
+		if i > 0 && lens[i] <= 30 && len(set(i)) >= 4 {
 			echo := false
 			for _, j := range []int{i - 1, i + 1} {
 				if j < 0 || j >= len(paras) || lens[j] <= lens[i] {
 					continue
 				}
 				shared := 0
-				for t := range sets[i] {
-					if sets[j][t] {
+				for t := range set(i) {
+					if set(j)[t] {
 						shared++
 					}
 				}
-				if float64(shared) >= 0.6*float64(len(sets[i])) {
+				if float64(shared) >= 0.6*float64(len(set(i))) {
 					echo = true
 				}
 			}
@@ -276,4 +302,39 @@ func isCaptionStyle(p string) bool {
 		return false
 	}
 	return weekday.MatchString(p) && namePresent.MatchString(p) && !attribution.MatchString(p)
+}
+
+// crudeStem keeps a word's first six bytes: enough to pair "resigned" with
+// "resigns" when comparing paragraphs, at a fraction of Snowball's cost.
+func crudeStem(w string) string {
+	if len(w) <= 6 {
+		return w
+	}
+	cut := 6
+	for cut > 0 && !utf8.RuneStart(w[cut]) {
+		cut--
+	}
+	return w[:cut]
+}
+
+// lineKey normalises a line for comparison: lower-cased letters and digits,
+// single spaces between words.
+func lineKey(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = false
+			b.WriteRune(unicode.ToLower(r))
+		case r == '\'' || r == '’' || unicode.IsMark(r):
+		default:
+			space = true
+		}
+	}
+	return b.String()
 }

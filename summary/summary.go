@@ -68,7 +68,7 @@ type sentence struct {
 	index int // order in the article
 	words int
 	terms []string
-	vec   map[string]float64 // TF-IDF, unit length
+	vec   vector // TF-IDF, unit length
 	score float64
 }
 
@@ -87,12 +87,12 @@ func newDoc(text string, opt Options) *doc {
 	if looksLikeHTML(text) {
 		text = FromHTML(text)
 	}
+	d := &doc{st: stemmer{}}
 	text, headline := clean(text, opt.Title)
 	title := opt.Title
 	if title == "" {
 		title = headline
 	}
-	d := &doc{st: stemmer{}}
 	for i, s := range Sentences(text) {
 		n := len(strings.Fields(s))
 		d.sents = append(d.sents, &sentence{text: s, index: i, words: n, terms: d.st.terms(s)})
@@ -108,22 +108,50 @@ func (d *doc) rank(title string) {
 		return
 	}
 	// IDF over the article's own sentences: a word in every sentence says
-	// nothing about any one of them.
-	df := map[string]int{}
-	for _, s := range d.sents {
-		seen := map[string]bool{}
-		for _, t := range s.terms {
-			if !seen[t] {
-				seen[t] = true
-				df[t]++
+	// nothing about any one of them. Terms get small integer ids so that
+	// vectors are sorted slices and a dot product is a merge.
+	ids := map[string]int32{}
+	var df []int
+	termIDs := func(terms []string) []int32 {
+		out := make([]int32, 0, len(terms))
+		for _, t := range terms {
+			id, ok := ids[t]
+			if !ok {
+				id = int32(len(df))
+				ids[t] = id
+				df = append(df, 0)
+			}
+			out = append(out, id)
+		}
+		return out
+	}
+	sentIDs := make([][]int32, n)
+	for i, s := range d.sents {
+		sentIDs[i] = termIDs(s.terms)
+		slices.Sort(sentIDs[i])
+		for j, id := range sentIDs[i] {
+			if j == 0 || sentIDs[i][j-1] != id {
+				df[id]++
 			}
 		}
 	}
-	idf := func(t string) float64 { return math.Log(float64(n+1)/float64(df[t]+1)) + 1 }
-	for _, s := range d.sents {
-		s.vec = tfidf(s.terms, idf)
+	idf := func(id int32) float64 {
+		if int(id) >= len(df) {
+			return 0
+		}
+		return math.Log(float64(n+1)/float64(df[id]+1)) + 1
 	}
-	titleVec := tfidf(d.st.terms(title), idf)
+	for i, s := range d.sents {
+		s.vec = tfidf(sentIDs[i], idf)
+	}
+	var titleIDs []int32
+	for _, t := range d.st.terms(title) {
+		if id, ok := ids[t]; ok {
+			titleIDs = append(titleIDs, id)
+		}
+	}
+	slices.Sort(titleIDs)
+	titleVec := tfidf(titleIDs, idf)
 
 	cent := lexRank(d.sents)
 	for k, s := range d.sents {
@@ -134,33 +162,51 @@ func (d *doc) rank(title string) {
 	}
 }
 
-func tfidf(terms []string, idf func(string) float64) map[string]float64 {
-	v := make(map[string]float64, len(terms))
-	for _, t := range terms {
-		v[t]++
+// vector is a sparse vector: term ids in increasing order with weights.
+type vector struct {
+	ids []int32
+	w   []float64
+}
+
+// tfidf weighs sorted term ids with log-scaled term frequency times idf and
+// normalises to unit length.
+func tfidf(sorted []int32, idf func(int32) float64) vector {
+	var v vector
+	for i := 0; i < len(sorted); {
+		j := i
+		for j < len(sorted) && sorted[j] == sorted[i] {
+			j++
+		}
+		v.ids = append(v.ids, sorted[i])
+		v.w = append(v.w, (1+math.Log(float64(j-i)))*idf(sorted[i]))
+		i = j
 	}
 	var norm float64
-	for t, tf := range v {
-		w := (1 + math.Log(tf)) * idf(t)
-		v[t] = w
+	for _, w := range v.w {
 		norm += w * w
 	}
 	if norm > 0 {
 		norm = math.Sqrt(norm)
-		for t := range v {
-			v[t] /= norm
+		for i := range v.w {
+			v.w[i] /= norm
 		}
 	}
 	return v
 }
 
-func cosine(a, b map[string]float64) float64 {
-	if len(a) > len(b) {
-		a, b = b, a
-	}
+func cosine(a, b vector) float64 {
 	var dot float64
-	for t, w := range a {
-		dot += w * b[t]
+	for i, j := 0, 0; i < len(a.ids) && j < len(b.ids); {
+		switch {
+		case a.ids[i] < b.ids[j]:
+			i++
+		case a.ids[i] > b.ids[j]:
+			j++
+		default:
+			dot += a.w[i] * b.w[j]
+			i++
+			j++
+		}
 	}
 	return dot
 }

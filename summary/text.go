@@ -2,6 +2,8 @@ package summary
 
 import (
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -16,14 +18,13 @@ import (
 // "iran's" become "belarus" and "iran").
 func words(s string) []string {
 	var out []string
-	var b strings.Builder
+	buf := make([]byte, 0, 32)
 	flush := func() {
-		if b.Len() == 0 {
+		if len(buf) == 0 {
 			return
 		}
-		w := b.String()
-		b.Reset()
-		w = strings.TrimRight(w, "'-")
+		w := strings.TrimRight(string(buf), "'-")
+		buf = buf[:0]
 		w = strings.TrimSuffix(w, "'s")
 		if w != "" {
 			out = append(out, w)
@@ -31,20 +32,22 @@ func words(s string) []string {
 	}
 	for i, r := range s {
 		switch {
+		case r < utf8.RuneSelf && ('a' <= r && r <= 'z' || '0' <= r && r <= '9'):
+			buf = append(buf, byte(r))
+		case r < utf8.RuneSelf && 'A' <= r && r <= 'Z':
+			buf = append(buf, byte(r+'a'-'A'))
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			b.WriteString(foldRune(r))
+			buf = foldRune(buf, r)
 		case unicode.IsMark(r):
 			// combining accents: dropped by folding
-		case (r == '\'' || r == '’' || r == '-' || r == '‐') && b.Len() > 0:
+		case (r == '\'' || r == '’' || r == '-' || r == '‐') && len(buf) > 0:
 			nr, _ := utf8.DecodeRuneInString(s[i+utf8.RuneLen(r):])
 			if unicode.IsLetter(nr) || unicode.IsDigit(nr) {
-				if r == '’' {
-					r = '\''
+				if r == '-' || r == '‐' {
+					buf = append(buf, '-')
+				} else {
+					buf = append(buf, '\'')
 				}
-				if r == '‐' {
-					r = '-'
-				}
-				b.WriteRune(r)
 			} else {
 				flush()
 			}
@@ -56,33 +59,33 @@ func words(s string) []string {
 	return out
 }
 
-// foldRune lower-cases r and strips the accents of Latin letters
-// ("Lukašenka" and "lukasenka" are one word). Cyrillic keeps its marks: й is
-// not и.
-func foldRune(r rune) string {
+// foldRune appends r lower-cased to buf, with the accents of Latin letters
+// stripped ("Lukašenka" and "lukasenka" are one word). Cyrillic keeps its
+// marks: й is not и.
+func foldRune(buf []byte, r rune) []byte {
 	r = unicode.ToLower(r)
 	if r < 0xC0 || r >= 0x250 {
-		return string(r)
+		return utf8.AppendRune(buf, r)
 	}
 	switch r {
 	case 'ß':
-		return "ss"
+		return append(buf, "ss"...)
 	case 'æ':
-		return "ae"
+		return append(buf, "ae"...)
 	case 'œ':
-		return "oe"
+		return append(buf, "oe"...)
 	case 'ø':
-		return "o"
+		return append(buf, 'o')
 	case 'đ', 'ð':
-		return "d"
+		return append(buf, 'd')
 	case 'ł':
-		return "l"
+		return append(buf, 'l')
 	case 'þ':
-		return "th"
+		return append(buf, "th"...)
 	}
 	d := norm.NFD.String(string(r))
 	base, _ := utf8.DecodeRuneInString(d)
-	return string(base)
+	return utf8.AppendRune(buf, base)
 }
 
 // extraStop are words frequent in news that carry no topic: reporting verbs
@@ -118,13 +121,28 @@ func isCyrillic(w string) bool {
 	return false
 }
 
-// stemmer stems words with a per-text memo: news repeats its names and
-// terms, and Snowball is the costliest step of ranking.
+// stemmer stems words with a per-text memo in front of a process-wide one:
+// news repeats its names and terms within an article and across articles,
+// and Snowball is the costliest step of ranking.
 type stemmer map[string]string
+
+// stemCache holds stems for every process-wide word up to stemCacheMax
+// entries (a few MiB); news vocabulary is Zipfian, so the first hundred
+// thousand words seen cover almost all later ones.
+var (
+	stemCache     sync.Map
+	stemCacheSize atomic.Int64
+)
+
+const stemCacheMax = 100_000
 
 func (m stemmer) stem(w string) string {
 	if s, ok := m[w]; ok {
 		return s
+	}
+	if s, ok := stemCache.Load(w); ok {
+		m[w] = s.(string)
+		return s.(string)
 	}
 	s := w
 	switch {
@@ -134,6 +152,10 @@ func (m stemmer) stem(w string) string {
 		s = english.Stem(w, true)
 	}
 	m[w] = s
+	if stemCacheSize.Load() < stemCacheMax {
+		stemCacheSize.Add(1)
+		stemCache.Store(w, s)
+	}
 	return s
 }
 
