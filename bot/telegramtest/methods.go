@@ -62,6 +62,9 @@ func (s *Server) chatLocked(p params) (*chatState, *apiError) {
 		ch := Chat{ID: id, Type: Private, FirstName: "User" + strconv.FormatInt(id, 10)}
 		if id < 0 {
 			ch = Chat{ID: id, Type: Group, Title: "Group " + strconv.FormatInt(-id, 10)}
+			if id <= -1_000_000_000_000 { // Telegram's -100… ids
+				ch.Type = Supergroup
+			}
 		}
 		c = s.addChatLocked(ch)
 	}

@@ -12,6 +12,19 @@
 //
 // Requests go to {URL}/bot{Token}/{method}, as GET with query parameters or
 // POST with a JSON, urlencoded or multipart body, like the real Bot API.
+//
+// A typical test:
+//
+//	srv := telegramtest.New(t)
+//	srv.AddChat(telegramtest.Chat{ID: 42, Type: telegramtest.Private})
+//	b, err := bot.New(srv.Token, bot.WithServerURL(srv.URL)) // or HERALD_TELEGRAM_API_URL=srv.URL
+//	go b.Start(ctx)
+//	srv.SendText(42, 42, "/sub belarus")
+//	reply := srv.WaitSentTo(5*time.Second, 42, 1)[0]
+//	srv.PressButton(42, 42, reply.MessageID, reply.Buttons()[0].CallbackData)
+//
+// Flood limits use the real clock unless WithClock is given; a test about
+// something else can switch them off with WithLimits(NoLimits).
 package telegramtest
 
 import (

@@ -6,7 +6,17 @@
 // for given recipients, slow answers and dropped connections.
 //
 // A client connects with the URL from Server.URL, e.g.
-// "smtp://user:pass@127.0.0.1:2525?tls=none".
+// "smtp://user:pass@127.0.0.1:2525?tls=none" (go-mail: mail.NewClient(
+// srv.Host, mail.WithPort(srv.Port), mail.WithTLSPolicy(mail.NoTLS)), and
+// mail.SMTPAuthPlainNoEnc for AUTH without TLS). A typical test:
+//
+//	srv := smtptest.New(t, smtptest.WithAuth("herald", "pw"))
+//	// start herald with HERALD_SMTP_URL=srv.URL(), sign up reader@example.com
+//	m := srv.WaitMessagesTo(5*time.Second, "reader@example.com", 1)[0]
+//	confirm := m.Link(publicURL + "/confirm?token=")
+//
+// Only messages the server accepted are captured; refusals are in
+// Rejections.
 package smtptest
 
 import (
