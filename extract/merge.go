@@ -57,6 +57,11 @@ func mergeMetadata(res *Result, base *nurl.URL, p *pageMeta, tr *trafResult, ra 
 	if res.Title == "" {
 		res.Title = firstNonEmpty(p.ld.headline, p.meta["og:title"], p.title)
 	}
+	var trTitle string
+	if tr != nil {
+		trTitle = tr.meta.Title
+	}
+	res.Title = stripSiteSuffix(res.Title, p.ld.headline, p.meta["og:title"], trTitle)
 	if res.Lang == "" {
 		res.Lang = p.lang
 	}
@@ -81,6 +86,27 @@ func isHostName(name string, base *nurl.URL) bool {
 	h := strings.TrimPrefix(strings.ToLower(base.Hostname()), "www.")
 	n := strings.TrimPrefix(strings.ToLower(name), "www.")
 	return n == h
+}
+
+// stripSiteSuffix drops a site name that readability left on a short
+// title ("Storm hits the coast | Example News": it keeps the whole <title>
+// when the part before the separator has four words or fewer). The cut is
+// made only where another source (JSON-LD headline, og:title,
+// trafilatura's title) names exactly the part before the separator.
+func stripSiteSuffix(title string, others ...string) string {
+	for _, o := range others {
+		o = collapse(o)
+		if o == "" || len(o) >= len(title) || !strings.HasPrefix(title, o) {
+			continue
+		}
+		rest := strings.TrimSpace(title[len(o):])
+		for _, sep := range []string{"|", "-", "–", "—", "»", "·", ":", "::", "/"} {
+			if strings.HasPrefix(rest, sep) {
+				return o
+			}
+		}
+	}
+	return title
 }
 
 func firstNonEmpty(s ...string) string {
