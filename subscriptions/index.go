@@ -31,6 +31,10 @@ type Index struct {
 	nkeys      uint32
 	prefixLens []int // distinct byte lengths of prefix keys, ascending
 
+	// byWord and byStem map vocab numbers to key id+1 (0: no key), so
+	// that an article's words are found without hashing strings.
+	byWord, byStem []uint32
+
 	// postings[key*2+field] lists the entries filed under that key in the
 	// whole article (field 0) or in its title (field 1).
 	postings [][]uint32
@@ -236,12 +240,43 @@ func (ix *Index) key(kind keyKind, s string) uint32 {
 	ix.nkeys++
 	ix.dict[kind][strings.Clone(s)] = id
 	ix.postings = append(ix.postings, nil, nil)
+	switch kind {
+	case keyWord:
+		ix.byWord = setNumbered(ix.byWord, lookupWord(s).word, id)
+	case keyStem:
+		ix.byStem = setNumbered(ix.byStem, stemNumber(s), id)
+	}
 	if kind == keyPrefix {
 		if i, found := slices.BinarySearch(ix.prefixLens, len(s)); !found {
 			ix.prefixLens = slices.Insert(ix.prefixLens, i, len(s))
 		}
 	}
 	return id
+}
+
+// setNumbered records key id under vocab number n, if it has one.
+func setNumbered(tab []uint32, n, id uint32) []uint32 {
+	if n == 0 {
+		return tab
+	}
+	if int(n) >= len(tab) {
+		tab = append(tab, make([]uint32, int(n)+1-len(tab))...)
+	}
+	tab[n] = id + 1
+	return tab
+}
+
+// numbered returns the key id that tab holds for vocab number n, or
+// looks the string up in dict when n is 0 (vocab was full).
+func numbered(tab []uint32, n uint32, dict map[string]uint32, s string) (uint32, bool) {
+	if n != 0 {
+		if int(n) < len(tab) && tab[n] != 0 {
+			return tab[n] - 1, true
+		}
+		return 0, false
+	}
+	id, ok := dict[s]
+	return id, ok
 }
 
 // compile appends the postfix code of n to code.
@@ -445,12 +480,12 @@ func (ix *Index) lookup(d *Doc, s *scratch) {
 	s.wordKey = slices.Grow(s.wordKey[:0], len(d.uniq))[:len(d.uniq)]
 	for j, w := range d.uniq {
 		s.wordKey[j] = -1
-		if id, ok := words[w]; ok {
+		if id, ok := numbered(ix.byWord, d.wordIDs[j], words, w); ok {
 			s.wordKey[j] = int32(id)
 			s.markAny(id)
 			s.first[id] = -1
 		}
-		if id, ok := stems[d.stems[j]]; ok {
+		if id, ok := numbered(ix.byStem, d.stemIDs[j], stems, d.stems[j]); ok {
 			s.markAny(id)
 		}
 		for _, l := range ix.prefixLens {
@@ -468,7 +503,7 @@ func (ix *Index) lookup(d *Doc, s *scratch) {
 		if id := s.wordKey[j]; id >= 0 {
 			s.markTitle(uint32(id))
 		}
-		if id, ok := stems[d.stems[j]]; ok {
+		if id, ok := numbered(ix.byStem, d.stemIDs[j], stems, d.stems[j]); ok {
 			s.markTitle(id)
 		}
 		for _, l := range ix.prefixLens {

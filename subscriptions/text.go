@@ -69,7 +69,10 @@ func foldRune(r rune) foldedRune {
 		}
 		var b strings.Builder
 		for _, d := range norm.NFKD.String(string(unicode.ToLower(r))) {
-			if unicode.IsLetter(d) || unicode.IsDigit(d) {
+			// Ǿ decomposes to Ø and an accent: fold what it decomposes to.
+			if s, ok := specialFolds[d]; ok {
+				b.WriteString(s)
+			} else if unicode.IsLetter(d) || unicode.IsDigit(d) {
 				b.WriteRune(unicode.ToLower(d))
 			}
 		}
@@ -167,21 +170,71 @@ func Tokens(s string) []string {
 	return out
 }
 
-// stemCache remembers stems: Snowball costs about a microsecond a word,
-// more than the rest of matching an article, and news reuses its words.
-var stemCache = struct {
+// vocab numbers every word seen and remembers its stem. Snowball costs
+// about a microsecond a word, more than the rest of matching an article,
+// and numbers let the Index find an article's words with array look-ups
+// instead of string hashing. News reuses its words, so the table stays
+// small; past maxVocab new words get number 0 and take a slower path.
+var vocab = struct {
 	sync.RWMutex
-	m map[string]string
-}{m: make(map[string]string)}
+	words  map[string]vocabEntry
+	stems  map[string]uint32 // stem → its number
+	nWords uint32
+	nStems uint32
+}{words: make(map[string]vocabEntry), stems: make(map[string]uint32), nWords: 1, nStems: 1}
 
-// maxStemCache bounds the cache; past it new words are stemmed every time,
-// which only costs speed.
-const maxStemCache = 200_000
+type vocabEntry struct {
+	stem         string
+	word, stemID uint32 // numbers from 1
+}
 
-// stem returns the English Snowball stem of a folded token. Only plain
+const maxVocab = 500_000
+
+// lookupWord returns the stem and numbers of a folded word, adding it to
+// vocab if there is room.
+func lookupWord(w string) vocabEntry {
+	vocab.RLock()
+	e, ok := vocab.words[w]
+	vocab.RUnlock()
+	if ok {
+		return e
+	}
+	return addWord(w)
+}
+
+func addWord(w string) vocabEntry {
+	st := stemOf(w)
+	vocab.Lock()
+	defer vocab.Unlock()
+	if e, ok := vocab.words[w]; ok {
+		return e
+	}
+	if len(vocab.words) >= maxVocab {
+		return vocabEntry{stem: st}
+	}
+	key := strings.Clone(w) // w may point into a whole article
+	if st == w {
+		st = key
+	} else {
+		st = strings.Clone(st)
+	}
+	e := vocabEntry{stem: st, word: vocab.nWords}
+	vocab.nWords++
+	if id, ok := vocab.stems[st]; ok {
+		e.stemID = id
+	} else {
+		e.stemID = vocab.nStems
+		vocab.stems[st] = e.stemID
+		vocab.nStems++
+	}
+	vocab.words[key] = e
+	return e
+}
+
+// stemOf returns the English Snowball stem of a folded token. Only plain
 // ASCII words are stemmed: the English rules mean nothing to other scripts
 // or to numbers.
-func stem(w string) string {
+func stemOf(w string) string {
 	if len(w) <= 2 {
 		return w
 	}
@@ -190,26 +243,18 @@ func stem(w string) string {
 			return w
 		}
 	}
-	stemCache.RLock()
-	s, ok := stemCache.m[w]
-	stemCache.RUnlock()
-	if ok {
-		return s
-	}
-	key := strings.Clone(w) // w may point into a whole article
-	s = english.Stem(key, false)
-	if s == key {
-		s = key
-	} else {
-		s = strings.Clone(s)
-	}
-	stemCache.Lock()
-	if len(stemCache.m) < maxStemCache {
-		stemCache.m[key] = s
-	}
-	stemCache.Unlock()
-	return s
+	return english.Stem(w, false)
 }
+
+// stemNumber returns the vocab number of a stem, 0 if it has none.
+func stemNumber(st string) uint32 {
+	vocab.RLock()
+	defer vocab.RUnlock()
+	return vocab.stems[st]
+}
+
+// stem returns the stem of a folded token, through vocab.
+func stem(w string) string { return lookupWord(w).stem }
 
 // Doc is an article tokenised once for matching against any number of
 // queries. It is immutable and safe for concurrent use.
@@ -217,9 +262,14 @@ type Doc struct {
 	host     string   // lower-case host of the article URL, "" if none
 	words    []string // folded tokens, title first, then the text
 	titleLen int      // words[:titleLen] come from the title
-	uniq     []string // distinct words
-	stems    []string // stems[i] is the stem of uniq[i]
 	at       []int32  // at[pos] indexes uniq for words[pos]
+
+	// Per distinct word: the word, its stem and their vocab numbers (0
+	// when vocab is full).
+	uniq    []string
+	stems   []string
+	wordIDs []uint32
+	stemIDs []uint32
 
 	refOnce sync.Once
 	ref     *docSets
@@ -231,6 +281,16 @@ type docSets struct {
 	stemAny, stemTitle map[string]bool
 	positions          map[string][]int32 // word → its positions, ascending
 }
+
+// dedup is NewDoc's reusable state for finding distinct words: slot[word
+// number] is the word's place in uniq when mark[word number] == gen.
+type dedup struct {
+	gen  uint32
+	mark []uint32
+	slot []int32
+}
+
+var dedupPool = sync.Pool{New: func() any { return new(dedup) }}
 
 // NewDoc tokenises an article: its title, its URL (for site:) and its text
 // (summary and body).
@@ -244,21 +304,60 @@ func NewDoc(title, rawURL, text string) *Doc {
 	all := string(buf)
 	d.words = make([]string, len(spans))
 	d.at = make([]int32, len(spans))
-	seen := make(map[string]int32, len(spans)/2)
 	for i, sp := range spans {
-		w := all[sp.start:sp.end]
-		d.words[i] = w
-		u, ok := seen[w]
-		if !ok {
-			u = int32(len(d.uniq))
-			seen[w] = u
-			d.uniq = append(d.uniq, w)
-		}
-		d.at[i] = u
+		d.words[i] = all[sp.start:sp.end]
 	}
-	d.stems = make([]string, len(d.uniq))
-	for i, w := range d.uniq {
-		d.stems[i] = stem(w)
+
+	dd := dedupPool.Get().(*dedup)
+	defer dedupPool.Put(dd)
+	dd.gen++
+	if dd.gen == 0 {
+		clear(dd.mark)
+		dd.gen = 1
+	}
+	var missed map[string]int32 // words vocab could not number
+	add := func(w string, e vocabEntry) int32 {
+		u := int32(len(d.uniq))
+		d.uniq = append(d.uniq, w)
+		d.stems = append(d.stems, e.stem)
+		d.wordIDs = append(d.wordIDs, e.word)
+		d.stemIDs = append(d.stemIDs, e.stemID)
+		return u
+	}
+	pending := d.at[:0:0]
+	vocab.RLock()
+	if n := int(vocab.nWords); len(dd.mark) < n {
+		n += n / 4
+		dd.mark = append(dd.mark, make([]uint32, n-len(dd.mark))...)
+		dd.slot = append(dd.slot, make([]int32, n-len(dd.slot))...)
+	}
+	for i, w := range d.words {
+		e, ok := vocab.words[w]
+		if !ok {
+			pending = append(pending, int32(i))
+			continue
+		}
+		if dd.mark[e.word] != dd.gen {
+			dd.mark[e.word] = dd.gen
+			dd.slot[e.word] = add(w, e)
+		}
+		d.at[i] = dd.slot[e.word]
+	}
+	vocab.RUnlock()
+	// Words new to vocab: stem and number them outside the read lock.
+	for _, i := range pending {
+		w := d.words[i]
+		if u, ok := missed[w]; ok {
+			d.at[i] = u
+			continue
+		}
+		e := addWord(w)
+		if missed == nil {
+			missed = make(map[string]int32)
+		}
+		u := add(w, e)
+		missed[w] = u
+		d.at[i] = u
 	}
 	return d
 }
