@@ -54,6 +54,13 @@ type Subscriber struct {
 	TZ        string    `json:"tz,omitempty"`        // IANA zone
 	Created   time.Time `json:"created"`
 	Bounces   int       `json:"bounces,omitempty"`
+
+	PausedUntil time.Time         `json:"paused_until,omitzero"` // with StatusPaused: zero means until resumed
+	Quiet       string            `json:"quiet,omitempty"`       // "HH:MM-HH:MM" local time without alerts
+	Muted       []string          `json:"muted,omitempty"`       // topics kept but not delivered
+	Lang        string            `json:"lang,omitempty"`        // language of messages to this subscriber
+	LinkedTo    string            `json:"linked_to,omitempty"`   // the other channel's subscriber id (Telegram chat ↔ email reader)
+	Data        map[string]string `json:"data,omitempty"`        // small extra fields owned by one package (keys prefixed by it)
 }
 
 // Active reports whether deliveries should go to this subscriber now.
@@ -300,6 +307,24 @@ func encode(s *Subscriber) map[string]any {
 	if s.Bounces != 0 {
 		m["b"] = s.Bounces
 	}
+	if !s.PausedUntil.IsZero() {
+		m["pu"] = s.PausedUntil.Unix()
+	}
+	if s.Quiet != "" {
+		m["qt"] = s.Quiet
+	}
+	if len(s.Muted) > 0 {
+		m["mu"] = strings.Join(s.Muted, "\n")
+	}
+	if s.Lang != "" {
+		m["l"] = s.Lang
+	}
+	if s.LinkedTo != "" {
+		m["ln"] = s.LinkedTo
+	}
+	for k, v := range s.Data {
+		m["x:"+k] = v
+	}
 	return m
 }
 
@@ -313,6 +338,21 @@ func decode(id string, m map[string]string) *Subscriber {
 	s.Bounces, _ = strconv.Atoi(m["b"])
 	if c, err := strconv.ParseInt(m["c"], 10, 64); err == nil {
 		s.Created = time.Unix(c, 0).UTC()
+	}
+	if pu, err := strconv.ParseInt(m["pu"], 10, 64); err == nil && pu > 0 {
+		s.PausedUntil = time.Unix(pu, 0).UTC()
+	}
+	s.Quiet, s.Lang, s.LinkedTo = m["qt"], m["l"], m["ln"]
+	if mu := m["mu"]; mu != "" {
+		s.Muted = strings.Split(mu, "\n")
+	}
+	for k, v := range m {
+		if rest, ok := strings.CutPrefix(k, "x:"); ok {
+			if s.Data == nil {
+				s.Data = map[string]string{}
+			}
+			s.Data[rest] = v
+		}
 	}
 	return s
 }

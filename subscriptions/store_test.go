@@ -1,0 +1,67 @@
+package subscriptions
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/herald-news/herald/store/storetest"
+)
+
+func TestStoreRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s := NewStore(storetest.New(t))
+	in := &Subscriber{
+		ID: "mail:1", Kind: KindEmail, Email: "a@example.org", Topics: []string{"belarus", `"military cooperation" -israel`},
+		Status: StatusActive, Frequency: "daily", Hour: 7, TZ: "Europe/Vilnius", Created: time.Unix(1_700_000_000, 0).UTC(),
+		PausedUntil: time.Unix(1_800_000_000, 0).UTC(), Quiet: "22:00-07:00", Muted: []string{"belarus"}, Lang: "en",
+		LinkedTo: "tg:5", Data: map[string]string{"bot:mode": "hourly"},
+	}
+	if err := s.Put(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Get(ctx, "mail:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, out) {
+		t.Fatalf("round trip changed the subscriber:\n in %+v\nout %+v", in, out)
+	}
+	if got, err := s.ByEmail(ctx, "A@example.org"); err != nil || got.ID != "mail:1" {
+		t.Fatalf("ByEmail = %v, %v", got, err)
+	}
+	if _, err := s.AddTopic(ctx, "mail:1", "BELARUS"); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("duplicate topic: err = %v", err)
+	}
+	if _, err := s.AddTopic(ctx, "mail:1", "bad\ntopic"); err == nil {
+		t.Fatal("a topic with a line break was stored")
+	}
+	if removed, err := s.RemoveTopic(ctx, "mail:1", 1); err != nil || removed != "belarus" {
+		t.Fatalf("RemoveTopic = %q, %v", removed, err)
+	}
+	if _, err := s.RemoveTopic(ctx, "mail:1", 5); !errors.Is(err, ErrNoSuchTopic) {
+		t.Fatalf("RemoveTopic(5) err = %v", err)
+	}
+	var ids []string
+	if err := s.Scan(ctx, func(x *Subscriber) error { ids = append(ids, x.ID); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 1 || ids[0] != "mail:1" {
+		t.Fatalf("Scan = %v", ids)
+	}
+	if err := s.Delete(ctx, "mail:1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "mail:1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after Delete, Get err = %v", err)
+	}
+	if _, err := s.ByEmail(ctx, "a@example.org"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after Delete, ByEmail err = %v", err)
+	}
+	n, _ := s.st.Redis.XLen(ctx, s.ChangesKey()).Result()
+	if n != 3 { // Put, RemoveTopic, Delete; refused changes announce nothing
+		t.Fatalf("change stream has %d entries, want 3: every change and nothing else is announced", n)
+	}
+}
