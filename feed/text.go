@@ -45,7 +45,8 @@ func htmlToText(s string) string {
 		cur.Reset()
 	}
 	for {
-		switch z.Next() {
+		tt := z.Next()
+		switch tt {
 		case html.ErrorToken:
 			flush()
 			return strings.Join(paras, "\n\n")
@@ -57,19 +58,18 @@ func htmlToText(s string) string {
 			name, _ := z.TagName()
 			a := atom.Lookup(name)
 			if skipped[a] {
-				if a != 0 && !isVoid(z) {
+				// A self-closing <svg/> has no content to skip.
+				if tt == html.StartTagToken {
 					depth++
 				}
 				continue
 			}
 			if blocks[a] {
 				flush()
-			} else {
-				// Inline tags separate words only if the source had space;
-				// <td> and <img> alt-less content still need one.
-				if a == atom.Td || a == atom.Th {
-					cur.WriteByte(' ')
-				}
+			} else if a == atom.Td || a == atom.Th {
+				// Inline tags separate words only where the source had
+				// space, but table cells never run into each other.
+				cur.WriteByte(' ')
 			}
 		case html.EndTagToken:
 			name, _ := z.TagName()
@@ -85,11 +85,6 @@ func htmlToText(s string) string {
 			}
 		}
 	}
-}
-
-func isVoid(z *html.Tokenizer) bool {
-	// A self-closing <svg/> or <iframe/> has no content to skip.
-	return z.Token().Type == html.SelfClosingTagToken
 }
 
 // collapse turns every run of white space into one space and trims.

@@ -185,17 +185,19 @@ func TestSlowBody(t *testing.T) {
 func TestBodyCap(t *testing.T) {
 	const fifty = 50 << 20
 	chunk := bytes.Repeat([]byte("x"), 64<<10)
-	var gzBomb bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gzBomb, gzip.BestCompression)
-	for i := 0; i < fifty/len(chunk); i++ {
-		zw.Write(chunk)
-	}
+	// A gzip bomb: 50 MiB of zeros as 50 concatenated gzip members (a
+	// valid gzip stream), about 50 KiB on the wire. Building it this way
+	// compresses 1 MiB once instead of 50.
+	var member bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&member, gzip.BestCompression)
+	zw.Write(make([]byte, 1<<20))
 	zw.Close()
+	gzBomb := bytes.Repeat(member.Bytes(), fifty>>20)
+	// Brotli has no members to repeat; 16 MiB of zeros at the fastest level
+	// is already a bomb past the 10 MiB cap.
 	var brBomb bytes.Buffer
-	bw := brotli.NewWriterLevel(&brBomb, 5)
-	for i := 0; i < fifty/len(chunk); i++ {
-		bw.Write(chunk)
-	}
+	bw := brotli.NewWriterLevel(&brBomb, 0)
+	bw.Write(make([]byte, 16<<20))
 	bw.Close()
 
 	mux := http.NewServeMux()
@@ -216,7 +218,7 @@ func TestBodyCap(t *testing.T) {
 	})
 	mux.HandleFunc("/gzbomb", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Encoding", "gzip")
-		w.Write(gzBomb.Bytes())
+		w.Write(gzBomb)
 	})
 	mux.HandleFunc("/brbomb", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Encoding", "br")
@@ -225,8 +227,8 @@ func TestBodyCap(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	f := newTestFetcher(t, Options{})
-	if gzBomb.Len() > 1<<20 {
-		t.Fatalf("test bomb is not a bomb: %d bytes", gzBomb.Len())
+	if len(gzBomb) > 1<<20 || brBomb.Len() > 1<<20 {
+		t.Fatalf("test bombs are not bombs: %d and %d bytes", len(gzBomb), brBomb.Len())
 	}
 	for _, path := range []string{"/big", "/chunked", "/gzbomb", "/brbomb"} {
 		t.Run(path, func(t *testing.T) {
