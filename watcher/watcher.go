@@ -70,6 +70,55 @@ func StreamKey(st *store.Store) string { return st.Key("{articles}", "stream") }
 // ArticleKey holds an article's JSON for the stages after the watcher.
 func ArticleKey(st *store.Store, id string) string { return st.Key("article", id) }
 
+// RecentKey is the window of recent articles (sorted set of ids scored by
+// the time they were seen) that previews of a query run over.
+func RecentKey(st *store.Store) string { return st.Key("{articles}", "recent") }
+
+// Window of recent articles kept for previews.
+const (
+	RecentWindow = 7 * 24 * time.Hour
+	RecentMax    = 20000
+)
+
+// Recent returns up to limit of the most recent articles, newest first.
+func Recent(ctx context.Context, st *store.Store, limit int) ([]*article.Article, error) {
+	ids, err := st.Redis.ZRevRange(ctx, RecentKey(st), 0, int64(limit-1)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read recent articles: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = ArticleKey(st, id)
+	}
+	out := make([]*article.Article, 0, len(ids))
+	// One key at a time through a pipeline: article keys live in many
+	// cluster slots, so MGET would not do.
+	cmds := make([]*redis.StringCmd, len(keys))
+	_, err = st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Get(ctx, k)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read recent articles: %w", err)
+	}
+	for _, c := range cmds {
+		b, err := c.Bytes()
+		if err != nil {
+			continue
+		}
+		var a article.Article
+		if json.Unmarshal(b, &a) == nil {
+			out = append(out, &a)
+		}
+	}
+	return out, nil
+}
+
 func (w *Watcher) dueKey() string           { return w.st.Key("feeds", "due") }
 func (w *Watcher) feedKey(id string) string { return w.st.Key("feed", id) }
 func (w *Watcher) seenKey(id string) string { return w.st.Key("{articles}", "seen", id) }
@@ -259,6 +308,9 @@ var publishScript = redis.NewScript(`
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', tonumber(ARGV[2])) then
   if ARGV[3] == '1' then
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'article', ARGV[1])
+    redis.call('ZADD', KEYS[3], tonumber(ARGV[4]), ARGV[1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[5]))
+    redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[6]) - 1)
   end
   return 1
 end
@@ -422,8 +474,9 @@ func (w *Watcher) publish(ctx context.Context, f *Feed, a *article.Article, publ
 	if publish {
 		flag = "1"
 	}
-	res, err := publishScript.Run(ctx, w.st.Redis, []string{seenKey, StreamKey(w.st)},
-		a.ID, int64(SeenTTL/time.Second), flag).Int()
+	now := w.Now()
+	res, err := publishScript.Run(ctx, w.st.Redis, []string{seenKey, StreamKey(w.st), RecentKey(w.st)},
+		a.ID, int64(SeenTTL/time.Second), flag, now.UnixMilli(), now.Add(-RecentWindow).UnixMilli(), RecentMax).Int()
 	if err != nil {
 		return false, fmt.Errorf("publish %s: %w", a.URL, err)
 	}
