@@ -216,7 +216,8 @@ func (s *Summarizer) withTopic(a *article.Article, base, by string, topic []stri
 	m := newTopicMatcher(topic, d.st)
 	var best *sentence
 	for _, c := range d.sents {
-		if m.match(c.text) && (best == nil || c.score > best.score) {
+		fits := s.Options.Chars <= 0 || len([]rune(c.text)) <= s.Options.Chars
+		if fits && m.match(c.text) && (best == nil || c.score > best.score) {
 			best = c
 		}
 	}

@@ -163,7 +163,9 @@ func TestSummarizerLLMFallback(t *testing.T) {
 			}
 			chatReply(goodReply)(w, r)
 		}, extractive},
-		{"server error", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "overloaded", http.StatusServiceUnavailable) }, extractive},
+		{"server error", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "overloaded", http.StatusServiceUnavailable)
+		}, extractive},
 		{"garbage", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "<html>not json</html>") }, extractive},
 		{"no choices", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, `{"choices":[]}`) }, extractive},
 		{"empty", chatReply("  "), extractive},

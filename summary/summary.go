@@ -392,15 +392,17 @@ func (d *doc) showTopic(chosen, byScore []*sentence, opt Options) []*sentence {
 			return chosen
 		}
 	}
+	// The best sentence naming the topic that fits the budget whole: cutting
+	// it, or the lead, to make room would cost more than it shows.
 	var best *sentence
 	for _, s := range byScore {
-		if m.match(s.text) {
+		if m.match(s.text) && (opt.Chars <= 0 || utf8.RuneCountInString(s.text) <= opt.Chars) {
 			best = s
 			break
 		}
 	}
 	if best == nil {
-		return chosen // matched on the title or a field we do not summarise
+		return chosen // matched on the title, or nothing naming it fits
 	}
 	limit := opt.Sentences
 	if limit <= 0 {
