@@ -54,8 +54,29 @@ func mergeMetadata(res *Result, base *nurl.URL, p *pageMeta, tr *trafResult, ra 
 			res.Published = &d
 		}
 	}
+	// Last, our own reading of the head, for what both libraries missed.
 	if res.Title == "" {
 		res.Title = firstNonEmpty(p.ld.headline, p.meta["og:title"], p.title)
+	}
+	if res.Byline == "" {
+		res.Byline = firstNonEmpty(p.ld.author, p.meta["author"], p.meta["article:author"], p.meta["parsely-author"], p.meta["dc.creator"])
+		if strings.HasPrefix(res.Byline, "http") { // article:author is often a profile URL
+			res.Byline = ""
+		}
+	}
+	if res.SiteName == "" {
+		res.SiteName = firstNonEmpty(p.meta["og:site_name"], p.meta["application-name"], p.ld.publisher)
+	}
+	if res.Published == nil {
+		// Not itemprop=datePublished: a page often has several (a video's,
+		// a related story's), and the first is not reliably the article's.
+		for _, v := range []string{p.ld.datePublished, p.meta["article:published_time"],
+			p.meta["parsely-pub-date"], p.meta["sailthru.date"], p.meta["dc.date.issued"], p.meta["dc.date"], p.meta["pubdate"]} {
+			if d := parseDate(v); d != nil {
+				res.Published = d
+				break
+			}
+		}
 	}
 	var trTitle string
 	if tr != nil {
