@@ -17,7 +17,7 @@ import (
 
 // The benchmark's subscriptions imitate real ones: their terms are drawn by
 // frequency from real news text (the shared corpora), stop words and
-// numbers left out; about 60% are one word, 25% two words, 10% a quoted
+// numbers and words in most articles left out; about 60% are one word, 25% two words, 10% a quoted
 // phrase of two or three consecutive words, 5% an OR or an exclusion.
 // Articles are the corpus texts cut and joined into pieces of 800 words.
 
@@ -55,7 +55,7 @@ func loadBench(b *testing.B) *benchData {
 			}
 		}
 		for i, w := range bd.tokens {
-			if queryWord(w) {
+			if queryWord(w) && bd.freq.share(stem(w)) <= maxTopicShare {
 				bd.content = append(bd.content, i)
 			}
 		}
@@ -63,6 +63,12 @@ func loadBench(b *testing.B) *benchData {
 	})
 	return benchSet
 }
+
+// maxTopicShare leaves out of queries the words found in more than this
+// share of the corpus articles ("said", "people", "year"): nobody follows
+// them as a topic, and a set where one subscription in ten matches every
+// article measures alert delivery, not matching.
+const maxTopicShare = 0.2
 
 // queryWord reports words a person might subscribe to.
 func queryWord(w string) bool {
@@ -81,7 +87,7 @@ func (bd *benchData) queries(n int, seed uint64) []string {
 		for {
 			p := bd.content[r.IntN(len(bd.content))]
 			n := 2 + r.IntN(2)
-			if p+n > len(bd.tokens) || !queryWord(bd.tokens[p+n-1]) {
+			if p+n > len(bd.tokens) || !queryWord(bd.tokens[p+n-1]) || bd.freq.share(stem(bd.tokens[p+n-1])) > maxTopicShare {
 				continue
 			}
 			return `"` + strings.Join(bd.tokens[p:p+n], " ") + `"`
@@ -156,13 +162,13 @@ func BenchmarkMatch(b *testing.B) {
 			bd := loadBench(b)
 			bi := buildIndex(b, bd, n)
 			matches := 0
-			count := func(string, string) bool { matches++; return true }
+			count := func(_ string, ids []string) bool { matches += len(ids); return true }
 			b.ReportAllocs()
 			b.ResetTimer()
 			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				a := bd.articles[i%len(bd.articles)]
-				bi.ix.MatchFunc(NewDoc(a.title, a.url, a.text), count)
+				bi.ix.MatchQueries(NewDoc(a.title, a.url, a.text), count)
 			}
 			cpu := cpuTime() - cpu0
 			wall := b.Elapsed()

@@ -37,7 +37,7 @@ type Index struct {
 
 	// postings[key*2+field] lists the entries filed under that key in the
 	// whole article (field 0) or in its title (field 1).
-	postings [][]uint32
+	postings [][]posting
 
 	entries []entry
 	free    []uint32          // unused entry numbers, for reuse
@@ -46,6 +46,31 @@ type Index struct {
 
 	pool sync.Pool // *scratch
 }
+
+// posting is one entry filed under a key. check says what else decides
+// the match when the key occurs, so that most candidates are settled from
+// the posting alone, without touching the entry:
+//
+//   - checkExact: the key is the whole query: a match.
+//   - checkOnce: a match, unless already reached through another key
+//     (an OR of plain terms).
+//   - checkEval: evaluate the query (once).
+//   - otherwise a second posting key (key*2+field) that the query needs:
+//     if it is absent, no match; if present, then with checkDecides the
+//     match is certain (two-term ANDs), or else the query is evaluated.
+//     With checkAbsent the second key must be absent instead ("a -b").
+type posting struct {
+	entry, check uint32
+}
+
+const (
+	checkExact   = ^uint32(0)
+	checkOnce    = ^uint32(0) - 1
+	checkEval    = ^uint32(0) - 2
+	checkDecides = 1 << 31
+	checkAbsent  = 1 << 30
+	checkKeyMask = checkAbsent - 1
+)
 
 // keyKind says what an interned key is; each kind has its own dictionary.
 type keyKind uint8
@@ -193,7 +218,7 @@ func (ix *Index) remove(id string, e uint32) {
 	}
 	for _, key := range ent.prog[1+ent.prog[0]:] {
 		list := ix.postings[key]
-		if i := slices.Index(list, e); i >= 0 {
+		if i := slices.IndexFunc(list, func(p posting) bool { return p.entry == e }); i >= 0 {
 			list[i] = list[len(list)-1]
 			ix.postings[key] = list[:len(list)-1]
 		}
@@ -207,9 +232,7 @@ func (ix *Index) remove(id string, e uint32) {
 // entry number.
 func (ix *Index) newEntry(q *Query) uint32 {
 	code := ix.compile(q.root, nil)
-	keys, _ := ix.selectors(q.root, nil)
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
+	keys, check := ix.filing(q.root)
 	prog := make([]uint32, 0, 1+len(code)+len(keys))
 	prog = append(prog, uint32(len(code)))
 	prog = append(prog, code...)
@@ -226,9 +249,93 @@ func (ix *Index) newEntry(q *Query) uint32 {
 	ix.entries[e] = entry{query: q.root.str, prog: prog}
 	ix.byQuery[q.root.str] = e
 	for _, key := range keys {
-		ix.postings[key] = append(ix.postings[key], e)
+		ix.postings[key] = append(ix.postings[key], posting{e, check})
 	}
 	return e
+}
+
+// filing returns the posting keys of a query and the check of its
+// postings (see posting).
+func (ix *Index) filing(root *node) (keys []uint32, check uint32) {
+	keys, _ = ix.selectors(root, nil)
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	switch root.op {
+	case opTerm:
+		if simpleTerm(root) {
+			return keys, checkExact
+		}
+		// A phrase, filed under its rarest word: check a second word.
+		best := ix.secondWord(root, keys[0])
+		if best != checkEval {
+			return keys, best
+		}
+		return keys, checkEval
+	case opOr:
+		if !slices.ContainsFunc(root.kids, func(k *node) bool { return !simpleTerm(k) }) {
+			return keys, checkOnce
+		}
+		return keys, checkEval
+	}
+	// An AND: check its rarest single-key conjunct beside the one filed
+	// under. If those two are all there is, that check decides.
+	check, best := uint32(checkEval), 2.0
+	var pick *node
+	for _, k := range root.kids {
+		if k.op != opTerm {
+			continue
+		}
+		ks, c := ix.selectors(k, nil)
+		if len(ks) == 1 && !slices.Contains(keys, ks[0]) && c < best {
+			check, best, pick = ks[0], c, k
+		}
+	}
+	if len(root.kids) == 2 && len(keys) == 1 {
+		other := root.kids[0]
+		if slices.Contains(ix.keysOf(other), keys[0]) {
+			other = root.kids[1]
+		}
+		switch {
+		case other == pick && simpleTerm(other) && simpleTerm(root.kids[0]) && simpleTerm(root.kids[1]):
+			return keys, check | checkDecides
+		case other.op == opNot && other.kids[0].op == opTerm && simpleTerm(other.kids[0]) && root.kids[0].op == opTerm && simpleTerm(root.kids[0]):
+			ks, _ := ix.selectors(other.kids[0], nil)
+			return keys, ks[0] | checkDecides | checkAbsent
+		}
+	}
+	return keys, check
+}
+
+// keysOf returns the posting keys of one node.
+func (ix *Index) keysOf(n *node) []uint32 {
+	if n.op == opNot {
+		return nil
+	}
+	ks, _ := ix.selectors(n, nil)
+	return ks
+}
+
+// simpleTerm reports a term whose presence is one key: a word, a prefix,
+// a site or a one-word phrase.
+func simpleTerm(n *node) bool {
+	return n.op == opTerm && (n.kind != termPhrase || len(n.words) == 1)
+}
+
+// secondWord returns the posting key of a phrase word other than the one
+// filed under, the rarest such, or checkEval if there is none.
+func (ix *Index) secondWord(n *node, filed uint32) uint32 {
+	field := uint32(0)
+	if n.title {
+		field = 1
+	}
+	check, best := uint32(checkEval), 2.0
+	for _, w := range n.words {
+		k := ix.dict[keyWord][w]*2 + field
+		if c := ix.freq.share(stem(w)); k != filed && c < best {
+			check, best = k, c
+		}
+	}
+	return check
 }
 
 // key interns a key and returns its id.
@@ -418,12 +525,20 @@ func (s *scratch) markTitle(id uint32) {
 	}
 }
 
+// present reports whether posting key k (key*2+field) occurs.
+func (s *scratch) present(k uint32) bool {
+	if k&1 == 0 {
+		return s.anyGen[k>>1] == s.gen
+	}
+	return s.titleGen[k>>1] == s.gen
+}
+
 // Match returns the ids of the subscriptions whose query matches d, in no
 // particular order.
 func (ix *Index) Match(d *Doc) []string {
 	var ids []string
-	ix.MatchFunc(d, func(id, _ string) bool {
-		ids = append(ids, id)
+	ix.MatchQueries(d, func(_ string, qids []string) bool {
+		ids = append(ids, qids...)
 		return true
 	})
 	return ids
@@ -433,6 +548,22 @@ func (ix *Index) Match(d *Doc) []string {
 // that query's normalised form, until fn returns false. fn runs under the
 // index's read lock: it must not call Add or Remove.
 func (ix *Index) MatchFunc(d *Doc, fn func(id, query string) bool) {
+	ix.MatchQueries(d, func(query string, ids []string) bool {
+		for _, id := range ids {
+			if !fn(id, query) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// MatchQueries calls fn once for each distinct query that matches d, with
+// the ids that follow it, until fn returns false. It is the cheapest form
+// when a popular topic matches: the ids are handed over as they are
+// stored. fn runs under the index's read lock: it must not call Add or
+// Remove, nor keep or change ids after it returns.
+func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids []string) bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	s, _ := ix.pool.Get().(*scratch)
@@ -443,34 +574,37 @@ func (ix *Index) MatchFunc(d *Doc, fn func(id, query string) bool) {
 	s.prepare(int(ix.nkeys), len(ix.entries))
 	ix.lookup(d, s)
 	for _, key := range s.keys {
-		for _, e := range ix.postings[key] {
-			if s.candGen[e] == s.gen {
-				continue
-			}
-			s.candGen[e] = s.gen
-			ent := &ix.entries[e]
-			if !ix.exact(ent.prog) && !s.eval(d, ent.prog[1:1+ent.prog[0]]) {
-				continue
-			}
-			for _, id := range ent.ids {
-				if !fn(id, ent.query) {
-					return
+		for _, p := range ix.postings[key] {
+			eval := false
+			switch c := p.check; c {
+			case checkExact:
+			case checkOnce, checkEval:
+				if s.candGen[p.entry] == s.gen {
+					continue // reached through another key already
 				}
+				s.candGen[p.entry] = s.gen
+				eval = c == checkEval
+			default:
+				if s.present(c&checkKeyMask) == (c&checkAbsent != 0) {
+					continue
+				}
+				if c&checkDecides == 0 {
+					if s.candGen[p.entry] == s.gen {
+						continue
+					}
+					s.candGen[p.entry] = s.gen
+					eval = true
+				}
+			}
+			ent := &ix.entries[p.entry]
+			if eval && !s.eval(d, ent.prog[1:1+ent.prog[0]]) {
+				continue
+			}
+			if !fn(ent.query, ent.ids) {
+				return
 			}
 		}
 	}
-}
-
-// exact reports code made of one key, whose presence is exactly what
-// filed the entry: reaching it through its posting list is a match.
-func (ix *Index) exact(prog []uint32) bool {
-	switch prog[0] {
-	case 1:
-		return true
-	case 2:
-		return prog[1] == insPhr|1 || prog[1] == insPhrT|1
-	}
-	return false
 }
 
 // lookup marks the keys of d present in s and chains word positions for

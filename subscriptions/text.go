@@ -324,6 +324,10 @@ func NewDoc(title, rawURL, text string) *Doc {
 		d.stemIDs = append(d.stemIDs, e.stemID)
 		return u
 	}
+	// About half an article's words are repeats.
+	n := len(d.words)/2 + 8
+	d.uniq, d.stems = make([]string, 0, n), make([]string, 0, n)
+	d.wordIDs, d.stemIDs = make([]uint32, 0, n), make([]uint32, 0, n)
 	pending := d.at[:0:0]
 	vocab.RLock()
 	if n := int(vocab.nWords); len(dd.mark) < n {
