@@ -1,8 +1,11 @@
 // Package extract turns an article's HTML page into its main text and
 // metadata (title, byline, date, site, language, canonical URL). It runs
 // go-trafilatura and readeck's go-readability on the same parsed page and
-// keeps whichever body text is better by the rule in chooseText; metadata is
-// taken field by field from whichever source reads it best.
+// keeps whichever body text is better by the rule in choose (rule.go);
+// metadata is taken field by field from whichever source reads it best.
+//
+// Result.Canonical is the page's own claim; pass it through
+// article.Canonical before using it as an identity.
 package extract
 
 import (
@@ -10,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	nurl "net/url"
-	"runtime/debug"
 	"time"
 
 	readability "codeberg.org/readeck/go-readability/v2"
@@ -42,12 +44,19 @@ const maxElements = 50_000
 // FromHTML extracts the article from an HTML page. pageURL, when given,
 // resolves relative links (canonical URL) and helps the extractors; the
 // page's bytes may be in any charset its meta tags declare.
-func FromHTML(page []byte, pageURL string) (*Result, error) {
+func FromHTML(page []byte, pageURL string) (res *Result, err error) {
+	// The libraries recover their own panics below; this catches ours, so
+	// no page can take the process down.
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("extract: internal error on this page: %v", r)
+		}
+	}()
 	c, err := run(page, pageURL)
 	if err != nil {
 		return nil, err
 	}
-	res := c.result()
+	res = c.result()
 	if res.Text == "" {
 		return res, fmt.Errorf("extract: %w", ErrNoContent)
 	}
@@ -92,7 +101,7 @@ func run(page []byte, pageURL string) (*candidates, error) {
 	c := &candidates{base: base, page: readPage(doc, base)}
 	var raErr, trErr error
 	c.ra, raErr = runReadability(doc, base)
-	c.tr, trErr = runTrafilatura(doc, base, c.ra)
+	c.tr, trErr = runTrafilatura(doc, base)
 	if trErr != nil && raErr != nil {
 		return nil, fmt.Errorf("extract: %w (trafilatura: %v; readability: %v)", ErrNoContent, trErr, raErr)
 	}
@@ -121,20 +130,15 @@ type raResult struct {
 	text string
 }
 
-// runTrafilatura extracts with go-trafilatura. The readability result, when
-// there is one, is handed over as trafilatura's own fallback candidate so
-// readability is not run a second time inside it.
-func runTrafilatura(doc *html.Node, base *nurl.URL, ra *raResult) (tr *trafResult, err error) {
+// runTrafilatura extracts with go-trafilatura; a panic inside the library
+// becomes an error.
+func runTrafilatura(doc *html.Node, base *nurl.URL) (tr *trafResult, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			tr, err = nil, fmt.Errorf("trafilatura panicked: %v\n%s", r, debug.Stack())
+			tr, err = nil, fmt.Errorf("trafilatura panicked: %v", r)
 		}
 	}()
-	opts := trafOptions(base)
-	if opts.EnableFallback && ra != nil && ra.art.Node != nil {
-		opts.FallbackCandidates = &trafilatura.FallbackCandidates{Readability: ra.art.Node}
-	}
-	out, err := trafilatura.ExtractDocument(doc, opts)
+	out, err := trafilatura.ExtractDocument(doc, trafOptions(base))
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +149,7 @@ func runTrafilatura(doc *html.Node, base *nurl.URL, ra *raResult) (tr *trafResul
 // readability's job in choose. Its own fallback (an older go-readability and
 // DOM Distiller) is off because choose already falls back to readeck's
 // readability, and measured no better with it on.
-var trafOptions = func(base *nurl.URL) trafilatura.Options {
+func trafOptions(base *nurl.URL) trafilatura.Options {
 	return trafilatura.Options{
 		OriginalURL:     base,
 		ExcludeComments: true,
@@ -156,6 +160,8 @@ var trafOptions = func(base *nurl.URL) trafilatura.Options {
 	}
 }
 
+// runReadability extracts with readeck's go-readability, bounded like the
+// rest; a panic inside the library becomes an error.
 func runReadability(doc *html.Node, base *nurl.URL) (ra *raResult, err error) {
 	defer func() {
 		if r := recover(); r != nil {
