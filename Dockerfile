@@ -16,6 +16,5 @@ COPY --from=build /out/herald /usr/local/bin/herald
 USER 10001
 ENV HERALD_HTTP_ADDR=0.0.0.0:8080
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=3s CMD ["/usr/local/bin/herald", "version"]
 ENTRYPOINT ["/usr/local/bin/herald"]
 CMD ["serve"]
