@@ -25,6 +25,11 @@ type Config struct {
 	TelegramRate      float64
 	SMTPURL           string
 	MailFrom          string
+	MailRate          float64 // emails per second over all connections of one process
+	MailConnections   int     // SMTP connections one process keeps open in parallel
+	DKIMDomain        string  // d= of the DKIM signature; empty: no signing
+	DKIMSelector      string  // s= of the DKIM signature
+	DKIMKeyFile       string  // PEM private key (RSA or Ed25519)
 	PollInterval      time.Duration
 	Feeds             []string
 	AllowPrivateFeeds bool
@@ -42,15 +47,17 @@ type Config struct {
 // Defaults returns the configuration with every default of SPEC.md.
 func Defaults() Config {
 	return Config{
-		RedisURL:       "redis://127.0.0.1:6379/0",
-		HTTPAddr:       "127.0.0.1:8080",
-		PublicURL:      "http://127.0.0.1:8080",
-		TelegramAPIURL: "https://api.telegram.org",
-		TelegramRate:   25,
-		PollInterval:   5 * time.Minute,
-		LogFormat:      "text",
-		LogLevel:       "info",
-		KeyPrefix:      "herald:",
+		RedisURL:        "redis://127.0.0.1:6379/0",
+		HTTPAddr:        "127.0.0.1:8080",
+		PublicURL:       "http://127.0.0.1:8080",
+		TelegramAPIURL:  "https://api.telegram.org",
+		TelegramRate:    25,
+		MailRate:        20,
+		MailConnections: 3,
+		PollInterval:    5 * time.Minute,
+		LogFormat:       "text",
+		LogLevel:        "info",
+		KeyPrefix:       "herald:",
 	}
 }
 
@@ -96,6 +103,25 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	r.secret("HERALD_SMTP_URL", &c.SMTPURL)
 	r.str("HERALD_MAIL_FROM", &c.MailFrom)
+	if v := r.get("HERALD_MAIL_RATE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 10000 {
+			r.fail("HERALD_MAIL_RATE", fmt.Sprintf("%q is not a rate between 0 and 10000 emails per second", v))
+		} else {
+			c.MailRate = f
+		}
+	}
+	if v := r.get("HERALD_MAIL_CONNECTIONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 64 {
+			r.fail("HERALD_MAIL_CONNECTIONS", fmt.Sprintf("%q is not a number of connections from 1 to 64", v))
+		} else {
+			c.MailConnections = n
+		}
+	}
+	r.str("HERALD_DKIM_DOMAIN", &c.DKIMDomain)
+	r.str("HERALD_DKIM_SELECTOR", &c.DKIMSelector)
+	r.str("HERALD_DKIM_KEY_FILE", &c.DKIMKeyFile)
 	if v := r.get("HERALD_POLL_INTERVAL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Second {
@@ -159,6 +185,9 @@ func (c *Config) Validate() error {
 			return &Error{"HERALD_MAIL_FROM", fmt.Sprintf("%q is not an address like Herald <news@example.org>", c.MailFrom)}
 		}
 	}
+	if err := c.checkDKIM(); err != nil {
+		return err
+	}
 	for _, f := range c.Feeds {
 		if err := checkHTTPURL(f); err != nil {
 			return &Error{"HERALD_FEEDS", err.Error()}
@@ -180,6 +209,46 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// checkDKIM wants all three DKIM settings or none, a domain name, a
+// selector that is one DNS label sequence, and a key file that can be read
+// (the mailer parses the key itself and names this variable when it cannot).
+func (c *Config) checkDKIM() error {
+	set := 0
+	for _, v := range []string{c.DKIMDomain, c.DKIMSelector, c.DKIMKeyFile} {
+		if v != "" {
+			set++
+		}
+	}
+	if set == 0 {
+		return nil
+	}
+	if set != 3 {
+		return &Error{"HERALD_DKIM_DOMAIN", "DKIM needs HERALD_DKIM_DOMAIN, HERALD_DKIM_SELECTOR and HERALD_DKIM_KEY_FILE together"}
+	}
+	if !dnsName(c.DKIMDomain) || !strings.Contains(c.DKIMDomain, ".") {
+		return &Error{"HERALD_DKIM_DOMAIN", fmt.Sprintf("%q is not a domain name", c.DKIMDomain)}
+	}
+	if !dnsName(c.DKIMSelector) {
+		return &Error{"HERALD_DKIM_SELECTOR", fmt.Sprintf("%q is not a DKIM selector (letters, digits, hyphens, dots)", c.DKIMSelector)}
+	}
+	if _, err := os.Stat(c.DKIMKeyFile); err != nil {
+		return &Error{"HERALD_DKIM_KEY_FILE", err.Error()}
+	}
+	return nil
+}
+
+func dnsName(s string) bool {
+	if s == "" || len(s) > 253 || strings.HasPrefix(s, ".") || strings.HasSuffix(s, ".") || strings.Contains(s, "..") {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // Embedded reports whether Redis is the in-process memory:// one.
