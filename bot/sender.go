@@ -94,6 +94,8 @@ type Sender struct {
 	Rate float64
 	// Consumer names this process in the queue's consumer group.
 	Consumer string
+	// ClaimAfter is the queue's ClaimAfter (0: the queue's default).
+	ClaimAfter time.Duration
 	// Sent, when set, is told of every message sent (metrics, the demo).
 	Sent func(chatID int64, html string)
 	// Now is the clock.
@@ -114,7 +116,7 @@ func NewSender(st *store.Store, subs *subscriptions.Store, tr Transport, log *sl
 
 // Stream is the alert queue as this sender reads it.
 func (s *Sender) Stream() *queue.Stream {
-	return &queue.Stream{Redis: s.st.Redis, Key: delivery.TelegramQueue(s.st), Group: "telegram", Consumer: s.Consumer, Log: s.log}
+	return &queue.Stream{Redis: s.st.Redis, Key: delivery.TelegramQueue(s.st), Group: "telegram", Consumer: s.Consumer, ClaimAfter: s.ClaimAfter, Log: s.log}
 }
 
 // Run sends alerts until ctx ends.

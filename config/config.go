@@ -38,6 +38,11 @@ type Config struct {
 	LLMURL            string
 	LLMModel          string
 	LLMKey            string
+	// ClaimAfter is how long a queue entry may stay with a consumer that
+	// does not acknowledge it (a killed process) before another takes it.
+	ClaimAfter time.Duration
+	// DigestInterval is how often the email role looks for due digests.
+	DigestInterval time.Duration
 
 	// KeyPrefix starts every Redis key; tests give each run its own.
 	// It has no environment variable: one deployment, one prefix.
@@ -130,6 +135,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			c.PollInterval = d
 		}
 	}
+	r.duration("HERALD_CLAIM_AFTER", &c.ClaimAfter, time.Second)
+	r.duration("HERALD_DIGEST_INTERVAL", &c.DigestInterval, time.Second)
 	if v := r.get("HERALD_FEEDS"); v != "" {
 		for _, f := range strings.Split(v, ",") {
 			if f = strings.TrimSpace(f); f != "" {
@@ -271,6 +278,20 @@ func (r *reader) str(name string, dst *string) {
 	if v := r.get(name); v != "" {
 		*dst = v
 	}
+}
+
+// duration reads a duration of at least least.
+func (r *reader) duration(name string, dst *time.Duration, least time.Duration) {
+	v := r.get(name)
+	if v == "" {
+		return
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < least {
+		r.fail(name, fmt.Sprintf("%q is not a duration of at least %s (like 30s or 5m)", v, least))
+		return
+	}
+	*dst = d
 }
 
 // secret reads NAME, or the file named by NAME_FILE; setting both is an error

@@ -39,6 +39,8 @@ type Matcher struct {
 
 	// Consumer names this process in the stream's consumer group.
 	Consumer string
+	// ClaimAfter is the stream's ClaimAfter (0: the queue's default).
+	ClaimAfter time.Duration
 	// Matched, when set, is told of each delivery queued (metrics).
 	Matched func(kind string)
 }
@@ -167,7 +169,7 @@ func (m *Matcher) Follow(ctx context.Context, from string) error {
 func (m *Matcher) Stream() *queue.Stream {
 	return &queue.Stream{
 		Redis: m.st.Redis, Key: watcher.StreamKey(m.st), Group: "matcher",
-		Consumer: m.Consumer, Log: m.log,
+		Consumer: m.Consumer, ClaimAfter: m.ClaimAfter, Log: m.log,
 	}
 }
 

@@ -5,6 +5,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -154,6 +155,7 @@ func New(opts Options) (*Service, error) {
 	s.Watcher.Published = s.m.published.Add
 	s.Matcher = matcher.New(s.st, s.Subs, s.log.With("role", "matcher"))
 	s.Matcher.Consumer = s.consumer
+	s.Matcher.ClaimAfter = cfg.ClaimAfter
 	s.Matcher.Matched = func(kind string) { s.m.matched.WithLabelValues(kind).Inc() }
 
 	if s.has("telegram") {
@@ -173,6 +175,7 @@ func New(opts Options) (*Service, error) {
 			s.Sender = bot.NewSender(s.st, s.Subs, tr, s.log.With("role", "telegram"))
 			s.Sender.Rate = cfg.TelegramRate
 			s.Sender.Consumer = s.consumer
+			s.Sender.ClaimAfter = cfg.ClaimAfter
 			s.Sender.Sent = func(int64, string) { s.m.telegramSent.Inc() }
 		} else {
 			s.log.Info("telegram off: HERALD_TELEGRAM_TOKEN is not set")
@@ -273,7 +276,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.has("email") && s.Mailer != nil {
 		tick := s.opts.DigestTick
 		if tick <= 0 {
-			tick = 30 * time.Second
+			tick = cmp.Or(s.cfg.DigestInterval, 30*time.Second)
 		}
 		start("email", func(ctx context.Context) error { return s.Mailer.Run(ctx, tick) })
 	}
