@@ -65,3 +65,32 @@ func TestStoreRoundTrip(t *testing.T) {
 		t.Fatalf("change stream has %d entries, want 3: every change and nothing else is announced", n)
 	}
 }
+
+// Scan must list subscribers only, and must not fail on the other keys
+// that live under "sub:{id}" (digest lists, delivery markers): the fault
+// suite found a matcher that could not load its index after any email
+// reader had a digest item waiting.
+func TestScanSkipsOtherKeysOfASubscriber(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	s := NewStore(st)
+	err := s.Import(ctx, []*Subscriber{
+		{ID: "mail:1", Kind: KindEmail, Email: "a@example.org", Topics: []string{"belarus"}, Status: StatusActive},
+		{ID: "tg:2", Kind: KindTelegram, ChatID: 2, Topics: []string{"iran"}, Status: StatusActive},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Redis.RPush(ctx, st.Key("sub", "{mail:1}", "digest"), `{"a":"x"}`)
+	st.Redis.Set(ctx, st.Key("sub", "{mail:1}", "got", "story"), "1", 0)
+	var ids []string
+	if err := s.Scan(ctx, func(sub *Subscriber) error { ids = append(ids, sub.ID); return nil }); err != nil {
+		t.Fatalf("Scan: %v", err)
+	}
+	if len(ids) != 2 {
+		t.Fatalf("Scan listed %v, want the two subscribers", ids)
+	}
+	if sub, err := s.Get(ctx, "tg:2"); err != nil || sub.ChatID != 2 || sub.Topics[0] != "iran" {
+		t.Fatalf("imported subscriber = %+v, %v", sub, err)
+	}
+}
