@@ -131,8 +131,17 @@ func Done(ctx context.Context, st *store.Store, sub string, n int) error {
 	if err != nil {
 		return err
 	}
-	if left == 0 {
-		return st.Redis.SRem(ctx, PendingKey(st), sub).Err()
+	if left > 0 {
+		return nil
 	}
-	return nil
+	if err := st.Redis.SRem(ctx, PendingKey(st), sub).Err(); err != nil {
+		return err
+	}
+	// A matcher may have pushed an item between LLEN and SREM (its SADD
+	// then found the reader still marked): look again, or that item would
+	// wait unseen until the reader's next match.
+	if left, err = st.Redis.LLen(ctx, DigestKey(st, sub)).Result(); err == nil && left > 0 {
+		err = st.Redis.SAdd(ctx, PendingKey(st), sub).Err()
+	}
+	return err
 }
