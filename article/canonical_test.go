@@ -60,3 +60,21 @@ func TestCanonicalRejects(t *testing.T) {
 		t.Errorf("ftp URL: error %v, want ErrNotWebURL", err)
 	}
 }
+
+// FuzzCanonical: any input either fails or gives a URL that is its own
+// canonical form.
+func FuzzCanonical(f *testing.F) {
+	for _, s := range []string{"https://Example.com:443/a?utm_source=x&b=2&a=1#f", "http://[::1]:80", "https://a.b/?%zz&x", "http://user@h/p?q=a+b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got, err := Canonical(in)
+		if err != nil {
+			return
+		}
+		again, err := Canonical(got)
+		if err != nil || again != got {
+			t.Errorf("Canonical(%q) = %q, but Canonical of that = %q, %v", in, got, again, err)
+		}
+	})
+}
