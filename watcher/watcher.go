@@ -44,16 +44,41 @@ type Watcher struct {
 	interval time.Duration
 	log      *slog.Logger
 
-	// Complete, when set, gives an article its full text (page extraction)
-	// before it is published. Errors leave the article as the feed gave it.
+	// Complete, when set, gives a short article its full text before it is
+	// published; New sets it to FullText. Errors leave the article as the
+	// feed gave it.
 	Complete func(ctx context.Context, a *article.Article) error
+	// FullTextBudget is how many pages one poll may fetch for full text
+	// (default DefaultFullTextBudget); FullTextWorkers how many at once.
+	FullTextBudget  int
+	FullTextWorkers int
 	// Workers is how many feeds are polled at once.
 	Workers int
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
+	// PublicURL and Secret enable WebSub: hubs call back under PublicURL,
+	// and each feed's hub.secret is derived from Secret. Either empty: no
+	// WebSub subscriptions, polling only.
+	PublicURL string
+	Secret    []byte
+
 	// Published, when set, is told how many new articles a poll published.
 	Published func(n float64)
+	// Fetched, when set, is told of every fetch: kind "feed" or "page",
+	// result "ok", "not_modified" or "error", and the body's size.
+	Fetched func(kind, result string, bytes int)
+	// Joined, when set, is told each time an article joins an earlier story
+	// as a near-duplicate.
+	Joined func()
+
+	websub websubState
+}
+
+func (w *Watcher) fetched(kind, result string, n int) {
+	if w.Fetched != nil {
+		w.Fetched(kind, result, n)
+	}
 }
 
 // New returns a Watcher.
@@ -61,7 +86,11 @@ func New(st *store.Store, f *fetch.Fetcher, interval time.Duration, log *slog.Lo
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Watcher{st: st, fetcher: f, interval: interval, log: log, Workers: 8, Now: time.Now}
+	w := &Watcher{st: st, fetcher: f, interval: interval, log: log, Workers: 8, Now: time.Now,
+		FullTextWorkers: DefaultFullTextWorkers}
+	w.websub.slots = make(chan struct{}, webSubDeliveries)
+	w.Complete = w.FullText
+	return w
 }
 
 // StreamKey is the stream new articles are published on.
@@ -121,6 +150,11 @@ func Recent(ctx context.Context, st *store.Store, limit int) ([]*article.Article
 
 func (w *Watcher) dueKey() string           { return w.st.Key("feeds", "due") }
 func (w *Watcher) feedKey(id string) string { return w.st.Key("feed", id) }
+
+// movedKey maps the id a URL would have (FeedID) to the id of the feed now
+// watching it, for feeds whose URL changed by a permanent redirect: the
+// feed keeps its id (and state), and adding its new URL finds it.
+func (w *Watcher) movedKey() string { return w.st.Key("feeds", "moved") }
 func (w *Watcher) seenKey(id string) string { return w.st.Key("{articles}", "seen", id) }
 
 // FeedID is the short stable id of a feed URL.
@@ -148,6 +182,31 @@ type Feed struct {
 	Backfill     int           `json:"-"` // newest items to publish on the first fetch
 	Articles     int64         `json:"articles"`
 	Broken       bool          `json:"broken"` // failing for more than a day
+	Hub          string        `json:"hub,omitempty"`
+	WebSub       string        `json:"websub,omitempty"` // pending, active, denied, failed
+	WebSubUntil  time.Time     `json:"websub_until,omitzero"`
+	hints        hints
+}
+
+// resolve returns the id of the feed watching u: FeedID(u), or the feed
+// that moved to u by a permanent redirect. ok is false when none is.
+func (w *Watcher) resolve(ctx context.Context, u string) (id string, ok bool, err error) {
+	id = FeedID(u)
+	n, err := w.st.Redis.Exists(ctx, w.feedKey(id)).Result()
+	if err != nil || n > 0 {
+		return id, n > 0, err
+	}
+	moved, err := w.st.Redis.HGet(ctx, w.movedKey(), id).Result()
+	if errors.Is(err, redis.Nil) {
+		return id, false, nil
+	}
+	if err != nil {
+		return id, false, err
+	}
+	if n, err := w.st.Redis.Exists(ctx, w.feedKey(moved)).Result(); err != nil || n == 0 {
+		return id, false, err
+	}
+	return moved, true, nil
 }
 
 // Add starts watching a feed. Its current items are marked seen on the first
@@ -158,7 +217,10 @@ func (w *Watcher) Add(ctx context.Context, rawURL string, interval time.Duration
 	if err != nil {
 		return nil, err
 	}
-	id := FeedID(u)
+	id, _, err := w.resolve(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("add feed %s: %w", u, err)
+	}
 	key := w.feedKey(id)
 	now := w.Now()
 	created, err := w.st.Redis.HSetNX(ctx, key, "url", u).Result()
@@ -189,7 +251,15 @@ func (w *Watcher) Add(ctx context.Context, rawURL string, interval time.Duration
 
 // Remove stops watching a feed.
 func (w *Watcher) Remove(ctx context.Context, rawURL string) error {
-	id := FeedID(strings.TrimSpace(rawURL))
+	u, err := checkFeedURL(rawURL)
+	if err != nil {
+		u = strings.TrimSpace(rawURL)
+	}
+	id, _, err := w.resolve(ctx, u)
+	if err != nil {
+		return fmt.Errorf("remove feed: %w", err)
+	}
+	w.st.Redis.HDel(ctx, w.movedKey(), FeedID(u))
 	n, err := w.st.Redis.Del(ctx, w.feedKey(id)).Result()
 	if err != nil {
 		return fmt.Errorf("remove feed: %w", err)
@@ -304,18 +374,28 @@ func (w *Watcher) claim(ctx context.Context, n int) ([]string, error) {
 
 // publishScript marks an article seen and publishes it in one step, so a
 // crash can neither lose it (seen but not published) nor publish it twice.
+// KEYS[4] is a second seen key (the item's link when the page named another
+// canonical URL), marked too so the next poll does not fetch the page again.
 var publishScript = redis.NewScript(`
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', tonumber(ARGV[2])) then
-  if ARGV[3] == '1' then
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'article', ARGV[1])
-    redis.call('ZADD', KEYS[3], tonumber(ARGV[4]), ARGV[1])
-    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[5]))
-    redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[6]) - 1)
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'article', ARGV[1])
+  redis.call('ZADD', KEYS[3], tonumber(ARGV[3]), ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[4]))
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[5]) - 1)
+  if ARGV[6] == '1' then
+    redis.call('SET', KEYS[4], ARGV[1], 'EX', tonumber(ARGV[2]))
   end
   return 1
 end
+if ARGV[6] == '1' then
+  redis.call('SET', KEYS[4], ARGV[1], 'EX', tonumber(ARGV[2]))
+end
 return 0
 `)
+
+// errMerged stops a poll of a feed that turned out, by a permanent
+// redirect, to be a copy of another watched feed.
+var errMerged = errors.New("feed moved to a feed already watched")
 
 // Poll fetches one feed now and publishes its new articles.
 func (w *Watcher) Poll(ctx context.Context, id string) error {
@@ -328,8 +408,11 @@ func (w *Watcher) Poll(ctx context.Context, id string) error {
 		return err
 	}
 	started := w.Now()
-	n, hint, pollErr := w.poll(ctx, f)
-	next := started.Add(max(f.Interval, hint))
+	serverHint, pollErr := w.poll(ctx, f)
+	if errors.Is(pollErr, errMerged) {
+		return nil
+	}
+	next := nextPoll(started, f.Interval, serverHint, f.hints)
 	fields := map[string]any{"last_fetch": started.Unix()}
 	if pollErr != nil {
 		if ctx.Err() != nil {
@@ -344,7 +427,7 @@ func (w *Watcher) Poll(ctx context.Context, id string) error {
 		var se *fetch.StatusError
 		retry := fetch.Backoff(f.Errors)
 		if errors.As(pollErr, &se) && se.RetryAfter > retry {
-			retry = se.RetryAfter
+			retry = min(se.RetryAfter, MaxHint)
 		}
 		next = started.Add(max(f.Interval, retry))
 		if f.Errors == 1 {
@@ -354,9 +437,6 @@ func (w *Watcher) Poll(ctx context.Context, id string) error {
 		fields["errors"] = 0
 		fields["last_error"] = ""
 		fields["failing_since"] = 0
-		if n > 0 {
-			fields["last_new"] = started.Unix()
-		}
 	}
 	if err := w.st.Redis.HSet(ctx, w.feedKey(id), fields).Err(); err != nil {
 		return fmt.Errorf("record poll of %s: %w", f.URL, err)
@@ -371,116 +451,254 @@ func (w *Watcher) Poll(ctx context.Context, id string) error {
 	return nil
 }
 
-// poll fetches and publishes; it returns how many articles were new and how
-// long the feed asked to be left alone.
-func (w *Watcher) poll(ctx context.Context, f *Feed) (int, time.Duration, error) {
+// poll fetches and publishes; it returns how long the server asked to be
+// left alone (max-age, Retry-After). It updates f.hints from the feed.
+func (w *Watcher) poll(ctx context.Context, f *Feed) (time.Duration, error) {
 	resp, err := w.fetcher.Get(ctx, f.URL, fetch.Conditional{ETag: f.ETag, LastModified: f.LastModified})
 	if err != nil {
-		return 0, 0, err
+		w.fetched("feed", "error", 0)
+		return 0, err
 	}
 	hint := max(resp.MaxAge, resp.RetryAfter)
-	if hint > 24*time.Hour {
-		hint = 24 * time.Hour
-	}
-	key := w.feedKey(f.ID)
 	if resp.PermanentRedirect != "" && resp.PermanentRedirect != f.URL {
-		w.log.Info("feed moved permanently", "feed", f.URL, "to", resp.PermanentRedirect)
-		w.st.Redis.HSet(ctx, key, "url", resp.PermanentRedirect)
+		if err := w.move(ctx, f, resp.PermanentRedirect); err != nil {
+			return hint, err
+		}
 	}
 	if resp.NotModified {
-		return 0, hint, nil
+		w.fetched("feed", "not_modified", 0)
+		return hint, nil
 	}
+	w.fetched("feed", "ok", len(resp.Body))
 	parsed, err := feed.Parse(resp.Body, resp.FinalURL, resp.ContentType+";charset="+resp.Charset)
 	if err != nil {
-		return 0, hint, err
+		return hint, err
 	}
-	if parsed.TTL > 0 {
-		hint = max(hint, min(parsed.TTL, 24*time.Hour))
+	f.hints = hints{TTL: parsed.TTL, SkipHours: parsed.SkipHours}
+	for _, d := range parsed.SkipDays {
+		if wd, ok := weekday(d); ok && !slices.Contains(f.hints.SkipDays, wd) {
+			f.hints.SkipDays = append(f.hints.SkipDays, wd)
+		}
 	}
-	meta := map[string]any{"etag": resp.ETag, "lm": resp.LastModified}
+	meta := f.hints.encode()
+	meta["etag"], meta["lm"], meta["hub"] = resp.ETag, resp.LastModified, truncate(parsed.Hub, 2000)
 	if parsed.Title != "" {
 		meta["title"] = truncate(parsed.Title, 200)
+		f.Title = meta["title"].(string)
 	}
-	if err := w.st.Redis.HSet(ctx, key, meta).Err(); err != nil {
-		return 0, hint, err
+	if err := w.st.Redis.HSet(ctx, w.feedKey(f.ID), meta).Err(); err != nil {
+		return hint, err
 	}
-	items := parsed.Items
+	if parsed.Hub != "" {
+		w.subscribeIfDue(ctx, f, parsed.Hub)
+	}
+	_, err = w.ingest(ctx, f, parsed.Items)
+	return hint, err
+}
+
+// move records that a feed's URL moved for good. The feed keeps its id and
+// state; its new URL is mapped to it so that adding that URL finds it. When
+// the new URL is already watched as another feed, this one is dropped.
+func (w *Watcher) move(ctx context.Context, f *Feed, to string) error {
+	u, err := checkFeedURL(to)
+	if err != nil || u == f.URL {
+		return nil
+	}
+	id, watched, err := w.resolve(ctx, u)
+	if err != nil {
+		return err
+	}
+	if watched && id != f.ID {
+		w.log.Info("feed moved to a feed already watched; dropping the old one", "feed", f.URL, "to", u)
+		if err := w.st.Redis.HSet(ctx, w.movedKey(), f.ID, id).Err(); err != nil {
+			return err
+		}
+		w.st.Redis.Del(ctx, w.feedKey(f.ID))
+		w.st.Redis.ZRem(ctx, w.dueKey(), f.ID)
+		return errMerged
+	}
+	w.log.Info("feed moved permanently", "feed", f.URL, "to", u)
+	if err := w.st.Redis.HSet(ctx, w.feedKey(f.ID), "url", u).Err(); err != nil {
+		return err
+	}
+	if err := w.st.Redis.HSet(ctx, w.movedKey(), FeedID(u), f.ID).Err(); err != nil {
+		return err
+	}
+	f.URL = u
+	return nil
+}
+
+// ingest publishes a feed's new items (newest first, as feed.Parse gives
+// them), whether they came from a poll or a WebSub delivery. A feed never
+// fetched before has its items marked seen, except the newest Backfill.
+func (w *Watcher) ingest(ctx context.Context, f *Feed, items []article.Article) (int, error) {
 	if len(items) > maxItems {
 		items = items[:maxItems]
 	}
+	all := make([]*article.Article, 0, len(items))
+	for i := range items {
+		a := &items[i]
+		canon, err := article.Canonical(a.URL)
+		if err != nil {
+			continue // an item without a usable link cannot be announced
+		}
+		a.URL, a.ID = canon, article.IDFor(canon)
+		all = append(all, a)
+	}
+	take := len(all)
+	if f.New {
+		take = min(max(f.Backfill, 0), len(all))
+	}
+	if err := w.markSeen(ctx, all[take:]); err != nil {
+		return 0, err
+	}
+	// A cheap check first, so known items cost no page fetch and no write.
+	fresh, err := w.unseen(ctx, all[:take])
+	if err != nil {
+		return 0, err
+	}
+	now := w.Now().UTC()
+	linkIDs := make([]string, len(fresh))
+	for i, a := range fresh {
+		a.FeedURL = f.URL
+		if a.Source == "" {
+			a.Source = f.Title
+		}
+		a.SeenAt = now
+		linkIDs[i] = a.ID
+	}
+	w.completeBatch(ctx, fresh)
 	n := 0
 	// Oldest first, so the stream keeps publication order.
-	for i := len(items) - 1; i >= 0; i-- {
-		a := items[i]
-		publish := !f.New || i < f.Backfill
-		ok, err := w.publish(ctx, f, &a, publish)
+	for i := len(fresh) - 1; i >= 0; i-- {
+		ok, err := w.publish(ctx, fresh[i], linkIDs[i])
 		if err != nil {
-			return n, hint, err
+			return n, err
 		}
-		if ok && publish {
+		if ok {
 			n++
 		}
 	}
+	key := w.feedKey(f.ID)
 	if f.New {
 		w.st.Redis.HDel(ctx, key, "new", "backfill")
+		f.New = false
 	}
 	if n > 0 {
+		w.st.Redis.HSet(ctx, key, "last_new", now.Unix())
 		w.st.Redis.HIncrBy(ctx, key, "articles", int64(n))
 		w.log.Info("new articles", "feed", f.URL, "count", n)
 		if w.Published != nil {
 			w.Published(float64(n))
 		}
 	}
-	return n, hint, nil
+	return n, nil
 }
 
-func (w *Watcher) publish(ctx context.Context, f *Feed, a *article.Article, publish bool) (bool, error) {
-	if a.URL == "" {
-		return false, nil
+// markSeen records items as seen without publishing them.
+func (w *Watcher) markSeen(ctx context.Context, items []*article.Article) error {
+	if len(items) == 0 {
+		return nil
 	}
-	canon, err := article.Canonical(a.URL)
+	_, err := w.st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, a := range items {
+			p.SetNX(ctx, w.seenKey(a.ID), a.ID, SeenTTL)
+		}
+		return nil
+	})
 	if err != nil {
-		return false, nil // an item without a usable link cannot be announced
+		return fmt.Errorf("mark items seen: %w", err)
 	}
-	a.URL = canon
-	a.ID = article.IDFor(canon)
-	seenKey := w.seenKey(a.ID)
-	if publish {
-		// Cheap check first so known items cost no extraction and no write.
-		if n, err := w.st.Redis.Exists(ctx, seenKey).Result(); err != nil {
+	return nil
+}
+
+// unseen returns the items whose id is not marked seen.
+func (w *Watcher) unseen(ctx context.Context, items []*article.Article) ([]*article.Article, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.IntCmd, len(items))
+	_, err := w.st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, a := range items {
+			cmds[i] = p.Exists(ctx, w.seenKey(a.ID))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("check seen items: %w", err)
+	}
+	var out []*article.Article
+	for i, c := range cmds {
+		if c.Val() == 0 {
+			out = append(out, items[i])
+		}
+	}
+	return out, nil
+}
+
+// publish files an unseen article under its story and puts it on the
+// stream. linkID is the id of the item's link in the feed; the page may
+// have named another canonical URL since.
+func (w *Watcher) publish(ctx context.Context, a *article.Article, linkID string) (bool, error) {
+	if canon, err := article.Canonical(a.URL); err == nil {
+		a.URL, a.ID = canon, article.IDFor(canon)
+	} else {
+		a.ID = linkID
+	}
+	alias := "0"
+	if a.ID != linkID {
+		alias = "1"
+		// Another feed may have brought the page's canonical URL already.
+		if n, err := w.st.Redis.Exists(ctx, w.seenKey(a.ID)).Result(); err != nil {
 			return false, err
 		} else if n > 0 {
-			return false, nil
-		}
-		a.FeedURL = f.URL
-		if a.Source == "" {
-			a.Source = f.Title
-		}
-		a.SeenAt = w.Now().UTC()
-		if w.Complete != nil {
-			if err := w.Complete(ctx, a); err != nil && ctx.Err() == nil {
-				w.log.Debug("full text not available", "article", a.URL, "err", err)
-			}
-		}
-		body, err := json.Marshal(a)
-		if err != nil {
-			return false, err
-		}
-		if err := w.st.Redis.Set(ctx, ArticleKey(w.st, a.ID), body, ArticleTTL).Err(); err != nil {
-			return false, err
+			return false, w.markSeen(ctx, []*article.Article{{ID: linkID}})
 		}
 	}
-	flag := "0"
-	if publish {
-		flag = "1"
+	first, err := w.joinStory(ctx, a)
+	if err != nil {
+		// Better two alerts for one story than none.
+		w.log.Warn("near-duplicate check failed", "article", a.ID, "err", err)
+		a.StoryID = a.ID
+	}
+	body, err := json.Marshal(a)
+	if err != nil {
+		return false, err
+	}
+	if err := w.st.Redis.Set(ctx, ArticleKey(w.st, a.ID), body, ArticleTTL).Err(); err != nil {
+		return false, err
 	}
 	now := w.Now()
-	res, err := publishScript.Run(ctx, w.st.Redis, []string{seenKey, StreamKey(w.st), RecentKey(w.st)},
-		a.ID, int64(SeenTTL/time.Second), flag, now.UnixMilli(), now.Add(-RecentWindow).UnixMilli(), RecentMax).Int()
+	res, err := publishScript.Run(ctx, w.st.Redis,
+		[]string{w.seenKey(a.ID), StreamKey(w.st), RecentKey(w.st), w.seenKey(linkID)},
+		a.ID, int64(SeenTTL/time.Second), now.UnixMilli(), now.Add(-RecentWindow).UnixMilli(), RecentMax, alias).Int()
 	if err != nil {
 		return false, fmt.Errorf("publish %s: %w", a.URL, err)
 	}
-	return res == 1, nil
+	if res != 1 {
+		return false, nil
+	}
+	if first != "" {
+		w.log.Info("article joins an earlier story", "article", a.ID, "story", first, "url", a.URL)
+		if err := w.addSource(ctx, first, sourceName(a)); err != nil {
+			w.log.Warn("cannot record the other source", "article", a.ID, "err", err)
+		}
+		if w.Joined != nil {
+			w.Joined()
+		}
+	}
+	return true, nil
+}
+
+// sourceName is how another source of a story is named on its first article.
+func sourceName(a *article.Article) string {
+	if a.Source != "" {
+		return truncate(a.Source, 200)
+	}
+	if u, err := url.Parse(a.URL); err == nil {
+		return strings.TrimPrefix(u.Hostname(), "www.")
+	}
+	return ""
 }
 
 func decodeFeed(id string, m map[string]string, def time.Duration) *Feed {
@@ -500,6 +718,9 @@ func decodeFeed(id string, m map[string]string, def time.Duration) *Feed {
 	if s, err := strconv.ParseInt(m["interval"], 10, 64); err == nil && s > 0 {
 		f.Interval = time.Duration(s) * time.Second
 	}
+	f.Hub, f.WebSub = m["hub"], m["websub_state"]
+	f.WebSubUntil = unix("websub_until")
+	f.hints = decodeHints(m)
 	return f
 }
 
