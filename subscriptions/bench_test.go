@@ -116,6 +116,7 @@ type builtIndex struct {
 	ix         *Index
 	texts      []string
 	buildTime  time.Duration
+	buildCPU   time.Duration
 	heapPerQry float64
 }
 
@@ -130,7 +131,7 @@ func buildIndex(b *testing.B, bd *benchData, n int) *builtIndex {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	ix := NewIndex(bd.freq)
 	for i, s := range texts {
 		q, err := Parse(s)
@@ -139,11 +140,11 @@ func buildIndex(b *testing.B, bd *benchData, n int) *builtIndex {
 		}
 		ix.Add("u"+strconv.Itoa(i), q)
 	}
-	el := time.Since(start)
+	el, cpu := time.Since(start), cpuTime()-cpu0
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	built = &builtIndex{
-		n: n, ix: ix, texts: texts, buildTime: el,
+		n: n, ix: ix, texts: texts, buildTime: el, buildCPU: cpu,
 		heapPerQry: float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n),
 	}
 	return built
@@ -161,8 +162,12 @@ func BenchmarkMatch(b *testing.B) {
 		b.Run(fmt.Sprintf("queries=%d", n), func(b *testing.B) {
 			bd := loadBench(b)
 			bi := buildIndex(b, bd, n)
-			matches := 0
-			count := func(_ string, ids []string) bool { matches += len(ids); return true }
+			matches, matchedQueries := 0, 0
+			count := func(_ string, ids []string) bool {
+				matches += len(ids)
+				matchedQueries++
+				return true
+			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			cpu0 := cpuTime()
@@ -185,7 +190,9 @@ func BenchmarkMatch(b *testing.B) {
 			b.ReportMetric(perCPU/baseRate, "speedup")
 			b.ReportMetric(bi.heapPerQry, "heap-B/query")
 			b.ReportMetric(bi.buildTime.Seconds(), "build-s")
+			b.ReportMetric(bi.buildCPU.Seconds(), "build-cpu-s")
 			b.ReportMetric(float64(matches)/float64(b.N), "matches/article")
+			b.ReportMetric(float64(matchedQueries)/float64(b.N), "matched-queries/article")
 			b.ReportMetric(float64(bi.ix.Distinct()), "distinct-queries")
 		})
 	}

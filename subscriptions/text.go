@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -190,6 +191,8 @@ type vocabEntry struct {
 
 const maxVocab = 500_000
 
+var vocabFull atomic.Bool
+
 // lookupWord returns the stem and numbers of a folded word, adding it to
 // vocab if there is room.
 func lookupWord(w string) vocabEntry {
@@ -204,12 +207,16 @@ func lookupWord(w string) vocabEntry {
 
 func addWord(w string) vocabEntry {
 	st := stemOf(w)
+	if vocabFull.Load() {
+		return vocabEntry{stem: st} // no write lock for every new word
+	}
 	vocab.Lock()
 	defer vocab.Unlock()
 	if e, ok := vocab.words[w]; ok {
 		return e
 	}
 	if len(vocab.words) >= maxVocab {
+		vocabFull.Store(true)
 		return vocabEntry{stem: st}
 	}
 	key := strings.Clone(w) // w may point into a whole article
