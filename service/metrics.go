@@ -17,6 +17,16 @@ type metrics struct {
 	matched      *prometheus.CounterVec
 	telegramSent prometheus.Counter
 	emailsSent   prometheus.Counter
+
+	fetches       *prometheus.CounterVec
+	fetchBytes    *prometheus.CounterVec
+	storiesJoined prometheus.Counter
+}
+
+// fetched counts one watcher fetch (Watcher.Fetched).
+func (m *metrics) fetched(kind, result string, bytes int) {
+	m.fetches.WithLabelValues(kind, result).Inc()
+	m.fetchBytes.WithLabelValues(kind).Add(float64(bytes))
 }
 
 func newMetrics(reg *prometheus.Registry, st *store.Store) *metrics {
@@ -26,7 +36,10 @@ func newMetrics(reg *prometheus.Registry, st *store.Store) *metrics {
 		telegramSent: prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_telegram_sent_total", Help: "Telegram alerts sent."}),
 		emailsSent:   prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_emails_sent_total", Help: "Emails accepted by the mail server."}),
 	}
-	reg.MustRegister(m.published, m.matched, m.telegramSent, m.emailsSent, &queueCollector{st: st})
+	m.fetches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_watcher_fetches_total", Help: "Watcher fetches by kind (feed, page, websub) and result (ok, not_modified, error)."}, []string{"kind", "result"})
+	m.fetchBytes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_watcher_fetched_bytes_total", Help: "Bytes the watcher fetched or was pushed, after decompression, by kind."}, []string{"kind"})
+	m.storiesJoined = prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_stories_joined_total", Help: "Articles published as a near-duplicate of an earlier story."})
+	reg.MustRegister(m.published, m.matched, m.telegramSent, m.emailsSent, m.fetches, m.fetchBytes, m.storiesJoined, &queueCollector{st: st})
 	return m
 }
 

@@ -153,6 +153,11 @@ func New(opts Options) (*Service, error) {
 	f := fetch.New(fetch.Options{UserAgent: ua, AllowPrivate: cfg.AllowPrivateFeeds})
 	s.Watcher = watcher.New(s.st, f, cfg.PollInterval, s.log.With("role", "watcher"))
 	s.Watcher.Published = s.m.published.Add
+	s.Watcher.Fetched = s.m.fetched
+	s.Watcher.Joined = s.m.storiesJoined.Inc
+	// WebSub: hubs call back under the public URL, each feed with its own
+	// secret derived from the service secret.
+	s.Watcher.PublicURL, s.Watcher.Secret = cfg.PublicURL, s.secret
 	s.Matcher = matcher.New(s.st, s.Subs, s.log.With("role", "matcher"))
 	s.Matcher.Consumer = s.consumer
 	s.Matcher.ClaimAfter = cfg.ClaimAfter
@@ -316,10 +321,23 @@ func (s *Service) Run(ctx context.Context) error {
 // are always there.
 func (s *Service) handler() http.Handler {
 	h := s.Web.Handler()
+	// WebSub hub callbacks reach whichever process serves HERALD_PUBLIC_URL;
+	// the subscription state is in Redis, so any process can answer.
+	websub := s.Watcher.WebSubHandler()
 	if s.has("web") {
-		return h
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, watcher.WebSubPath) {
+				websub.ServeHTTP(w, r)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, watcher.WebSubPath) {
+			websub.ServeHTTP(w, r)
+			return
+		}
 		switch r.URL.Path {
 		case "/healthz", "/readyz", "/metrics":
 			h.ServeHTTP(w, r)
