@@ -19,6 +19,13 @@ const (
 	Confirm     = "confirm"
 	Manage      = "manage"
 	Unsubscribe = "unsub"
+	// Link confirms that an email address joins a Telegram chat's topics;
+	// its subject is "EMAIL-READER-ID CHAT-ID".
+	Link = "link"
+	// Form and CSRF protect forms: Form the sign-up page (subject: the
+	// page), CSRF the pages of one subscriber (subject: page and id).
+	Form = "form"
+	CSRF = "csrf"
 )
 
 var (
@@ -29,6 +36,7 @@ var (
 var enc = base64.RawURLEncoding
 
 // Sign returns a token naming subject for purpose, valid until expires.
+// A subject must not contain "|".
 func Sign(secret []byte, purpose, subject string, expires time.Time) string {
 	payload := purpose + "|" + subject + "|" + strconv.FormatInt(expires.Unix(), 10)
 	return enc.EncodeToString([]byte(payload)) + "." + enc.EncodeToString(mac(secret, payload))
