@@ -193,11 +193,20 @@ func New(opts Options) (*Service, error) {
 		if err != nil {
 			return nil, &config.Error{Var: "HERALD_SMTP_URL", Msg: err.Error()}
 		}
+		if cfg.DKIMDomain != "" {
+			d, err := mailer.NewDKIM(cfg.DKIMDomain, cfg.DKIMSelector, cfg.DKIMKeyFile)
+			if err != nil {
+				return nil, &config.Error{Var: "HERALD_DKIM_KEY_FILE", Msg: err.Error()}
+			}
+			smtp.DKIM = d
+		}
 		mt = smtp
 	}
 	if mt != nil {
 		s.Mailer = mailer.New(s.st, s.Subs, mt, cfg.PublicURL, s.secret, s.log.With("role", "email"))
 		s.Mailer.Now = opts.Now
+		s.Mailer.Connections = cfg.MailConnections
+		s.Mailer.Rate = cfg.MailRate
 		s.Mailer.Sent = func(*mailer.Message) { s.m.emailsSent.Inc() }
 	} else if s.has("email") || s.has("web") {
 		s.log.Info("email off: HERALD_SMTP_URL is not set")
