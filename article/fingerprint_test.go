@@ -141,3 +141,34 @@ func TestNearDuplicateCalibration(t *testing.T) {
 	t.Logf("closest two articles from one site: %d bits", sameSite)
 	t.Logf("closest different articles:\n%.300s\n---\n%.300s", texts[ci], texts[cj])
 }
+
+// Two stories on one topic, written for this test, so the check runs
+// without the shared corpus.
+const (
+	stormA = `A powerful storm struck the northern coast on Monday, flooding streets and cutting power to thousands of homes across the region.
+Emergency services said they had rescued dozens of people from cars caught in rising water, and urged residents to stay indoors until the evening.
+The weather service expects the wind to ease overnight, although heavy rain is likely to continue into Tuesday morning in the hills above the river valley.
+Schools in three districts will stay closed, officials said, while engineers inspect bridges and sea walls for damage after the highest tide in a decade.
+The regional governor visited a shelter in the harbour town, where more than two hundred people spent the night on camp beds in a sports hall.
+Rail services between the two largest cities were suspended after a landslide covered the tracks near the tunnel, and the operator said repairs could take a week.
+Farmers in the lowlands reported flooded fields and lost livestock, and an association of growers asked the government for emergency support before the spring planting.
+Insurers said it was too early to estimate the cost, but one broker compared the damage with the floods that hit the same coast eleven years ago.`
+	stormB = `Thousands of households on the northern coast were still without electricity on Wednesday, two days after a storm brought down power lines across the region.
+The grid operator said crews from neighbouring provinces had arrived to help, but warned that some villages in the hills might wait until the weekend.
+Residents queued for drinking water at distribution points set up by the army, as the local water company tested supplies for contamination from the floods.
+In the harbour town, shop owners shovelled mud from their premises and counted losses, while volunteers cleared debris from the promenade.
+The government announced a relief fund for affected families and small businesses, and opposition politicians demanded an inquiry into the state of the sea walls.
+Forecasters said calmer weather would hold for the rest of the week, giving engineers time to repair the damaged rail line near the tunnel.`
+)
+
+func TestNearDuplicateStories(t *testing.T) {
+	a := Simhash(stormA)
+	republished := "Storm batters north coast: thousands without power\n" + stormA +
+		"\nReporting by the regional desk. Copyright 2024 Example Wire. All rights reserved."
+	if d := bits.OnesCount64(a ^ Simhash(republished)); !NearDuplicate(a, Simhash(republished)) {
+		t.Errorf("same story with a new headline and sign-off is %d bits away, want <= %d", d, NearDuplicateBits)
+	}
+	if d := bits.OnesCount64(a ^ Simhash(stormB)); NearDuplicate(a, Simhash(stormB)) {
+		t.Errorf("two different stories on the same storm are only %d bits apart", d)
+	}
+}
