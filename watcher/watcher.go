@@ -168,6 +168,7 @@ type Feed struct {
 	ID           string        `json:"id"`
 	URL          string        `json:"url"`
 	Title        string        `json:"title,omitempty"`
+	Site         string        `json:"site,omitempty"` // the site the feed describes
 	Interval     time.Duration `json:"interval"`
 	Added        time.Time     `json:"added"`
 	LastFetch    time.Time     `json:"last_fetch,omitzero"`
@@ -247,6 +248,31 @@ func (w *Watcher) Add(ctx context.Context, rawURL string, interval time.Duration
 		}
 	}
 	return w.Get(ctx, id)
+}
+
+// Watched reports whether a URL is watched (directly or as where a feed moved).
+func (w *Watcher) Watched(ctx context.Context, rawURL string) (bool, error) {
+	u, err := checkFeedURL(rawURL)
+	if err != nil {
+		return false, err
+	}
+	_, ok, err := w.resolve(ctx, u)
+	return ok, err
+}
+
+// Describe sets a feed's title and site link where it has none yet (from
+// an imported OPML file); the feed's own title replaces it on fetch.
+func (w *Watcher) Describe(ctx context.Context, id, title, site string) error {
+	_, err := w.st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if title != "" {
+			p.HSetNX(ctx, w.feedKey(id), "title", truncate(title, 200))
+		}
+		if site != "" {
+			p.HSetNX(ctx, w.feedKey(id), "site", truncate(site, 2000))
+		}
+		return nil
+	})
+	return err
 }
 
 // Remove stops watching a feed.
@@ -482,6 +508,9 @@ func (w *Watcher) poll(ctx context.Context, f *Feed) (time.Duration, error) {
 	}
 	meta := f.hints.encode()
 	meta["etag"], meta["lm"], meta["hub"] = resp.ETag, resp.LastModified, truncate(parsed.Hub, 2000)
+	if parsed.Link != "" {
+		meta["site"] = truncate(parsed.Link, 2000)
+	}
 	if parsed.Title != "" {
 		meta["title"] = truncate(parsed.Title, 200)
 		f.Title = meta["title"].(string)
@@ -718,7 +747,7 @@ func decodeFeed(id string, m map[string]string, def time.Duration) *Feed {
 	if s, err := strconv.ParseInt(m["interval"], 10, 64); err == nil && s > 0 {
 		f.Interval = time.Duration(s) * time.Second
 	}
-	f.Hub, f.WebSub = m["hub"], m["websub_state"]
+	f.Hub, f.WebSub, f.Site = m["hub"], m["websub_state"], m["site"]
 	f.WebSubUntil = unix("websub_until")
 	f.hints = decodeHints(m)
 	return f

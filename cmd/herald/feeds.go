@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -34,9 +36,9 @@ func openWatcher(getenv func(string) string) (*watcher.Watcher, *store.Store, er
 
 func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(env.stderr, "Usage: herald feeds add URL... [--interval D] [--backfill N] | list | remove URL")
+		fmt.Fprintln(env.stderr, "Usage: herald feeds add URL... [--interval D] [--backfill N] | list | remove URL | import FILE.opml [--interval D] | export")
 		if len(args) == 0 {
-			return usagef("feeds needs a subcommand: add, list or remove")
+			return usagef("feeds needs a subcommand: add, list, remove, import or export")
 		}
 		return errHelp
 	}
@@ -122,13 +124,118 @@ func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
 			case f.LastFetch.IsZero():
 				state = "not fetched yet"
 			}
+			if f.WebSub != "" {
+				state += " (websub " + f.WebSub + ")"
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", f.URL, ago(f.LastFetch), ago(f.LastNew), f.Errors, until(f.NextPoll), state)
 		}
 		return tw.Flush()
-	case "import", "export":
-		return usagef("feeds %s is not available yet", sub)
+	case "import":
+		fs := newFlags("feeds import", "feeds import FILE.opml [--interval D]", env.stderr)
+		interval := fs.Duration("interval", 0, "poll interval for these feeds (default HERALD_POLL_INTERVAL)")
+		files, err := parseFlags(fs, args)
+		if err != nil {
+			return err
+		}
+		if len(files) != 1 {
+			return usagef("feeds import needs one OPML file (- for standard input)")
+		}
+		if *interval != 0 && *interval < time.Second {
+			return usagef("--interval must be at least 1s")
+		}
+		list, err := readOPMLFile(env, files[0])
+		if err != nil {
+			return err
+		}
+		w, st, err := openWatcher(env.getenv)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return importFeeds(ctx, env, w, list, *interval)
+	case "export":
+		fs := newFlags("feeds export", "feeds export > FILE.opml", env.stderr)
+		if rest, err := parseFlags(fs, args); err != nil {
+			return err
+		} else if len(rest) > 0 {
+			return usagef("feeds export takes no arguments; it writes OPML to standard output")
+		}
+		w, st, err := openWatcher(env.getenv)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		feeds, err := w.List(ctx)
+		if err != nil {
+			return err
+		}
+		out := make([]watcher.OPMLFeed, len(feeds))
+		for i, f := range feeds {
+			out[i] = watcher.OPMLFeed{URL: f.URL, Title: f.Title, Site: f.Site}
+		}
+		return watcher.WriteOPML(env.stdout, "Herald feeds", out, time.Now())
 	}
-	return usagef("unknown feeds subcommand %q (add, list, remove)", sub)
+	return usagef("unknown feeds subcommand %q (add, list, remove, import, export)", sub)
+}
+
+// readOPMLFile reads the feeds of an OPML file; "-" is standard input.
+func readOPMLFile(env *cmdEnv, name string) ([]watcher.OPMLFeed, error) {
+	var r io.Reader = env.stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, usagef("feeds import: %v", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	list, err := watcher.ReadOPML(r)
+	if err != nil {
+		return nil, usagef("feeds import %s: %v", name, err)
+	}
+	if len(list) == 0 {
+		return nil, usagef("feeds import %s: no feeds in it (outlines with xmlUrl)", name)
+	}
+	return list, nil
+}
+
+// importFeeds adds every feed of an OPML list. A bad URL in the file is
+// reported and skipped; only a file with no usable feed is an error.
+func importFeeds(ctx context.Context, env *cmdEnv, w *watcher.Watcher, list []watcher.OPMLFeed, interval time.Duration) error {
+	added, known, bad := 0, 0, 0
+	for _, o := range list {
+		watched, err := w.Watched(ctx, o.URL)
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			fmt.Fprintf(env.stderr, "skipped %q: %v\n", o.URL, err)
+			bad++
+			continue
+		}
+		f, err := w.Add(ctx, o.URL, interval, 0)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fmt.Fprintf(env.stderr, "skipped %q: %v\n", o.URL, err)
+			bad++
+			continue
+		}
+		if watched {
+			known++
+			continue
+		}
+		if err := w.Describe(ctx, f.ID, o.Title, o.Site); err != nil {
+			return err
+		}
+		added++
+	}
+	fmt.Fprintf(env.stdout, "imported %d feeds (%d already watched, %d skipped)\n", added, known, bad)
+	if added+known == 0 {
+		return usagef("feeds import: no usable feed URL in the file")
+	}
+	return nil
 }
 
 func ago(t time.Time) string {
@@ -149,4 +256,3 @@ func until(t time.Time) string {
 	return "in " + d.String()
 }
 
-var _ = fetch.Backoff
