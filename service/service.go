@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/herald-news/herald/article"
 	"github.com/herald-news/herald/bot"
 	"github.com/herald-news/herald/config"
 	"github.com/herald-news/herald/fetch"
@@ -30,6 +31,7 @@ import (
 	"github.com/herald-news/herald/matcher"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
+	"github.com/herald-news/herald/summary"
 	"github.com/herald-news/herald/watcher"
 	"github.com/herald-news/herald/web"
 )
@@ -99,7 +101,23 @@ type Service struct {
 	Mailer  *mailer.Mailer
 	Web     *web.Server
 
-	listener net.Listener
+	listener  net.Listener
+	summaries *summary.Summarizer
+}
+
+// summarize gives the summary of an article for a topic: computed once per
+// article (and per topic when the topic changes it), cached in Redis, and
+// shared by the Telegram and email senders.
+func (s *Service) summarize(ctx context.Context, a *article.Article, topic string) string {
+	var terms []string
+	if q, err := subscriptions.Parse(topic); err == nil {
+		terms = q.Terms()
+	}
+	text, err := s.summaries.For(ctx, a, terms)
+	if err != nil || text == "" {
+		return a.Summary
+	}
+	return text
 }
 
 // New builds a Service; it does not wait for Redis, Telegram or SMTP to
@@ -163,6 +181,17 @@ func New(opts Options) (*Service, error) {
 	s.Matcher.ClaimAfter = cfg.ClaimAfter
 	s.Matcher.Matched = func(kind string) { s.m.matched.WithLabelValues(kind).Inc() }
 
+	var llm *summary.LLM
+	if cfg.LLMURL != "" {
+		var err error
+		llm, err = summary.NewLLM(summary.LLMConfig{URL: cfg.LLMURL, Model: cfg.LLMModel, Key: cfg.LLMKey})
+		if err != nil {
+			return nil, &config.Error{Var: "HERALD_LLM_URL", Msg: err.Error()}
+		}
+	}
+	s.summaries = summary.NewSummarizer(s.st, llm)
+	s.summaries.Logger = s.log.With("role", "summary")
+
 	if s.has("telegram") {
 		tr := opts.TelegramTransport
 		if cfg.TelegramToken != "" {
@@ -182,6 +211,7 @@ func New(opts Options) (*Service, error) {
 			s.Sender.Consumer = s.consumer
 			s.Sender.ClaimAfter = cfg.ClaimAfter
 			s.Sender.Sent = func(int64, string) { s.m.telegramSent.Inc() }
+			s.Sender.Summarize = s.summarize
 		} else {
 			s.log.Info("telegram off: HERALD_TELEGRAM_TOKEN is not set")
 		}
@@ -208,6 +238,7 @@ func New(opts Options) (*Service, error) {
 		s.Mailer.Connections = cfg.MailConnections
 		s.Mailer.Rate = cfg.MailRate
 		s.Mailer.Sent = func(*mailer.Message) { s.m.emailsSent.Inc() }
+		s.Mailer.Summarize = s.summarize
 	} else if s.has("email") || s.has("web") {
 		s.log.Info("email off: HERALD_SMTP_URL is not set")
 	}
