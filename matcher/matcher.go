@@ -71,6 +71,22 @@ func (m *Matcher) Load(ctx context.Context) (string, error) {
 		last = xs[0].ID
 	}
 	started := time.Now()
+	// Count word frequencies over recent articles so each AND query is filed
+	// under its rarest term; with no articles yet the index guesses.
+	freq := subscriptions.NewFrequencies()
+	if recent, err := watcher.Recent(ctx, m.st, 2000); err == nil {
+		for _, a := range recent {
+			freq.Add(subscriptions.NewDoc(a.Title, a.URL, a.Summary+"\n\n"+a.Text))
+		}
+	}
+	m.mu.Lock()
+	if freq.Docs() >= 50 {
+		m.idx = subscriptions.NewIndex(freq)
+	} else {
+		m.idx = subscriptions.NewIndex(nil)
+	}
+	m.known = map[string]target{}
+	m.mu.Unlock()
 	n := 0
 	err = m.subs.Scan(ctx, func(s *subscriptions.Subscriber) error {
 		m.apply(s)
