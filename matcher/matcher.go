@@ -150,8 +150,10 @@ func (m *Matcher) Follow(ctx context.Context, from string) error {
 			if ctx.Err() != nil {
 				break
 			}
+			if backoff == 0 {
+				m.log.Warn("cannot follow subscriber changes; retrying", "err", err)
+			}
 			backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
-			m.log.Warn("cannot follow subscriber changes", "err", err, "retry_in", backoff)
 			select {
 			case <-ctx.Done():
 			case <-time.After(backoff):
@@ -193,12 +195,14 @@ func (m *Matcher) Stream() *queue.Stream {
 // until ctx ends.
 func (m *Matcher) Run(ctx context.Context) error {
 	var from string
-	for {
+	for attempt := 0; ; attempt++ {
 		var err error
 		if from, err = m.Load(ctx); err == nil {
 			break
 		}
-		m.log.Warn("cannot load subscriptions; retrying", "err", err)
+		if attempt == 0 {
+			m.log.Warn("cannot load subscriptions; retrying until Redis answers", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -109,10 +109,16 @@ func (s *Stream) Run(ctx context.Context, h Handler) error {
 				err = s.Ensure(ctx)
 			}
 			if err != nil {
+				// One line per outage, not one per retry.
+				if backoff == 0 {
+					s.Log.Warn("queue read failed; retrying until Redis answers", "stream", s.Key, "err", err)
+				}
 				backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
-				s.Log.Warn("queue read failed", "stream", s.Key, "err", err, "retry_in", backoff)
 				continue
 			}
+		}
+		if backoff > 0 {
+			s.Log.Info("queue reads again", "stream", s.Key)
 		}
 		backoff = 0
 		for _, m := range msgs {

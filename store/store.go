@@ -10,12 +10,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 )
+
+func init() {
+	// go-redis logs every failed dial itself; Herald's loops already say,
+	// once, that Redis is unreachable, so its own lines go to debug.
+	redis.SetLogger(quietLogger{})
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(ctx context.Context, format string, v ...any) {
+	slog.Debug("redis client: " + fmt.Sprintf(format, v...))
+}
 
 // DefaultPrefix starts every key Herald writes.
 const DefaultPrefix = "herald:"
