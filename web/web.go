@@ -1,18 +1,20 @@
-// Package web serves Herald's pages: email sign-up with double opt-in,
-// confirmation, preferences and one-click unsubscribe, and the operator's
-// /healthz, /readyz and /metrics.
+// Package web serves Herald's pages: email sign-up with double opt-in and a
+// live preview of what a topic would have matched, confirmation, the
+// preferences page, one-click unsubscribe, and the operator's /healthz,
+// /readyz and /metrics.
 package web
 
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
+	"encoding/base64"
 	"errors"
-	"html/template"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +24,19 @@ import (
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
 	"github.com/herald-news/herald/token"
+)
+
+// Limits of the pages.
+const (
+	formValidity = 24 * time.Hour
+	csrfValidity = 4 * time.Hour
+	// DefaultSignupLimit is how many sign-ups one IP address may post per
+	// hour; enough for a household behind one address, too few to use
+	// Herald to flood inboxes with confirmations.
+	DefaultSignupLimit = 10
+	// DefaultPreviewLimit is how many previews one IP address may ask for
+	// per minute (the page asks as the reader types, at most every 0.4 s).
+	DefaultPreviewLimit = 60
 )
 
 // Server holds what the pages need.
@@ -35,6 +50,14 @@ type Server struct {
 
 	// Now is the clock; tests control it.
 	Now func() time.Time
+	// SignupLimit and PreviewLimit cap requests per client IP (see the
+	// defaults); they are counted in Redis so they hold across processes.
+	SignupLimit, PreviewLimit int
+
+	recent recentCache
+	// mails tracks confirmation emails still being sent after the page
+	// answered (the answer must not wait for, or reveal, what was sent).
+	mails sync.WaitGroup
 }
 
 // New returns the web server's handlers.
@@ -42,18 +65,27 @@ func New(st *store.Store, subs *subscriptions.Store, m *mailer.Mailer, secret []
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{st: st, subs: subs, mail: m, secret: secret, reg: reg, log: log, Now: time.Now}
+	return &Server{st: st, subs: subs, mail: m, secret: secret, reg: reg, log: log, Now: time.Now,
+		SignupLimit: DefaultSignupLimit, PreviewLimit: DefaultPreviewLimit}
 }
+
+// Wait returns when emails started by earlier requests were handed over.
+func (s *Server) Wait() { s.mails.Wait() }
 
 // Handler routes every page.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.signup)
 	mux.HandleFunc("POST /subscribe", s.subscribe)
+	mux.HandleFunc("GET /preview", s.preview)
+	mux.HandleFunc("POST /preview", s.preview)
 	mux.HandleFunc("GET /confirm", s.confirm)
 	mux.HandleFunc("GET /unsubscribe", s.unsubscribePage)
 	mux.HandleFunc("POST /unsubscribe", s.unsubscribe)
 	mux.HandleFunc("GET /manage", s.manage)
+	mux.HandleFunc("POST /manage", s.manageSave)
+	mux.HandleFunc("GET /manage/export", s.export)
+	mux.HandleFunc("POST /manage/delete", s.deleteAll)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
 	if s.reg != nil {
@@ -62,11 +94,16 @@ func (s *Server) Handler() http.Handler {
 	return securityHeaders(mux)
 }
 
+// basePolicy allows no script at all; pages that carry the preview script
+// replace it with one naming that script's nonce.
+const basePolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
 func securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+		w.Header().Set("Content-Security-Policy", basePolicy)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.Header().Set("X-Frame-Options", "DENY")
 		h.ServeHTTP(w, r)
 	})
 }
@@ -82,32 +119,94 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 }
 
 // formToken protects the sign-up form: it proves the form was served by us
-// recently (a signed timestamp), which stops cross-site posts and most bots
-// without a cookie.
+// recently, which stops cross-site posts and most bots without a cookie.
 func (s *Server) formToken() string {
-	return token.Sign(s.secret, "form", strconv.FormatInt(s.Now().Unix(), 10), s.Now().Add(24*time.Hour))
+	return token.Sign(s.secret, token.Form, "signup", s.Now().Add(formValidity))
+}
+
+// csrfToken binds a subscriber's forms to that subscriber and page, so a
+// token taken from one reader's page is refused on another's.
+func (s *Server) csrfToken(page, sub string) string {
+	return token.Sign(s.secret, token.CSRF, page+" "+sub, s.Now().Add(csrfValidity))
+}
+
+func (s *Server) checkCSRF(r *http.Request, page, sub string) bool {
+	got, err := token.Verify(s.secret, token.CSRF, r.PostFormValue("csrf"), s.Now())
+	return err == nil && got == page+" "+sub
+}
+
+// clientIP is the peer's address. Herald does not trust X-Forwarded-For:
+// a reverse proxy in front of it would make every visitor one address.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// allow counts a request in a fixed window per IP in Redis (so the limit
+// holds across processes) and reports whether it is within limit. When
+// Redis fails it lets the request through: the form is still protected by
+// its token and the honeypot.
+func (s *Server) allow(ctx context.Context, kind, ip string, limit int, window time.Duration) bool {
+	if limit <= 0 {
+		return true
+	}
+	start := s.Now().Truncate(window).Unix()
+	key := s.st.Key("ratelimit", kind, ip, strconv.FormatInt(start, 10))
+	pipe := s.st.Redis.TxPipeline()
+	incr := pipe.Incr(ctx, key)
+	pipe.Expire(ctx, key, window+time.Minute)
+	if _, err := pipe.Exec(ctx); err != nil {
+		s.log.Warn("rate limit not counted", "err", err)
+		return true
+	}
+	return incr.Val() <= int64(limit)
 }
 
 func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "signup", map[string]any{"Form": s.formToken(), "Email": s.mail != nil})
+	s.render(w, r, http.StatusOK, "signup", &signupPage{Form: s.formToken(), Email: s.mail != nil, Values: defaultValues()})
 }
+
+type signupPage struct {
+	Form     string
+	Email    bool
+	Problems []string
+	Values   formValues
+	Preview  *previewResult
+}
+
+type formValues struct {
+	Email, Topics, Frequency, TZ string
+	Hour                         int
+}
+
+func defaultValues() formValues { return formValues{Frequency: "daily", Hour: 8, TZ: "UTC"} }
 
 func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, http.StatusBadRequest, "The form could not be read.")
+		s.fail(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
-	if _, err := token.Verify(s.secret, "form", r.PostFormValue("form"), s.Now()); err != nil {
-		s.fail(w, http.StatusForbidden, "This form has expired; please reload the page and try again.")
+	if _, err := token.Verify(s.secret, token.Form, r.PostFormValue("form"), s.Now()); err != nil {
+		s.fail(w, r, http.StatusForbidden, "This form has expired; please reload the page and try again.")
 		return
 	}
 	if r.PostFormValue("website") != "" { // the honeypot: people never see it
-		s.render(w, http.StatusOK, "check", nil)
+		s.log.Info("sign-up honeypot filled", "ip", clientIP(r))
+		s.render(w, r, http.StatusOK, "check", nil)
 		return
 	}
 	if s.mail == nil {
-		s.fail(w, http.StatusServiceUnavailable, "Email digests are not enabled on this Herald.")
+		s.fail(w, r, http.StatusServiceUnavailable, "Email digests are not enabled on this Herald.")
+		return
+	}
+	ctx := r.Context()
+	if !s.allow(ctx, "signup", clientIP(r), s.SignupLimit, time.Hour) {
+		w.Header().Set("Retry-After", "3600")
+		s.fail(w, r, http.StatusTooManyRequests, "Too many sign-ups from your network in the last hour. Please try again later.")
 		return
 	}
 	in, problems := readPrefs(r)
@@ -116,42 +215,51 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		problems = append([]string{"Please give a valid email address."}, problems...)
 	}
 	if len(problems) > 0 {
-		s.render(w, http.StatusBadRequest, "signup", map[string]any{
-			"Form": s.formToken(), "Email": true, "Problems": problems,
-			"Values": map[string]any{"email": r.PostFormValue("email"), "topics": r.PostFormValue("topics"),
-				"frequency": in.Frequency, "hour": in.Hour, "tz": in.TZ},
-		})
+		s.render(w, r, http.StatusBadRequest, "signup", &signupPage{Form: s.formToken(), Email: true, Problems: problems,
+			Values: in.values(r.PostFormValue("email"), r.PostFormValue("topics"))})
 		return
 	}
-	ctx := r.Context()
 	sub, err := s.subs.ByEmail(ctx, email)
 	switch {
 	case errors.Is(err, subscriptions.ErrNotFound):
-		sub = &subscriptions.Subscriber{ID: newID(), Kind: subscriptions.KindEmail, Email: email, Status: subscriptions.StatusPending}
+		sub = &subscriptions.Subscriber{ID: mailer.NewReaderID(), Kind: subscriptions.KindEmail, Email: email, Status: subscriptions.StatusPending}
 	case err != nil:
 		s.log.Error("sign-up lookup failed", "err", err)
-		s.fail(w, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
+		s.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
 		return
 	}
-	// A known address gets a fresh confirmation with the new choices; the
-	// page says the same thing either way, so it reveals nothing.
-	if sub.Status != subscriptions.StatusActive {
+	// Whatever is known about the address, the page says the same thing:
+	// an active reader is mailed their manage link (their choices stay
+	// until they change them there), anyone else a fresh confirmation
+	// with the new choices; a suspended address gets nothing, as it bounces.
+	var send func(context.Context, *subscriptions.Subscriber) error
+	switch sub.Status {
+	case subscriptions.StatusActive, subscriptions.StatusPaused:
+		send = s.mail.SendManageLink
+	case subscriptions.StatusSuspended:
+	default:
 		sub.Topics, sub.Frequency, sub.Hour, sub.TZ = in.Topics, in.Frequency, in.Hour, in.TZ
-		if sub.Status != subscriptions.StatusSuspended {
-			sub.Status = subscriptions.StatusPending
-		}
+		sub.Status = subscriptions.StatusPending
 		if err := s.subs.Put(ctx, sub); err != nil {
 			s.log.Error("sign-up save failed", "err", err)
-			s.fail(w, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
+			s.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
 			return
 		}
+		send = s.mail.SendConfirmation
 	}
-	if sub.Status != subscriptions.StatusSuspended {
-		if err := s.mail.SendConfirmation(ctx, sub); err != nil {
-			s.log.Warn("confirmation not sent", "subscriber", sub.ID, "err", err)
-		}
+	if send != nil {
+		// Sent after the answer, so that its time does not tell either.
+		s.mails.Add(1)
+		go func() {
+			defer s.mails.Done()
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+			defer cancel()
+			if err := send(ctx, sub); err != nil {
+				s.log.Warn("sign-up email not sent", "subscriber", sub.ID, "err", err)
+			}
+		}()
 	}
-	s.render(w, http.StatusOK, "check", nil)
+	s.render(w, r, http.StatusOK, "check", nil)
 }
 
 type prefs struct {
@@ -161,11 +269,14 @@ type prefs struct {
 	TZ        string
 }
 
-// readPrefs reads and checks topics, frequency, hour and time zone.
-func readPrefs(r *http.Request) (prefs, []string) {
-	var p prefs
-	var problems []string
-	for _, line := range strings.Split(r.PostFormValue("topics"), "\n") {
+func (p prefs) values(email, topics string) formValues {
+	return formValues{Email: email, Topics: topics, Frequency: p.Frequency, Hour: p.Hour, TZ: p.TZ}
+}
+
+// parseTopics reads one query per line, normalised.
+func parseTopics(raw string) ([]string, []string) {
+	var topics, problems []string
+	for _, line := range strings.Split(raw, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
@@ -175,8 +286,16 @@ func readPrefs(r *http.Request) (prefs, []string) {
 			problems = append(problems, "Topic “"+line+"”: "+err.Error())
 			continue
 		}
-		p.Topics = append(p.Topics, q.String())
+		topics = append(topics, q.String())
 	}
+	return topics, problems
+}
+
+// readPrefs reads and checks topics, frequency, hour and time zone.
+func readPrefs(r *http.Request) (prefs, []string) {
+	var p prefs
+	var problems []string
+	p.Topics, problems = parseTopics(r.PostFormValue("topics"))
 	if len(p.Topics) == 0 && len(problems) == 0 {
 		problems = append(problems, "Give at least one topic, one per line.")
 	}
@@ -190,84 +309,136 @@ func readPrefs(r *http.Request) (prefs, []string) {
 		p.Frequency = "daily"
 	default:
 		problems = append(problems, "Frequency must be instant, daily or weekly.")
+		p.Frequency = "daily"
 	}
 	p.Hour = 8
-	if h := r.PostFormValue("hour"); h != "" {
+	if h := strings.TrimSpace(r.PostFormValue("hour")); h != "" {
 		n, err := strconv.Atoi(h)
 		if err != nil || n < 0 || n > 23 {
 			problems = append(problems, "Hour must be a whole number from 0 to 23.")
+		} else {
+			p.Hour = n
 		}
-		p.Hour = n
 	}
 	p.TZ = strings.TrimSpace(r.PostFormValue("tz"))
 	if p.TZ == "" {
 		p.TZ = "UTC"
 	}
-	if _, err := time.LoadLocation(p.TZ); err != nil || len(p.TZ) > 64 {
+	if _, err := time.LoadLocation(p.TZ); err != nil || len(p.TZ) > 64 || strings.EqualFold(p.TZ, "local") {
 		problems = append(problems, "Time zone must be a name like Europe/Berlin or UTC.")
+		p.TZ = "UTC"
 	}
 	return p, problems
 }
 
-func (s *Server) verify(w http.ResponseWriter, r *http.Request, purpose string) (*subscriptions.Subscriber, bool) {
-	id, err := token.Verify(s.secret, purpose, r.FormValue("token"), s.Now())
+// verify checks the link's token for one of purposes and returns the
+// subscriber it names (and the purpose that matched).
+func (s *Server) verify(w http.ResponseWriter, r *http.Request, purposes ...string) (*subscriptions.Subscriber, string, bool) {
+	var id, purpose string
+	var err error
+	for _, purpose = range purposes {
+		if id, err = token.Verify(s.secret, purpose, r.URL.Query().Get("token"), s.Now()); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		msg := "This link is not valid. Please use the link from your latest email."
+		code := http.StatusBadRequest
 		if errors.Is(err, token.ErrExpired) {
 			msg = "This link has expired. Sign up again to get a fresh one."
+			code = http.StatusGone
 		}
-		s.fail(w, http.StatusBadRequest, msg)
-		return nil, false
+		s.fail(w, r, code, msg)
+		return nil, "", false
+	}
+	if purpose == token.Link {
+		return &subscriptions.Subscriber{ID: id}, purpose, true
 	}
 	sub, err := s.subs.Get(r.Context(), id)
 	if errors.Is(err, subscriptions.ErrNotFound) {
-		s.fail(w, http.StatusNotFound, "We hold nothing for this link any more.")
-		return nil, false
+		s.fail(w, r, http.StatusNotFound, "We hold nothing for this link any more.")
+		return nil, "", false
 	}
 	if err != nil {
 		s.log.Error("link lookup failed", "err", err)
-		s.fail(w, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
-		return nil, false
+		s.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
+		return nil, "", false
 	}
-	return sub, true
+	return sub, purpose, true
+}
+
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
+	s.log.Error(what, "err", err)
+	s.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
 }
 
 func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
-	sub, ok := s.verify(w, r, token.Confirm)
+	sub, purpose, ok := s.verify(w, r, token.Confirm, token.Link)
 	if !ok {
 		return
 	}
-	if sub.Status == subscriptions.StatusPending {
+	ctx := r.Context()
+	if purpose == token.Link {
+		if s.mail == nil {
+			s.fail(w, r, http.StatusServiceUnavailable, "Email digests are not enabled on this Herald.")
+			return
+		}
+		linked, err := s.mail.ConfirmLink(ctx, sub.ID)
+		if errors.Is(err, subscriptions.ErrNotFound) {
+			s.fail(w, r, http.StatusNotFound, "We hold nothing for this link any more.")
+			return
+		}
+		if err != nil {
+			s.internal(w, r, "link confirmation failed", err)
+			return
+		}
+		sub = linked
+	} else if sub.Status == subscriptions.StatusPending {
 		var err error
-		sub, err = s.subs.Update(r.Context(), sub.ID, func(x *subscriptions.Subscriber) error {
+		sub, err = s.subs.Update(ctx, sub.ID, func(x *subscriptions.Subscriber) error {
 			if x.Status == subscriptions.StatusPending {
 				x.Status = subscriptions.StatusActive
 			}
 			return nil
 		})
 		if err != nil {
-			s.log.Error("confirm failed", "err", err)
-			s.fail(w, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
+			s.internal(w, r, "confirm failed", err)
 			return
 		}
 		s.log.Info("reader confirmed", "subscriber", sub.ID)
 	}
-	s.render(w, http.StatusOK, "confirmed", map[string]any{"Sub": sub})
+	if sub.Status != subscriptions.StatusActive {
+		s.fail(w, r, http.StatusConflict, "This address cannot receive digests any more (it was unsubscribed or its emails bounced). Sign up again to start afresh.")
+		return
+	}
+	s.render(w, r, http.StatusOK, "confirmed", map[string]any{"Sub": sub, "Manage": s.manageToken(sub.ID)})
+}
+
+func (s *Server) manageToken(id string) string {
+	return token.Sign(s.secret, token.Manage, id, s.Now().Add(mailer.LinkValidity))
 }
 
 func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.verify(w, r, token.Unsubscribe); !ok {
+	sub, _, ok := s.verify(w, r, token.Unsubscribe)
+	if !ok {
 		return
 	}
-	s.render(w, http.StatusOK, "unsubscribe", map[string]any{"Token": r.FormValue("token")})
+	s.render(w, r, http.StatusOK, "unsubscribe", map[string]any{"Token": r.URL.Query().Get("token"), "Sub": sub,
+		"CSRF": s.csrfToken("unsubscribe", sub.ID)})
 }
 
 // unsubscribe works for the page's button and for RFC 8058 one-click POSTs
-// from mail clients (body List-Unsubscribe=One-Click).
+// from mail clients (body List-Unsubscribe=One-Click), which carry no
+// form token: for them the signed link itself is the proof.
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	sub, ok := s.verify(w, r, token.Unsubscribe)
+	sub, _, ok := s.verify(w, r, token.Unsubscribe)
 	if !ok {
+		return
+	}
+	oneClick := r.PostFormValue("List-Unsubscribe") == "One-Click"
+	if !oneClick && !s.checkCSRF(r, "unsubscribe", sub.ID) {
+		s.fail(w, r, http.StatusForbidden, "This page has expired; please open the unsubscribe link from your email again.")
 		return
 	}
 	_, err := s.subs.Update(r.Context(), sub.ID, func(x *subscriptions.Subscriber) error {
@@ -275,117 +446,36 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil {
-		s.log.Error("unsubscribe failed", "err", err)
-		s.fail(w, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
+		s.internal(w, r, "unsubscribe failed", err)
 		return
 	}
-	s.log.Info("reader unsubscribed", "subscriber", sub.ID)
-	s.render(w, http.StatusOK, "unsubscribed", nil)
+	s.log.Info("reader unsubscribed", "subscriber", sub.ID, "one_click", oneClick)
+	s.render(w, r, http.StatusOK, "unsubscribed", map[string]any{"Manage": s.manageToken(sub.ID)})
 }
 
-func (s *Server) manage(w http.ResponseWriter, r *http.Request) {
-	sub, ok := s.verify(w, r, token.Manage)
-	if !ok {
-		return
-	}
-	s.render(w, http.StatusOK, "manage", map[string]any{"Sub": sub})
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	s.render(w, r, code, "message", map[string]any{"Message": msg})
 }
 
-func (s *Server) fail(w http.ResponseWriter, code int, msg string) {
-	s.render(w, code, "message", map[string]any{"Message": msg})
-}
-
-func (s *Server) render(w http.ResponseWriter, code int, name string, data any) {
+// render writes a page; each one gets a fresh nonce, and only a script
+// carrying it may run.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, data any) {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	nonce := base64.StdEncoding.EncodeToString(b[:])
+	w.Header().Set("Content-Security-Policy", basePolicy+"; script-src 'nonce-"+nonce+"'; connect-src 'self'")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	if err := pages.ExecuteTemplate(w, name, data); err != nil {
+	if r.Method == http.MethodHead {
+		return
+	}
+	if err := pages.ExecuteTemplate(w, name, pageData{Nonce: nonce, Data: data}); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
 	}
 }
 
-func newID() string {
-	var b [9]byte
-	_, _ = rand.Read(b[:])
-	return "mail:" + hex.EncodeToString(b[:])
+type pageData struct {
+	Nonce string
+	Data  any
 }
-
-var pages = template.Must(template.New("").Parse(`
-{{define "head"}}<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>Herald — news on your topics</title>
-<style>
-body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:40rem;margin:0 auto;padding:1rem 1.25rem;line-height:1.5}
-label{display:block;font-weight:600;margin-top:1rem}
-input,select,textarea,button{font:inherit;padding:.5rem;box-sizing:border-box}
-input[type=email],textarea,select{width:100%}
-button{margin-top:1.25rem;padding:.6rem 1.2rem;border-radius:.4rem;border:1px solid #1f5fbf;background:#1f5fbf;color:#fff;cursor:pointer}
-.hint{font-weight:400;font-size:.9rem;color:#666}
-.problems{border-left:4px solid #b00020;padding:.25rem 1rem;background:rgba(176,0,32,.07)}
-.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
-:focus-visible{outline:3px solid #f5a300;outline-offset:2px}
-</style></head><body><main>{{end}}
-{{define "foot"}}</main></body></html>{{end}}
-
-{{define "signup"}}{{template "head"}}
-<h1>Herald</h1>
-<p>News on the topics you follow, in one calm email: only when something new was published.</p>
-{{if not .Email}}<p class="problems">Email digests are not enabled on this Herald.</p>{{end}}
-{{with .Problems}}<div class="problems" role="alert"><p>Please check:</p><ul>{{range .}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
-<form method="post" action="/subscribe">
-<input type="hidden" name="form" value="{{.Form}}">
-<label for="email">Email address</label>
-<input id="email" name="email" type="email" required autocomplete="email" value="{{with .Values}}{{.email}}{{end}}">
-<label for="topics">Topics <span class="hint">— one per line, e.g. <code>belarus</code> or <code>"military cooperation" iran -israel</code></span></label>
-<textarea id="topics" name="topics" rows="4" required>{{with .Values}}{{.topics}}{{end}}</textarea>
-<label for="frequency">How often</label>
-<select id="frequency" name="frequency">
-<option value="daily">Once a day</option>
-<option value="weekly">Once a week</option>
-<option value="instant">As it happens</option>
-</select>
-<label for="hour">At hour <span class="hint">(0–23, your time)</span></label>
-<input id="hour" name="hour" type="number" min="0" max="23" value="8">
-<label for="tz">Time zone</label>
-<input id="tz" name="tz" type="text" value="UTC" autocomplete="off">
-<div class="hp" aria-hidden="true"><label for="website">Leave this empty</label><input id="website" name="website" type="text" tabindex="-1" autocomplete="off"></div>
-<button type="submit">Subscribe</button>
-</form>
-<p class="hint">We send one email to confirm. Nothing else is sent until you open its link.</p>
-{{template "foot"}}{{end}}
-
-{{define "check"}}{{template "head"}}
-<h1>Check your inbox</h1>
-<p>If the address can receive digests, an email with a confirmation link is on its way. Open that link to start.</p>
-{{template "foot"}}{{end}}
-
-{{define "confirmed"}}{{template "head"}}
-<h1>You're subscribed</h1>
-<p>Herald will email {{.Sub.Email}} when something new matches:</p>
-<ul>{{range .Sub.Topics}}<li><code>{{.}}</code></li>{{end}}</ul>
-{{template "foot"}}{{end}}
-
-{{define "manage"}}{{template "head"}}
-<h1>Your digest</h1>
-<p>Address: {{.Sub.Email}} · status: {{.Sub.Status}} · frequency: {{.Sub.Frequency}}</p>
-<ul>{{range .Sub.Topics}}<li><code>{{.}}</code></li>{{end}}</ul>
-{{template "foot"}}{{end}}
-
-{{define "unsubscribe"}}{{template "head"}}
-<h1>Unsubscribe</h1>
-<form method="post" action="/unsubscribe?token={{.Token}}">
-<button type="submit">Stop sending me digests</button>
-</form>
-{{template "foot"}}{{end}}
-
-{{define "unsubscribed"}}{{template "head"}}
-<h1>Unsubscribed</h1>
-<p>No more digests will be sent to this address.</p>
-{{template "foot"}}{{end}}
-
-{{define "message"}}{{template "head"}}
-<h1>Herald</h1>
-<p>{{.Message}}</p>
-{{template "foot"}}{{end}}
-`))

@@ -1,0 +1,215 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/delivery"
+	"github.com/herald-news/herald/subscriptions"
+	"github.com/herald-news/herald/token"
+)
+
+// pauses offered on the manage page; 0 is "until I resume".
+var pauses = map[string]time.Duration{"7d": 7 * 24 * time.Hour, "14d": 14 * 24 * time.Hour, "30d": 30 * 24 * time.Hour, "forever": 0}
+
+type managePage struct {
+	Sub      *subscriptions.Subscriber
+	Token    string
+	CSRF     string
+	Values   formValues
+	Problems []string
+	Notice   string
+	Paused   string // "until …", "until you resume", or ""
+}
+
+func (s *Server) managePage(sub *subscriptions.Subscriber, tok string) *managePage {
+	p := &managePage{Sub: sub, Token: tok, CSRF: s.csrfToken("manage", sub.ID),
+		Values: formValues{Topics: strings.Join(sub.Topics, "\n"), Frequency: sub.Frequency, Hour: sub.Hour, TZ: sub.TZ}}
+	if p.Values.Frequency == "" {
+		p.Values.Frequency = "daily"
+	}
+	if p.Values.TZ == "" {
+		p.Values.TZ = "UTC"
+	}
+	switch {
+	case sub.Status == subscriptions.StatusPaused:
+		p.Paused = "until you resume them"
+	case s.Now().Before(sub.PausedUntil):
+		p.Paused = "until " + sub.PausedUntil.In(zone(sub.TZ)).Format("Monday 2 January 2006, 15:04 MST")
+	}
+	return p
+}
+
+func zone(name string) *time.Location {
+	if loc, err := time.LoadLocation(name); err == nil && name != "" {
+		return loc
+	}
+	return time.UTC
+}
+
+func (s *Server) manage(w http.ResponseWriter, r *http.Request) {
+	sub, _, ok := s.verify(w, r, token.Manage)
+	if !ok {
+		return
+	}
+	s.render(w, r, http.StatusOK, "manage", s.managePage(sub, r.URL.Query().Get("token")))
+}
+
+// manageSave handles the manage page's forms: save preferences, pause,
+// resume.
+func (s *Server) manageSave(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	sub, _, ok := s.verify(w, r, token.Manage)
+	if !ok {
+		return
+	}
+	if !s.checkCSRF(r, "manage", sub.ID) {
+		s.fail(w, r, http.StatusForbidden, "This page has expired; please open the link from your email again.")
+		return
+	}
+	ctx := r.Context()
+	tok := r.URL.Query().Get("token")
+	var notice string
+	var change func(*subscriptions.Subscriber) error
+	switch r.PostFormValue("action") {
+	case "save":
+		in, problems := readPrefs(r)
+		if len(problems) > 0 {
+			p := s.managePage(sub, tok)
+			p.Problems = problems
+			p.Values = in.values("", r.PostFormValue("topics"))
+			s.render(w, r, http.StatusBadRequest, "manage", p)
+			return
+		}
+		change = func(x *subscriptions.Subscriber) error {
+			x.Topics, x.Frequency, x.Hour, x.TZ = in.Topics, in.Frequency, in.Hour, in.TZ
+			return nil
+		}
+		notice = "Saved."
+	case "pause":
+		d, known := pauses[r.PostFormValue("pause")]
+		if !known {
+			s.fail(w, r, http.StatusBadRequest, "Choose how long to pause.")
+			return
+		}
+		until := s.Now().Add(d).UTC()
+		change = func(x *subscriptions.Subscriber) error {
+			if d == 0 {
+				x.Status, x.PausedUntil = subscriptions.StatusPaused, time.Time{}
+			} else {
+				// A dated pause keeps the reader active: the mailer drops
+				// what matches until then, and nothing has to wake it up.
+				x.PausedUntil = until
+			}
+			return nil
+		}
+		notice = "Paused."
+	case "resume":
+		change = func(x *subscriptions.Subscriber) error {
+			x.Status, x.PausedUntil = subscriptions.StatusActive, time.Time{}
+			x.Bounces = 0
+			return nil
+		}
+		notice = "Digests are on."
+	default:
+		s.fail(w, r, http.StatusBadRequest, "Unknown action.")
+		return
+	}
+	updated, err := s.subs.Update(ctx, sub.ID, change)
+	if err != nil {
+		s.internal(w, r, "manage save failed", err)
+		return
+	}
+	if updated.LinkedTo != "" && !slices.Equal(updated.Topics, sub.Topics) {
+		s.mirrorTopics(r, updated)
+	}
+	s.log.Info("reader preferences changed", "subscriber", sub.ID, "action", r.PostFormValue("action"))
+	p := s.managePage(updated, tok)
+	p.Notice = notice
+	s.render(w, r, http.StatusOK, "manage", p)
+}
+
+// mirrorTopics copies a linked email reader's new topics to its Telegram
+// chat, so both channels follow the same ones.
+func (s *Server) mirrorTopics(r *http.Request, sub *subscriptions.Subscriber) {
+	_, err := s.subs.Update(r.Context(), sub.LinkedTo, func(c *subscriptions.Subscriber) error {
+		if c.LinkedTo != sub.ID {
+			return errNotLinked
+		}
+		c.Topics = slices.Clone(sub.Topics)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNotLinked) {
+		s.log.Warn("linked chat's topics not updated", "subscriber", sub.ID, "err", err)
+	}
+}
+
+var errNotLinked = errors.New("not linked")
+
+// export is "download my data": everything Herald holds on the reader.
+func (s *Server) export(w http.ResponseWriter, r *http.Request) {
+	sub, _, ok := s.verify(w, r, token.Manage)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	items, err := delivery.Items(ctx, s.st, sub.ID)
+	if err != nil {
+		s.internal(w, r, "export failed", err)
+		return
+	}
+	out := map[string]any{"subscriber": sub, "waiting_for_next_digest": items, "exported": s.Now().UTC()}
+	if v, err := s.st.Redis.Get(ctx, s.st.Key("sub", "{"+sub.ID+"}", "last")).Int64(); err == nil {
+		out["last_digest"] = time.Unix(v, 0).UTC()
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="herald-my-data.json"`)
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(out)
+}
+
+// deleteAll removes the reader and everything kept for them. The
+// per-story "already sent" markers (sub:{id}:got:*) hold no personal data
+// and expire on their own within delivery.MarkerTTL.
+func (s *Server) deleteAll(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	sub, _, ok := s.verify(w, r, token.Manage)
+	if !ok {
+		return
+	}
+	if !s.checkCSRF(r, "manage", sub.ID) {
+		s.fail(w, r, http.StatusForbidden, "This page has expired; please open the link from your email again.")
+		return
+	}
+	if r.PostFormValue("sure") != "yes" {
+		p := s.managePage(sub, r.URL.Query().Get("token"))
+		p.Problems = []string{"Tick the box to confirm that everything should be deleted."}
+		s.render(w, r, http.StatusBadRequest, "manage", p)
+		return
+	}
+	ctx := r.Context()
+	if sub.LinkedTo != "" {
+		_, _ = s.subs.Update(ctx, sub.LinkedTo, func(c *subscriptions.Subscriber) error {
+			if c.LinkedTo != sub.ID {
+				return errNotLinked
+			}
+			c.LinkedTo = ""
+			return nil
+		})
+	}
+	if err := s.subs.Delete(ctx, sub.ID); err != nil && !errors.Is(err, subscriptions.ErrNotFound) {
+		s.internal(w, r, "delete failed", err)
+		return
+	}
+	k := func(part string) string { return s.st.Key("sub", "{"+sub.ID+"}", part) }
+	s.st.Redis.Del(ctx, delivery.DigestKey(s.st, sub.ID), k("last"), k("retry"), k("sending"))
+	s.st.Redis.SRem(ctx, delivery.PendingKey(s.st), sub.ID)
+	s.log.Info("reader deleted all data", "subscriber", sub.ID)
+	s.render(w, r, http.StatusOK, "deleted", nil)
+}
