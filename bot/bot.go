@@ -4,11 +4,14 @@ package bot
 
 import (
 	"context"
+	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,10 +20,28 @@ import (
 
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
+	"github.com/herald-news/herald/watcher"
 )
+
+// EmailLinker starts email digests of a chat's topics for an address,
+// after the reader confirms it by email (package mailer implements it).
+type EmailLinker interface {
+	LinkEmail(ctx context.Context, chat *subscriptions.Subscriber, addr string) error
+}
+
+// Feeds is what the admin commands need of the watcher.
+type Feeds interface {
+	Add(ctx context.Context, rawURL string, interval time.Duration, backfill int) (*watcher.Feed, error)
+	Remove(ctx context.Context, rawURL string) error
+	List(ctx context.Context) ([]*watcher.Feed, error)
+}
+
+var _ Feeds = (*watcher.Watcher)(nil)
 
 // Bot answers commands. Only one process polls Telegram for updates at a
 // time (Telegram allows one getUpdates client): it holds a lease in Redis.
+// In webhook mode Telegram posts updates to WebhookHandler instead, on
+// whichever process the load balancer picks.
 type Bot struct {
 	api    *tg.Bot
 	st     *store.Store
@@ -28,9 +49,23 @@ type Bot struct {
 	log    *slog.Logger
 	admins []int64
 	name   string // the bot's @username, learnt from getMe
+	id     int64
 
 	// Consumer names this process when it holds the polling lease.
 	Consumer string
+	// Email links a chat to email digests; nil means email is off.
+	Email EmailLinker
+	// Feeds serves the admin commands; nil turns them off.
+	Feeds Feeds
+	// Limiter, when set, makes replies count against the bot-wide rate and
+	// the chat's own limit, as alerts do.
+	Limiter *Limiter
+	// WebhookURL switches from long polling to a webhook at this URL, with
+	// WebhookSecret as the secret token Telegram must send back.
+	WebhookURL    string
+	WebhookSecret string
+	// Now is the clock of pauses.
+	Now func() time.Time
 }
 
 // New returns a Bot for token at apiURL. It does not call Telegram until
@@ -39,21 +74,28 @@ func New(token, apiURL string, st *store.Store, subs *subscriptions.Store, admin
 	if log == nil {
 		log = slog.Default()
 	}
-	b := &Bot{st: st, subs: subs, admins: admins, log: log, Consumer: "bot"}
+	b := &Bot{st: st, subs: subs, admins: admins, log: log, Consumer: "bot", Now: time.Now}
 	opts = append([]tg.Option{
 		tg.WithServerURL(strings.TrimRight(apiURL, "/")),
 		tg.WithSkipGetMe(),
+		tg.WithHTTPClient(time.Minute, NewHTTPClient()),
 		tg.WithDefaultHandler(func(ctx context.Context, _ *tg.Bot, u *models.Update) { b.Handle(ctx, u) }),
 		tg.WithErrorsHandler(func(err error) { log.Warn("telegram polling", "err", err) }),
-		tg.WithAllowedUpdates(tg.AllowedUpdates{"message", "callback_query", "channel_post"}),
+		tg.WithAllowedUpdates(allowedUpdates),
+		// Updates of one chat are handled in order only with one worker;
+		// several let a slow command not hold up every other chat.
+		tg.WithWorkers(4),
 	}, opts...)
 	api, err := tg.New(token, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("telegram client: %w", err)
 	}
 	b.api = api
+	b.id = api.ID()
 	return b, nil
 }
+
+var allowedUpdates = tg.AllowedUpdates{"message", "callback_query", "channel_post"}
 
 // API is the Bot API client, shared with the sender.
 func (b *Bot) API() *tg.Bot { return b.api }
@@ -61,17 +103,30 @@ func (b *Bot) API() *tg.Bot { return b.api }
 // Commands is the command menu set with setMyCommands.
 var Commands = []models.BotCommand{
 	{Command: "start", Description: "Start and see examples"},
-	{Command: "sub", Description: "Follow a topic: /sub belarus OR minsk"},
-	{Command: "list", Description: "Your topics"},
-	{Command: "unsubscribe", Description: "Stop a topic: /unsubscribe 2"},
 	{Command: "help", Description: "How topics work"},
+	{Command: "sub", Description: "Follow a topic: /sub belarus OR minsk"},
+	{Command: "subscribe", Description: "Follow a topic (same as /sub)"},
+	{Command: "list", Description: "Your topics, to mute or remove"},
+	{Command: "unsubscribe", Description: "Stop a topic: /unsubscribe 2, a query, or all"},
+	{Command: "preview", Description: "Recent articles a query would have matched"},
+	{Command: "pause", Description: "Pause alerts: /pause 2h, or until /resume"},
+	{Command: "resume", Description: "Resume alerts"},
+	{Command: "mode", Description: "instant, hourly or daily alerts"},
+	{Command: "quiet", Description: "Quiet hours: /quiet 22:00-07:00, or off"},
+	{Command: "timezone", Description: "Your time zone: /timezone Europe/Vilnius"},
+	{Command: "email", Description: "Email digests of these topics: /email you@example.org"},
+	{Command: "forget", Description: "Delete everything held on this chat"},
 }
 
 func (b *Bot) leaseKey() string { return b.st.Key("{tg}", "poller") }
 
-// Run polls Telegram for updates while this process holds the polling lease,
-// and waits for the lease otherwise, until ctx ends.
+// Run receives updates until ctx ends: by long polling while this process
+// holds the polling lease (waiting for it otherwise), or in webhook mode by
+// registering the webhook and letting WebhookHandler take the updates.
 func (b *Bot) Run(ctx context.Context) error {
+	if b.WebhookURL != "" {
+		return b.runWebhook(ctx)
+	}
 	const lease = 15 * time.Second
 	for ctx.Err() == nil {
 		ok, err := b.st.Redis.SetNX(ctx, b.leaseKey(), b.Consumer, lease).Result()
@@ -79,10 +134,7 @@ func (b *Bot) Run(ctx context.Context) error {
 			if err != nil && ctx.Err() == nil {
 				b.log.Warn("cannot take the Telegram polling lease", "err", err)
 			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(lease / 3):
-			}
+			sleep(ctx, lease/3)
 			continue
 		}
 		b.poll(ctx, lease)
@@ -95,11 +147,15 @@ func (b *Bot) Run(ctx context.Context) error {
 func (b *Bot) poll(ctx context.Context, lease time.Duration) {
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// A webhook left from webhook mode makes getUpdates fail with 409.
+	if _, err := b.api.DeleteWebhook(pctx, &tg.DeleteWebhookParams{}); err != nil && pctx.Err() == nil {
+		b.log.Warn("telegram deleteWebhook failed", "err", err)
+	}
 	b.setup(pctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		b.getUpdates(pctx)
+		b.api.Start(pctx)
 	}()
 	t := time.NewTicker(lease / 3)
 	defer t.Stop()
@@ -124,10 +180,65 @@ func (b *Bot) poll(ctx context.Context, lease time.Duration) {
 	}
 }
 
+// runWebhook registers the webhook (every process may: it is idempotent)
+// and waits for ctx to end; updates arrive through WebhookHandler.
+func (b *Bot) runWebhook(ctx context.Context) error {
+	for backoff := time.Second; ctx.Err() == nil; backoff = min(2*backoff, time.Minute) {
+		_, err := b.api.SetWebhook(ctx, &tg.SetWebhookParams{
+			URL: b.WebhookURL, SecretToken: b.WebhookSecret, AllowedUpdates: allowedUpdates,
+		})
+		if err == nil {
+			b.setup(ctx)
+			b.log.Info("telegram webhook set", "url", b.WebhookURL)
+			break
+		}
+		if ctx.Err() == nil {
+			b.log.Warn("telegram setWebhook failed; retrying", "err", err, "retry_in", backoff)
+		}
+		sleep(ctx, backoff)
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// WebhookHandler takes updates Telegram posts in webhook mode. Every
+// request must carry the secret token; anything else is refused before the
+// body is read.
+func (b *Bot) WebhookHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "POST only", http.StatusMethodNotAllowed)
+			return
+		}
+		got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
+		if b.WebhookSecret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(b.WebhookSecret)) != 1 {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, "cannot read the update", http.StatusBadRequest)
+			return
+		}
+		var u models.Update
+		if err := json.Unmarshal(body, &u); err != nil {
+			// Telegram would resend a refused update forever: take it.
+			b.log.Warn("webhook update unreadable", "err", err)
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+		defer cancel()
+		b.Handle(ctx, &u)
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
 func (b *Bot) setup(ctx context.Context) {
 	if b.name == "" {
 		if me, err := b.api.GetMe(ctx); err == nil {
-			b.name = me.Username
+			b.name, b.id = me.Username, me.ID
 		} else if ctx.Err() == nil {
 			b.log.Warn("telegram getMe failed", "err", err)
 		}
@@ -137,9 +248,8 @@ func (b *Bot) setup(ctx context.Context) {
 	}
 }
 
-// getUpdates long-polls Telegram until ctx ends; the library confirms each
-// update on its next poll.
-func (b *Bot) getUpdates(ctx context.Context) { b.api.Start(ctx) }
+// Setup learns the bot's name and sets the command menu; Run does it too.
+func (b *Bot) Setup(ctx context.Context) { b.setup(ctx) }
 
 // Handle answers one update. Nothing in an update can make it panic.
 func (b *Bot) Handle(ctx context.Context, u *models.Update) {
@@ -148,39 +258,61 @@ func (b *Bot) Handle(ctx context.Context, u *models.Update) {
 			b.log.Error("update handler panicked", "update", u.ID, "panic", r)
 		}
 	}()
+	if u.CallbackQuery != nil {
+		b.callback(ctx, u.CallbackQuery)
+		return
+	}
 	msg := u.Message
 	if msg == nil {
 		msg = u.ChannelPost
 	}
-	if msg == nil || msg.Text == "" {
+	if msg == nil {
 		return
+	}
+	if msg.MigrateToChatID != 0 {
+		b.migrated(ctx, msg.Chat.ID, msg.MigrateToChatID)
+		return
+	}
+	if msg.Text == "" {
+		return
+	}
+	c := &call{b: b, msg: msg, chat: msg.Chat.ID, target: msg.Chat.ID, typ: msg.Chat.Type}
+	if msg.From != nil {
+		c.from = msg.From.ID
 	}
 	cmd, arg, ok := b.command(msg.Text)
 	if !ok {
-		if msg.Chat.Type == models.ChatTypePrivate {
-			b.reply(ctx, msg.Chat.ID, "Send <code>/sub "+esc(clip(msg.Text, 200))+"</code> to follow that topic, or /help.")
+		if msg.Chat.Type == models.ChatTypePrivate && !strings.HasPrefix(strings.TrimSpace(msg.Text), "/") {
+			c.offer(ctx, msg.Text)
 		}
 		return
 	}
-	chatID := msg.Chat.ID
-	var from int64
-	if msg.From != nil {
-		from = msg.From.ID
+	c.arg = arg
+	b.log.Debug("command", "chat_id", c.chat, "command", cmd)
+	if h, ok := handlers[cmd]; ok {
+		h(c, ctx)
+		return
 	}
-	b.log.Debug("command", "chat_id", chatID, "command", cmd)
-	switch cmd {
-	case "start", "help":
-		b.start(ctx, msg)
-	case "sub", "subscribe":
-		b.subscribe(ctx, msg, arg)
-	case "list":
-		b.list(ctx, chatID)
-	case "unsubscribe", "unsub":
-		b.unsubscribe(ctx, chatID, arg)
-	default:
-		_ = from
-		b.reply(ctx, chatID, "I don't know /"+esc(cmd)+". Try /help.")
+	if msg.Chat.Type == models.ChatTypePrivate {
+		c.reply(ctx, "I don't know /"+esc(clip(cmd, 40))+". Try /help.")
 	}
+}
+
+// migrated follows a group that became a supergroup.
+func (b *Bot) migrated(ctx context.Context, from, to int64) {
+	sub, err := b.subs.Get(ctx, subscriptions.TelegramID(from))
+	if err != nil {
+		return
+	}
+	moved := *sub
+	moved.ID, moved.ChatID = subscriptions.TelegramID(to), to
+	if err := b.subs.Put(ctx, &moved); err != nil {
+		b.log.Error("cannot move a migrated group", "chat_id", from, "to", to, "err", err)
+		return
+	}
+	b.st.Redis.Set(ctx, MovedKey(b.st, from), to, 30*24*time.Hour)
+	_ = b.subs.Delete(ctx, sub.ID)
+	b.log.Info("group migrated", "chat_id", from, "to", to)
 }
 
 // command splits "/sub@HeraldBot belarus" into ("sub", "belarus"). A command
@@ -191,6 +323,9 @@ func (b *Bot) command(text string) (cmd, arg string, ok bool) {
 		return "", "", false
 	}
 	head, rest, _ := strings.Cut(text, " ")
+	if i := strings.IndexAny(head, "\n\t"); i >= 0 {
+		head, rest = head[:i], head[i+1:]+" "+rest
+	}
 	head = head[1:]
 	if name, to, found := strings.Cut(head, "@"); found {
 		if b.name != "" && !strings.EqualFold(to, b.name) {
@@ -201,123 +336,47 @@ func (b *Bot) command(text string) (cmd, arg string, ok bool) {
 	return strings.ToLower(head), strings.TrimSpace(rest), head != ""
 }
 
-func (b *Bot) isAdmin(userID int64) bool { return slices.Contains(b.admins, userID) }
+func (b *Bot) isAdmin(userID int64) bool { return userID != 0 && slices.Contains(b.admins, userID) }
 
-func (b *Bot) ensure(ctx context.Context, chat models.Chat) (*subscriptions.Subscriber, error) {
-	id := subscriptions.TelegramID(chat.ID)
-	s, err := b.subs.Get(ctx, id)
-	if err == nil {
-		if s.Status != subscriptions.StatusActive && s.Status != subscriptions.StatusPaused {
-			s, err = b.subs.Update(ctx, id, func(s *subscriptions.Subscriber) error {
-				s.Status = subscriptions.StatusActive
-				return nil
-			})
-		}
-		return s, err
-	}
-	if !errors.Is(err, subscriptions.ErrNotFound) {
-		return nil, err
-	}
-	s = &subscriptions.Subscriber{ID: id, Kind: subscriptions.KindTelegram, ChatID: chat.ID,
-		Status: subscriptions.StatusActive, Frequency: "instant", TZ: "UTC"}
-	return s, b.subs.Put(ctx, s)
-}
-
-func (b *Bot) start(ctx context.Context, msg *models.Message) {
-	if _, err := b.ensure(ctx, msg.Chat); err != nil {
-		b.fail(ctx, msg.Chat.ID, err)
-		return
-	}
-	b.reply(ctx, msg.Chat.ID, strings.Join([]string{
-		"<b>Herald</b> sends you news as it is published, on the topics you follow.",
-		"",
-		"Follow a topic with /sub and a query, for example:",
-		"<code>/sub belarus</code>",
-		"<code>/sub \"military cooperation\" iran -israel</code>",
-		"<code>/sub drone* OR uav</code>",
-		"",
-		"Words match their forms (drone → drones), \"quotes\" match a phrase, -word excludes, OR gives a choice, title:word looks only in headlines, site:example.com limits to one site.",
-		"",
-		"/list shows your topics; /unsubscribe N stops one.",
-	}, "\n"))
-}
-
-func (b *Bot) subscribe(ctx context.Context, msg *models.Message, query string) {
-	chatID := msg.Chat.ID
-	if query == "" {
-		b.reply(ctx, chatID, "Give a topic after the command, e.g. <code>/sub belarus</code>.")
-		return
-	}
-	q, err := subscriptions.Parse(query)
-	if err != nil {
-		b.reply(ctx, chatID, "That topic can't be used: "+esc(err.Error()))
-		return
-	}
-	if _, err := b.ensure(ctx, msg.Chat); err != nil {
-		b.fail(ctx, chatID, err)
-		return
-	}
-	topic := q.String()
-	_, err = b.subs.AddTopic(ctx, subscriptions.TelegramID(chatID), topic)
-	switch {
-	case errors.Is(err, subscriptions.ErrDuplicate):
-		b.reply(ctx, chatID, "You already follow <code>"+esc(topic)+"</code>.")
-	case errors.Is(err, subscriptions.ErrTooMany):
-		b.reply(ctx, chatID, "You follow as many topics as allowed; /unsubscribe one first.")
-	case err != nil:
-		b.fail(ctx, chatID, err)
-	default:
-		b.reply(ctx, chatID, "Following <code>"+esc(topic)+"</code>. You'll get new articles that match as they are published.")
-	}
-}
-
-func (b *Bot) list(ctx context.Context, chatID int64) {
-	s, err := b.subs.Get(ctx, subscriptions.TelegramID(chatID))
-	if errors.Is(err, subscriptions.ErrNotFound) || (err == nil && len(s.Topics) == 0) {
-		b.reply(ctx, chatID, "You follow no topics yet. Try <code>/sub belarus</code>.")
-		return
-	}
-	if err != nil {
-		b.fail(ctx, chatID, err)
-		return
-	}
-	var sb strings.Builder
-	sb.WriteString("<b>Your topics</b>\n")
-	for i, t := range s.Topics {
-		fmt.Fprintf(&sb, "%d. <code>%s</code>\n", i+1, esc(t))
-	}
-	sb.WriteString("\nStop one with /unsubscribe N.")
-	b.reply(ctx, chatID, sb.String())
-}
-
-func (b *Bot) unsubscribe(ctx context.Context, chatID int64, arg string) {
-	n, err := strconv.Atoi(strings.TrimSpace(arg))
-	if err != nil {
-		b.reply(ctx, chatID, "Give the number of the topic from /list, e.g. <code>/unsubscribe 2</code>.")
-		return
-	}
-	topic, err := b.subs.RemoveTopic(ctx, subscriptions.TelegramID(chatID), n)
-	switch {
-	case errors.Is(err, subscriptions.ErrNoSuchTopic), errors.Is(err, subscriptions.ErrNotFound):
-		b.reply(ctx, chatID, "There is no topic number "+strconv.Itoa(n)+"; see /list.")
-	case err != nil:
-		b.fail(ctx, chatID, err)
-	default:
-		b.reply(ctx, chatID, "Stopped <code>"+esc(topic)+"</code>.")
-	}
-}
-
-func (b *Bot) fail(ctx context.Context, chatID int64, err error) {
-	b.log.Error("command failed", "chat_id", chatID, "err", err)
-	b.reply(ctx, chatID, "Something went wrong on our side; please try again in a minute.")
-}
-
-func (b *Bot) reply(ctx context.Context, chatID int64, html string) {
-	_, err := b.api.SendMessage(ctx, &tg.SendMessageParams{
+// reply sends an HTML message to a chat, keeping to the limits when the
+// bot has a Limiter, and waiting out a 429 once.
+func (b *Bot) reply(ctx context.Context, chatID int64, html string, kb *models.InlineKeyboardMarkup) {
+	p := &tg.SendMessageParams{
 		ChatID: chatID, Text: html, ParseMode: models.ParseModeHTML,
 		LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()},
-	})
-	if err != nil && ctx.Err() == nil {
-		b.log.Warn("reply failed", "chat_id", chatID, "err", err)
+	}
+	if kb != nil {
+		p.ReplyMarkup = kb
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		if b.Limiter != nil {
+			for i := 0; i < 10; i++ {
+				wait, err := b.Limiter.Book(ctx, chatID)
+				if err != nil || wait <= 0 {
+					break
+				}
+				sleep(ctx, wait)
+			}
+			if err := b.Limiter.TakeOne(ctx); err != nil && ctx.Err() != nil {
+				return
+			}
+		}
+		_, err := b.api.SendMessage(ctx, p)
+		var ra *RetryAfterError
+		switch err := classify(err); {
+		case err == nil:
+			return
+		case errors.As(err, &ra) && ra.After <= 10*time.Second:
+			if b.Limiter != nil {
+				_ = b.Limiter.Hold(ctx, chatID, ra.After)
+			}
+			sleep(ctx, ra.After)
+			continue
+		default:
+			if ctx.Err() == nil {
+				b.log.Warn("reply failed", "chat_id", chatID, "err", err)
+			}
+			return
+		}
 	}
 }

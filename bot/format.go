@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/herald-news/herald/article"
@@ -77,22 +78,46 @@ func sourceName(a *article.Article) string {
 	return ""
 }
 
-// clip shortens s to at most n characters at a word boundary, with an
-// ellipsis when it cut.
+// clip shortens s to at most n characters as Telegram counts them (UTF-16
+// code units, so an emoji counts twice) at a word boundary, with an ellipsis
+// when it cut.
 func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
+	if utf16Len(s) <= n {
 		return s
 	}
-	r := []rune(s)[:max(n-1, 0)]
-	cut := string(r)
+	units, end := 0, 0
+	for i, r := range s {
+		w := utf16.RuneLen(r)
+		if w < 0 {
+			w = 1
+		}
+		if units+w > n-1 {
+			break
+		}
+		units += w
+		end = i + utf8.RuneLen(r)
+	}
+	cut := s[:max(end, 0)]
 	if i := strings.LastIndexAny(cut, " \n\t"); i > len(cut)/2 {
 		cut = cut[:i]
 	}
 	return strings.TrimRight(cut, " ,;:") + "…"
 }
 
-// textLen approximates the length Telegram counts: characters of the text
-// with tags removed and entities as one character.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		if w := utf16.RuneLen(r); w > 0 {
+			n += w
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// textLen approximates the length Telegram counts: UTF-16 code units of the
+// text with tags removed and entities as one character.
 func textLen(h string) int {
 	n, inTag, inEnt := 0, false, false
 	for _, r := range h {
@@ -107,8 +132,83 @@ func textLen(h string) int {
 			inEnt = true
 			n++
 		default:
-			n++
+			if w := utf16.RuneLen(r); w > 0 {
+				n += w
+			} else {
+				n++
+			}
 		}
 	}
 	return n
+}
+
+// Gathered is one message carrying several alerts, for a chat with several
+// waiting or for an hourly or daily round-up. It takes items in order while
+// they fit under MaxMessage and returns the HTML and how many it took (at
+// least one: a single item always fits, its summary shortened).
+func Gathered(items []Item, now time.Time) (string, int) {
+	if len(items) == 0 {
+		return "", 0
+	}
+	if len(items) == 1 {
+		it := items[0]
+		return Alert(it.Article, it.Summary, it.Topic, now), 1
+	}
+	const headRoom = 64 // for the header, written once the count is known
+	var body strings.Builder
+	used, size := 0, headRoom
+	for _, it := range items {
+		part := gatheredItem(it)
+		l := textLen(part)
+		if size+l > MaxMessage-16 {
+			break
+		}
+		body.WriteString(part)
+		size += l
+		used++
+	}
+	if used == 0 {
+		return Alert(items[0].Article, items[0].Summary, items[0].Topic, now), 1
+	}
+	if used == 1 {
+		return Alert(items[0].Article, items[0].Summary, items[0].Topic, now), 1
+	}
+	head := fmt.Sprintf("📰 <b>%d new articles</b>", used)
+	return head + body.String(), used
+}
+
+// Item is one alert inside a gathered message.
+type Item struct {
+	Article *article.Article
+	Summary string
+	Topic   string
+}
+
+func gatheredItem(it Item) string {
+	a := it.Article
+	title := strings.TrimSpace(a.Title)
+	if title == "" {
+		title = a.URL
+	}
+	title = clip(title, 200)
+	var b strings.Builder
+	b.WriteString("\n\n")
+	if u := safeURL(a.URL); u != "" {
+		fmt.Fprintf(&b, "<b><a href=\"%s\">%s</a></b>", esc(u), esc(title))
+	} else {
+		fmt.Fprintf(&b, "<b>%s</b>", esc(title))
+	}
+	var meta []string
+	if src := sourceName(a); src != "" {
+		meta = append(meta, esc(clip(src, 60)))
+	}
+	if a.Published != nil && !a.Published.IsZero() {
+		meta = append(meta, a.Published.UTC().Format("2 Jan 15:04 MST"))
+	}
+	meta = append(meta, "🔎 <code>"+esc(clip(it.Topic, 80))+"</code>")
+	b.WriteString("\n<i>" + strings.Join(meta, " · ") + "</i>")
+	if s := strings.TrimSpace(it.Summary); s != "" {
+		b.WriteString("\n" + esc(clip(s, 240)))
+	}
+	return b.String()
 }
