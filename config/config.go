@@ -23,6 +23,19 @@ type Config struct {
 	TelegramAPIURL    string
 	TelegramAdmins    []int64
 	TelegramRate      float64
+	// TelegramWebhookURL switches the bot from long polling to a webhook
+	// (HERALD_TELEGRAM_WEBHOOK_URL); its path is served by the web server.
+	TelegramWebhookURL string
+	// TelegramWebhookSecret is the secret token Telegram sends back with
+	// every webhook request (HERALD_TELEGRAM_WEBHOOK_SECRET); when unset it
+	// is derived from HERALD_SECRET.
+	TelegramWebhookSecret string
+	// TelegramPaidBroadcast sends alerts with allow_paid_broadcast
+	// (HERALD_TELEGRAM_PAID_BROADCAST), for rates above 30 a second.
+	TelegramPaidBroadcast bool
+	// TelegramLinkPreviews shows link previews under alerts
+	// (HERALD_TELEGRAM_LINK_PREVIEWS).
+	TelegramLinkPreviews bool
 	SMTPURL           string
 	MailFrom          string
 	MailRate          float64 // emails per second over all connections of one process
@@ -106,6 +119,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			c.TelegramRate = f
 		}
 	}
+	r.str("HERALD_TELEGRAM_WEBHOOK_URL", &c.TelegramWebhookURL)
+	r.secret("HERALD_TELEGRAM_WEBHOOK_SECRET", &c.TelegramWebhookSecret)
+	r.boolean("HERALD_TELEGRAM_PAID_BROADCAST", &c.TelegramPaidBroadcast)
+	r.boolean("HERALD_TELEGRAM_LINK_PREVIEWS", &c.TelegramLinkPreviews)
 	r.secret("HERALD_SMTP_URL", &c.SMTPURL)
 	r.str("HERALD_MAIL_FROM", &c.MailFrom)
 	if v := r.get("HERALD_MAIL_RATE"); v != "" {
@@ -178,6 +195,25 @@ func (c *Config) Validate() error {
 	}
 	if c.TelegramToken != "" && (!strings.Contains(c.TelegramToken, ":") || strings.ContainsAny(c.TelegramToken, " /\r\n")) {
 		return &Error{"HERALD_TELEGRAM_TOKEN", "does not look like a bot token (123456:ABC…)"}
+	}
+	if c.TelegramWebhookURL != "" {
+		u, err := url.Parse(c.TelegramWebhookURL)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" {
+			// Telegram posts only to https; the test double takes http, and
+			// so does a URL on loopback.
+			if err != nil || u.Scheme != "http" || !isLoopback(u.Hostname()) {
+				return &Error{"HERALD_TELEGRAM_WEBHOOK_URL", fmt.Sprintf("%q is not an https:// URL (Telegram posts updates only over https)", c.TelegramWebhookURL)}
+			}
+		}
+		if c.TelegramToken == "" {
+			return &Error{"HERALD_TELEGRAM_WEBHOOK_URL", "needs HERALD_TELEGRAM_TOKEN"}
+		}
+	}
+	if c.TelegramWebhookSecret != "" && !validWebhookSecret(c.TelegramWebhookSecret) {
+		return &Error{"HERALD_TELEGRAM_WEBHOOK_SECRET", "must be 1-256 characters of A-Z, a-z, 0-9, _ and -"}
+	}
+	if c.TelegramRate > 30 && !c.TelegramPaidBroadcast {
+		return &Error{"HERALD_TELEGRAM_RATE", fmt.Sprintf("%g messages a second is over Telegram's 30; set HERALD_TELEGRAM_PAID_BROADCAST=true for up to 1000", c.TelegramRate)}
 	}
 	if c.SMTPURL != "" {
 		if err := CheckSMTPURL(c.SMTPURL); err != nil {
@@ -258,6 +294,22 @@ func dnsName(s string) bool {
 	return true
 }
 
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1" || strings.HasPrefix(host, "127.")
+}
+
+func validWebhookSecret(s string) bool {
+	if len(s) < 1 || len(s) > 256 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // Embedded reports whether Redis is the in-process memory:// one.
 func (c *Config) Embedded() bool { return strings.HasPrefix(c.RedisURL, "memory://") }
 
@@ -292,6 +344,17 @@ func (r *reader) duration(name string, dst *time.Duration, least time.Duration) 
 		return
 	}
 	*dst = d
+}
+
+func (r *reader) boolean(name string, dst *bool) {
+	if v := r.get(name); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			r.fail(name, fmt.Sprintf("%q is not true or false", v))
+			return
+		}
+		*dst = b
+	}
 }
 
 // secret reads NAME, or the file named by NAME_FILE; setting both is an error
