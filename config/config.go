@@ -212,9 +212,6 @@ func (c *Config) Validate() error {
 	if c.TelegramWebhookSecret != "" && !validWebhookSecret(c.TelegramWebhookSecret) {
 		return &Error{"HERALD_TELEGRAM_WEBHOOK_SECRET", "must be 1-256 characters of A-Z, a-z, 0-9, _ and -"}
 	}
-	if c.TelegramRate > 30 && !c.TelegramPaidBroadcast {
-		return &Error{"HERALD_TELEGRAM_RATE", fmt.Sprintf("%g messages a second is over Telegram's 30; set HERALD_TELEGRAM_PAID_BROADCAST=true for up to 1000", c.TelegramRate)}
-	}
 	if c.SMTPURL != "" {
 		if err := CheckSMTPURL(c.SMTPURL); err != nil {
 			return &Error{"HERALD_SMTP_URL", err.Error()}
