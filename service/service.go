@@ -7,12 +7,16 @@ package service
 import (
 	"cmp"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -200,9 +204,15 @@ func New(opts Options) (*Service, error) {
 				return nil, &config.Error{Var: "HERALD_TELEGRAM_TOKEN", Msg: err.Error()}
 			}
 			b.Consumer = s.consumer
+			b.Feeds = s.Watcher
+			// Replies count against the same Redis-held budget as alerts.
+			b.Limiter = bot.NewLimiter(s.st, cfg.TelegramRate)
+			if cfg.TelegramWebhookURL != "" {
+				b.WebhookURL, b.WebhookSecret = cfg.TelegramWebhookURL, webhookSecret(cfg, s.secret)
+			}
 			s.Bot = b
 			if tr == nil {
-				tr = &bot.APITransport{API: b.API()}
+				tr = &bot.APITransport{API: b.API(), Previews: cfg.TelegramLinkPreviews, Paid: cfg.TelegramPaidBroadcast}
 			}
 		}
 		if tr != nil {
@@ -238,6 +248,10 @@ func New(opts Options) (*Service, error) {
 		s.Mailer.Connections = cfg.MailConnections
 		s.Mailer.Rate = cfg.MailRate
 		s.Mailer.Sent = func(*mailer.Message) { s.m.emailsSent.Inc() }
+		// /email in the bot links a chat to digests once the mailer can.
+		if l, ok := any(s.Mailer).(bot.EmailLinker); ok && s.Bot != nil {
+			s.Bot.Email = l
+		}
 		s.Mailer.Summarize = s.summarize
 	} else if s.has("email") || s.has("web") {
 		s.log.Info("email off: HERALD_SMTP_URL is not set")
@@ -360,6 +374,38 @@ func (s *Service) Run(ctx context.Context) error {
 // handler serves the web pages only in the web role; health and metrics
 // are always there.
 func (s *Service) handler() http.Handler {
+	inner := s.routes()
+	if s.Bot == nil || s.cfg.TelegramWebhookURL == "" {
+		return inner
+	}
+	// Telegram posts updates to the webhook path on whichever process
+	// serves HERALD_TELEGRAM_WEBHOOK_URL; the handler checks the secret.
+	hook := s.Bot.WebhookHandler()
+	path := "/"
+	if u, err := url.Parse(s.cfg.TelegramWebhookURL); err == nil && u.Path != "" {
+		path = u.Path
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == path {
+			hook.ServeHTTP(w, r)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+}
+
+// webhookSecret is HERALD_TELEGRAM_WEBHOOK_SECRET, or one derived from
+// HERALD_SECRET so that every process computes the same.
+func webhookSecret(cfg config.Config, secret []byte) string {
+	if cfg.TelegramWebhookSecret != "" {
+		return cfg.TelegramWebhookSecret
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("herald telegram webhook"))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (s *Service) routes() http.Handler {
 	h := s.Web.Handler()
 	// WebSub hub callbacks reach whichever process serves HERALD_PUBLIC_URL;
 	// the subscription state is in Redis, so any process can answer.
