@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -227,6 +228,11 @@ func (s *Sender) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+	// Zero values from a caller mean the defaults.
+	s.ClaimAfter = cmp.Or(s.ClaimAfter, 30*time.Second)
+	s.FlushEvery = cmp.Or(s.FlushEvery, 2*time.Second)
+	s.MaxInHand = cmp.Or(s.MaxInHand, 4096)
+	s.MaxGather = cmp.Or(s.MaxGather, 10)
 	s.mu.Lock()
 	s.cond = sync.NewCond(&s.mu)
 	s.chats = map[int64]*chatQueue{}
