@@ -154,7 +154,7 @@ func (w *Watcher) feedKey(id string) string { return w.st.Key("feed", id) }
 // movedKey maps the id a URL would have (FeedID) to the id of the feed now
 // watching it, for feeds whose URL changed by a permanent redirect: the
 // feed keeps its id (and state), and adding its new URL finds it.
-func (w *Watcher) movedKey() string { return w.st.Key("feeds", "moved") }
+func (w *Watcher) movedKey() string         { return w.st.Key("feeds", "moved") }
 func (w *Watcher) seenKey(id string) string { return w.st.Key("{articles}", "seen", id) }
 
 // FeedID is the short stable id of a feed URL.

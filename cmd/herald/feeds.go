@@ -165,17 +165,22 @@ func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
 			return err
 		}
 		defer st.Close()
-		feeds, err := w.List(ctx)
-		if err != nil {
-			return err
-		}
-		out := make([]watcher.OPMLFeed, len(feeds))
-		for i, f := range feeds {
-			out[i] = watcher.OPMLFeed{URL: f.URL, Title: f.Title, Site: f.Site}
-		}
-		return watcher.WriteOPML(env.stdout, "Herald feeds", out, time.Now())
+		return exportFeeds(ctx, env.stdout, w)
 	}
 	return usagef("unknown feeds subcommand %q (add, list, remove, import, export)", sub)
+}
+
+// exportFeeds writes every watched feed as OPML.
+func exportFeeds(ctx context.Context, out io.Writer, w *watcher.Watcher) error {
+	feeds, err := w.List(ctx)
+	if err != nil {
+		return err
+	}
+	list := make([]watcher.OPMLFeed, len(feeds))
+	for i, f := range feeds {
+		list[i] = watcher.OPMLFeed{URL: f.URL, Title: f.Title, Site: f.Site}
+	}
+	return watcher.WriteOPML(out, "Herald feeds", list, time.Now())
 }
 
 // readOPMLFile reads the feeds of an OPML file; "-" is standard input.
@@ -255,4 +260,3 @@ func until(t time.Time) string {
 	}
 	return "in " + d.String()
 }
-

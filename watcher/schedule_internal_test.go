@@ -1,0 +1,56 @@
+package watcher
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestNextPollHints(t *testing.T) {
+	at := time.Date(2026, 3, 6, 22, 30, 0, 0, time.UTC) // a Friday
+	for _, tc := range []struct {
+		name     string
+		interval time.Duration
+		server   time.Duration
+		h        hints
+		want     time.Time
+	}{
+		{"interval only", 5 * time.Minute, 0, hints{}, at.Add(5 * time.Minute)},
+		{"max-age lengthens", 5 * time.Minute, time.Hour, hints{}, at.Add(time.Hour)},
+		{"ttl lengthens", 5 * time.Minute, 0, hints{TTL: 2 * time.Hour}, at.Add(2 * time.Hour)},
+		{"hints capped at a day", 5 * time.Minute, 0, hints{TTL: 7 * 24 * time.Hour}, at.Add(MaxHint)},
+		{"skip hours", 5 * time.Minute, 0, hints{SkipHours: []int{22, 23, 0}}, time.Date(2026, 3, 7, 1, 0, 0, 0, time.UTC)},
+		{"skip days", 5 * time.Minute, 0, hints{SkipDays: []time.Weekday{time.Saturday}}, at.Add(5 * time.Minute)},
+		{"skip days at midnight", 2 * time.Hour, 0, hints{SkipDays: []time.Weekday{time.Saturday}}, at.Add(MaxHint)},
+		{"every hour skipped is ignored", 5 * time.Minute, 0, hints{SkipHours: []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23}}, at.Add(5 * time.Minute)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := nextPoll(at, tc.interval, tc.server, tc.h); !got.Equal(tc.want) {
+				t.Fatalf("next poll %s, want %s", got, tc.want)
+			}
+		})
+	}
+	// Stored and read back as the feed's hash fields.
+	h := hints{TTL: time.Hour, SkipHours: []int{1, 2}, SkipDays: []time.Weekday{time.Sunday}}
+	m := map[string]string{}
+	for k, v := range h.encode() {
+		m[k] = fmt.Sprint(v)
+	}
+	if got := decodeHints(m); got.TTL != h.TTL || len(got.SkipHours) != 2 || len(got.SkipDays) != 1 {
+		t.Fatalf("hints round trip: %+v", got)
+	}
+}
+
+func TestPageCanonical(t *testing.T) {
+	for _, tc := range []struct{ item, declared, want string }{
+		{"https://www.example.com/a?utm_source=x", "https://example.com/2026/a", "https://example.com/2026/a"},
+		{"https://news.example.co.uk/a", "https://other.co.uk/a", ""},
+		{"https://example.com/a", "https://example.com/", ""},
+		{"https://example.com/a", "javascript:alert(1)", ""},
+		{"https://example.com/a", "", ""},
+	} {
+		if got := pageCanonical(tc.item, tc.declared); got != tc.want {
+			t.Errorf("pageCanonical(%q, %q) = %q, want %q", tc.item, tc.declared, got, tc.want)
+		}
+	}
+}
