@@ -51,8 +51,10 @@ type Config struct {
 	LLMURL            string
 	LLMModel          string
 	LLMKey            string
-	// ClaimAfter is how long a queue entry may stay with a consumer that
-	// does not acknowledge it (a killed process) before another takes it.
+	// ClaimAfter is how long work a process took and did not finish (a
+	// queue entry, a reader's digest; the process was killed) stays with it
+	// before another process takes it over. 0 keeps each part's default:
+	// 30s for queue entries, 5m for a digest's send lock.
 	ClaimAfter time.Duration
 	// DigestInterval is how often the email role looks for due digests.
 	DigestInterval time.Duration

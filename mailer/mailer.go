@@ -2,6 +2,7 @@ package mailer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -73,6 +74,9 @@ type Mailer struct {
 	Connections int
 	// Rate caps emails per second over all connections (0: no cap).
 	Rate float64
+	// LockTTL is how long a reader's send lock outlives a process killed
+	// while sending its digest (default 5m).
+	LockTTL time.Duration
 
 	limit limiter
 }
@@ -462,7 +466,7 @@ func (w *worker) sendOne(ctx context.Context, id string, force bool) (bool, erro
 	var lock *redis.BoolCmd
 	var itemsCmd *redis.StringSliceCmd
 	_, err = m.st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
-		lock = p.SetNX(ctx, m.lockKey(id), "1", lockTTL)
+		lock = p.SetNX(ctx, m.lockKey(id), "1", cmp.Or(m.LockTTL, lockTTL))
 		itemsCmd = p.LRange(ctx, delivery.DigestKey(m.st, id), 0, maxDigestItems-1)
 		return nil
 	})

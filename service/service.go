@@ -245,6 +245,7 @@ func New(opts Options) (*Service, error) {
 	if mt != nil {
 		s.Mailer = mailer.New(s.st, s.Subs, mt, cfg.PublicURL, s.secret, s.log.With("role", "email"))
 		s.Mailer.Now = opts.Now
+		s.Mailer.LockTTL = cfg.ClaimAfter // a reader's digest, like a queue entry, is taken over after it
 		s.Mailer.Connections = cfg.MailConnections
 		s.Mailer.Rate = cfg.MailRate
 		s.Mailer.Sent = func(*mailer.Message) { s.m.emailsSent.Inc() }
