@@ -336,9 +336,15 @@ func readPrefs(r *http.Request) (prefs, []string) {
 func (s *Server) verify(w http.ResponseWriter, r *http.Request, purposes ...string) (*subscriptions.Subscriber, string, bool) {
 	var id, purpose string
 	var err error
-	for _, purpose = range purposes {
-		if id, err = token.Verify(s.secret, purpose, r.URL.Query().Get("token"), s.Now()); err == nil {
+	for _, p := range purposes {
+		got, e := token.Verify(s.secret, p, r.URL.Query().Get("token"), s.Now())
+		if e == nil {
+			id, purpose, err = got, p, nil
 			break
+		}
+		// "Expired" says more than "not for this purpose": keep it.
+		if err == nil || errors.Is(e, token.ErrExpired) {
+			err = e
 		}
 	}
 	if err != nil {

@@ -1,0 +1,148 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/delivery"
+	"github.com/herald-news/herald/mailer"
+	"github.com/herald-news/herald/mailer/smtptest"
+	"github.com/herald-news/herald/store"
+	"github.com/herald-news/herald/store/storetest"
+	"github.com/herald-news/herald/subscriptions"
+	"github.com/herald-news/herald/watcher"
+	"github.com/herald-news/herald/web"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time)     { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// site is the web pages and the mailer on a real Redis and a real SMTP
+// server, with a clock the test moves.
+type site struct {
+	st    *store.Store
+	subs  *subscriptions.Store
+	smtp  *smtptest.Server
+	m     *mailer.Mailer
+	web   *web.Server
+	http  *httptest.Server
+	clock *clock
+	base  string
+}
+
+func newSite(t *testing.T) *site {
+	s := &site{st: storetest.New(t), smtp: smtptest.New(t), clock: &clock{t: time.Now()}}
+	s.subs = subscriptions.NewStore(s.st)
+	s.http = httptest.NewServer(nil)
+	t.Cleanup(s.http.Close)
+	s.base = s.http.URL
+	tr, err := mailer.NewSMTP(s.smtp.URL(), "Herald <news@herald.test>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	s.m = mailer.New(s.st, s.subs, tr, s.base, []byte("web-test-secret"), log)
+	s.m.Now = s.clock.Now
+	s.web = web.New(s.st, s.subs, s.m, []byte("web-test-secret"), nil, log)
+	s.web.Now = s.clock.Now
+	s.http.Config.Handler = s.web.Handler()
+	t.Cleanup(s.web.Wait)
+	return s
+}
+
+// publish stores an article as the watcher does (with its place among the
+// week's recent ones) and queues it for every active email reader whose
+// topic matches, as the matcher does.
+func (s *site) publish(t *testing.T, slug, title, text string) {
+	t.Helper()
+	ctx := context.Background()
+	u := "https://news.example/" + slug
+	pub := s.clock.Now().Add(-10 * time.Minute).UTC()
+	a := article.Article{ID: article.IDFor(u), URL: u, Title: title, Published: &pub, Source: "Example Wire", Summary: text, Text: text}
+	b, _ := json.Marshal(a)
+	if err := s.st.Redis.Set(ctx, watcher.ArticleKey(s.st, a.ID), b, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	s.st.Redis.ZAdd(ctx, watcher.RecentKey(s.st), redis.Z{Score: float64(pub.Unix()), Member: a.ID})
+	doc := subscriptions.NewDoc(a.Title, a.URL, a.Body())
+	err := s.subs.Scan(ctx, func(sub *subscriptions.Subscriber) error {
+		if sub.Kind != subscriptions.KindEmail || !sub.Active() {
+			return nil
+		}
+		for _, topic := range sub.Topics {
+			q, err := subscriptions.Parse(topic)
+			if err == nil && q.Match(doc) {
+				_, err := delivery.EnqueueDigest(ctx, s.st, sub.ID, a.ID, delivery.Item{Article: a.ID, Topic: topic, At: s.clock.Now()})
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var formRe = regexp.MustCompile(`name="(form|csrf)" value="([^"]+)"`)
+
+// get fetches a page and returns its status and body.
+func get(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func post(t *testing.T, u string, v url.Values) (int, string) {
+	t.Helper()
+	resp, err := http.PostForm(u, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// hidden returns the value of the form's token field in a page.
+func hidden(t *testing.T, page string) string {
+	t.Helper()
+	m := formRe.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no form token in page:\n%s", page)
+	}
+	return html.UnescapeString(m[2])
+}
+
+func contains(t *testing.T, what, s string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(s, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, s)
+		}
+	}
+}
