@@ -51,7 +51,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	if haveRedis {
+	if b := os.Getenv("FAULTS_HERALD_BIN"); b != "" && haveRedis {
+		// A binary built beforehand (say from a clean checkout).
+		heraldBin = b
+	} else if haveRedis {
 		heraldBin = filepath.Join(dir, "herald")
 		cmd := exec.Command("go", "build", "-o", heraldBin, "./cmd/herald")
 		cmd.Dir = ".."
@@ -651,3 +654,17 @@ func settle(t testing.TB, tg *telegramtest.Server, mail *smtptest.Server, want [
 }
 
 var _ = bytes.NewReader
+
+// Command runs a one-off herald command with the process's settings and
+// returns its combined output and exit code.
+func (h *heraldProc) Command(timeout time.Duration, args ...string) (string, int) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, heraldBin, args...)
+	cmd.Env = h.env
+	out, err := cmd.CombinedOutput()
+	if err != nil && cmd.ProcessState == nil {
+		h.t.Fatalf("herald %s: %v", strings.Join(args, " "), err)
+	}
+	return string(out), cmd.ProcessState.ExitCode()
+}
