@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,18 +36,16 @@ type Limiter struct {
 	PerChat  time.Duration
 	PerGroup time.Duration
 
-	demand atomic.Int64
-	wake   chan struct{}
-	slot   chan struct{}
+	mu      sync.Mutex
+	slots   []time.Time // reserved send times, earliest first
+	waiting atomic.Int64
 }
 
 // NewLimiter returns a Limiter of rate messages a second for the whole bot.
-// Run must be running for Take to return.
 func NewLimiter(st *store.Store, rate float64) *Limiter {
 	return &Limiter{
 		rdb: st.Redis, st: st, rate: max(rate, 0.01),
 		PerChat: 1100 * time.Millisecond, PerGroup: 3100 * time.Millisecond,
-		wake: make(chan struct{}, 1), slot: make(chan struct{}),
 	}
 }
 
@@ -102,82 +101,68 @@ end
 return 0
 `)
 
-// Run hands out send slots at the bot-wide rate until ctx ends.
-func (l *Limiter) Run(ctx context.Context) {
-	interval := time.Duration(float64(time.Second) / l.rate)
-	// A batch covers at most 50 ms of the rate, so a process never sits on
-	// much of the shared budget; the horizon caps how far ahead all
-	// processes together may book.
-	maxBatch := max(1, int64(l.rate*0.05))
-	horizon := max(200*time.Millisecond, 2*interval)
-	handoff := time.NewTimer(0)
-	<-handoff.C
-	backoff := time.Duration(0)
-	for ctx.Err() == nil {
-		d := l.demand.Load()
-		if d <= 0 {
-			select {
-			case <-ctx.Done():
-				return
-			case <-l.wake:
+// Take waits for a bot-wide send slot. Slots come in batches from Redis,
+// sized by how many callers are waiting; each caller sleeps until its own
+// slot's time, so a busy scheduler only makes a message later, never
+// bunches it with the next.
+func (l *Limiter) Take(ctx context.Context) error {
+	l.waiting.Add(1)
+	l.mu.Lock()
+	l.waiting.Add(-1)
+	for {
+		now := time.Now()
+		for len(l.slots) > 0 {
+			at := l.slots[0]
+			l.slots = l.slots[1:]
+			// A slot left unused for long is let go: sending on it now
+			// would bunch messages beyond the rate.
+			if now.Sub(at) > 20*time.Millisecond {
+				continue
 			}
-			continue
+			l.mu.Unlock()
+			sleep(ctx, time.Until(at))
+			return ctx.Err()
 		}
-		res, err := reserveScript.Run(ctx, l.rdb, []string{RateKey(l.st)},
-			interval.Microseconds(), min(d, maxBatch), horizon.Microseconds()).Int64Slice()
-		if err != nil || len(res) != 2 {
-			if ctx.Err() != nil {
-				return
-			}
-			backoff = min(max(2*backoff, 50*time.Millisecond), 2*time.Second)
-			if !sleep(ctx, backoff) {
-				return
-			}
-			continue
-		}
-		backoff = 0
-		n, offset := res[0], time.Duration(res[1])*time.Microsecond
-		if n == 0 {
-			if !sleep(ctx, max(offset, time.Millisecond)) {
-				return
-			}
-			continue
-		}
-		base := time.Now().Add(offset)
-		for i := range n {
-			at := base.Add(time.Duration(i) * interval)
-			if wait := time.Until(at); wait > 0 && !sleep(ctx, wait) {
-				return
-			}
-			// A slot nobody takes within one interval is let go: handing
-			// it out later would bunch messages beyond the rate.
-			handoff.Reset(max(interval, 2*time.Millisecond))
-			select {
-			case l.slot <- struct{}{}:
-				if !handoff.Stop() {
-					<-handoff.C
-				}
-			case <-handoff.C:
-			case <-ctx.Done():
-				return
-			}
+		if err := l.refill(ctx); err != nil {
+			l.mu.Unlock()
+			return err
 		}
 	}
 }
 
-// Take waits for a bot-wide send slot.
-func (l *Limiter) Take(ctx context.Context) error {
-	l.demand.Add(1)
-	defer l.demand.Add(-1)
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
-	select {
-	case <-l.slot:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+// refill reserves a batch of slots for this caller and those queued behind
+// it; l.mu is held.
+func (l *Limiter) refill(ctx context.Context) error {
+	interval := time.Duration(float64(time.Second) / l.rate)
+	// A batch covers at most 50 ms of the rate, so one process never sits
+	// on much of the shared budget; the horizon caps how far ahead all the
+	// processes together may book.
+	maxBatch := max(1, int64(l.rate*0.05))
+	horizon := max(200*time.Millisecond, 2*interval)
+	want := min(l.waiting.Load()+1, maxBatch)
+	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
+		res, err := reserveScript.Run(ctx, l.rdb, []string{RateKey(l.st)},
+			interval.Microseconds(), want, horizon.Microseconds()).Int64Slice()
+		if err == nil && len(res) == 2 {
+			n, offset := res[0], time.Duration(res[1])*time.Microsecond
+			if n == 0 {
+				if !sleep(ctx, max(offset, time.Millisecond)) {
+					return ctx.Err()
+				}
+				continue
+			}
+			base := time.Now().Add(offset)
+			for i := range n {
+				l.slots = append(l.slots, base.Add(time.Duration(i)*interval))
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !sleep(ctx, backoff) {
+			return ctx.Err()
+		}
 	}
 }
 

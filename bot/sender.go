@@ -247,7 +247,6 @@ func (s *Sender) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); fn(ctx) }()
 	}
-	goRun(s.lim.Run)
 	for range max(s.Workers, 1) {
 		goRun(s.work)
 	}
