@@ -52,43 +52,46 @@ func (w *Watcher) storyBucketKey(band int, value uint64) string {
 // (s), 7 bucket cap. Returns the story id (the first article's id).
 //
 // Lua in Redis has no portable bit operations (the embedded Redis lacks the
-// bit library), so distance is counted per hex digit with a 16×16 table.
+// bit library), so distance is counted per hex digit, from a table of our
+// digits' distances to each possible digit. An article's own entry (a retry
+// after a crash) is at distance 0 and returns its own story.
 var storyScript = redis.NewScript(`
-local hexv = {}
-for i = 1, 16 do hexv[string.byte('0123456789abcdef', i)] = i - 1 end
-local pop = {[0]=0,1,1,2,1,2,2,3,1,2,2,3,2,3,3,4}
-local dist = {}
-for a = 0, 15 do
-  dist[a] = {}
-  for b = 0, 15 do
-    local c, av, bv = 0, a, b
-    for k = 0, 3 do
-      if (av % 2) ~= (bv % 2) then c = c + 1 end
-      av = math.floor(av / 2); bv = math.floor(bv / 2)
-    end
-    dist[a][b] = c
-  end
-end
+local hex = '0123456789abcdef'
 local fp = ARGV[1]
-local mine = {}
-for i = 1, 16 do mine[i] = hexv[string.byte(fp, i)] end
+-- cost[i][c]: differing bits between our i-th hex digit and digit byte c.
+local cost = {}
+for i = 1, 16 do
+  local mine = string.find(hex, string.sub(fp, i, i), 1, true) - 1
+  local row = {}
+  for v = 0, 15 do
+    local c, a, b = 0, mine, v
+    for k = 1, 4 do
+      if (a % 2) ~= (b % 2) then c = c + 1 end
+      a = (a - a % 2) / 2; b = (b - b % 2) / 2
+    end
+    row[string.byte(hex, v + 1)] = c
+  end
+  cost[i] = row
+end
+local c1, c2, c3, c4, c5, c6, c7, c8 = cost[1], cost[2], cost[3], cost[4], cost[5], cost[6], cost[7], cost[8]
+local c9, c10, c11, c12, c13, c14, c15, c16 = cost[9], cost[10], cost[11], cost[12], cost[13], cost[14], cost[15], cost[16]
 local limit = tonumber(ARGV[5])
-local best, bestd, bests
+local best, bestd
 for k = 1, #KEYS do
   redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', ARGV[4])
-  local ms = redis.call('ZRANGE', KEYS[k], 0, -1, 'WITHSCORES')
-  for j = 1, #ms, 2 do
+  local ms = redis.call('ZRANGE', KEYS[k], 0, -1)
+  for j = 1, #ms do
     local m = ms[j]
-    local id = string.sub(m, 17)
-    if id == ARGV[2] then return id end
-    local d = 0
-    for i = 1, 16 do
-      d = d + dist[mine[i]][hexv[string.byte(m, i)]]
-      if d > limit then break end
-    end
-    local s = tonumber(ms[j + 1])
-    if d <= limit and (best == nil or d < bestd or (d == bestd and s < bests)) then
-      best, bestd, bests = id, d, s
+    local b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16 = string.byte(m, 1, 16)
+    local d = c1[b1] + c2[b2] + c3[b3] + c4[b4] + c5[b5] + c6[b6] + c7[b7] + c8[b8]
+      + c9[b9] + c10[b10] + c11[b11] + c12[b12] + c13[b13] + c14[b14] + c15[b15] + c16[b16]
+    if d <= limit then
+      local id = string.sub(m, 17)
+      if id == ARGV[2] then return id end
+      -- Buckets are in time order: on a tie the older story wins.
+      if best == nil or d < bestd then
+        best, bestd = id, d
+      end
     end
   end
 end
