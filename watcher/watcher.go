@@ -1,6 +1,8 @@
-// Package watcher polls the feeds Herald watches and puts each article it has
-// not seen before on the article stream, once, whatever the number of
-// watcher processes sharing the feeds.
+// Package watcher polls the feeds Herald watches (and takes their WebSub
+// pushes) and puts each article it has not seen before on the article
+// stream, once, whatever the number of watcher processes sharing the feeds:
+// completed with its page's text when the feed gave only a teaser, and
+// filed under the story it repeats when another source published it first.
 package watcher
 
 import (
