@@ -374,7 +374,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				if err := w.Poll(ctx, id); err != nil && ctx.Err() == nil {
+				// A failing feed is logged once by Poll (and shown in
+				// feeds list); only errors of Herald's own making are logged here.
+				if err := w.Poll(ctx, id); err != nil && ctx.Err() == nil && !errors.Is(err, errFeedFailed) {
 					w.log.Warn("feed poll failed", "feed", id, "err", err)
 				}
 			}()
@@ -462,6 +464,9 @@ func (w *Watcher) Poll(ctx context.Context, id string) error {
 			w.log.Warn("feed failed", "feed", f.URL, "err", pollErr)
 		}
 	} else {
+		if f.Errors > 0 {
+			w.log.Info("feed works again", "feed", f.URL, "failed_polls", f.Errors)
+		}
 		fields["errors"] = 0
 		fields["last_error"] = ""
 		fields["failing_since"] = 0
@@ -474,10 +479,14 @@ func (w *Watcher) Poll(ctx context.Context, id string) error {
 		return fmt.Errorf("reschedule %s: %w", f.URL, err)
 	}
 	if pollErr != nil {
-		return fmt.Errorf("poll %s: %w", f.URL, pollErr)
+		return fmt.Errorf("poll %s: %w: %w", f.URL, errFeedFailed, pollErr)
 	}
 	return nil
 }
+
+// errFeedFailed marks a poll that failed because of the feed (network,
+// status, body), as opposed to Redis.
+var errFeedFailed = errors.New("feed failed")
 
 // poll fetches and publishes; it returns how long the server asked to be
 // left alone (max-age, Retry-After). It updates f.hints from the feed.
