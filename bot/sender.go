@@ -699,6 +699,10 @@ type result struct {
 	gone bool          // the chat is gone: drop the rest
 }
 
+// sendGrace bounds one send to Telegram once shutdown has begun (the whole
+// process has 10 s to stop).
+const sendGrace = 5 * time.Second
+
 // deliver sends ps to the subscriber's chat, gathering as many as fit into
 // each message, and returns how many were delivered. With block it waits
 // out the chat's limits; otherwise it returns at the first wait.
@@ -724,14 +728,20 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 			items = append(items, p.Item)
 		}
 		html, n := Gathered(items, s.Now())
+		// A message on its way is finished, not abandoned, when the process
+		// is told to stop: Telegram may already have it, and an abandoned
+		// one is sent again by whoever claims its entry (the fault suite
+		// saw one repeat per worker on SIGTERM).
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendGrace)
 		var err2 error
 		if at, ok := s.tr.(AlertTransport); ok && n == 1 {
-			err2 = at.SendAlert(ctx, chatID, html, items[0].Article.URL, muteData(items[0].Topic))
+			err2 = at.SendAlert(sctx, chatID, html, items[0].Article.URL, muteData(items[0].Topic))
 		} else if n == 1 {
-			err2 = s.tr.Send(ctx, chatID, html, items[0].Article.URL)
+			err2 = s.tr.Send(sctx, chatID, html, items[0].Article.URL)
 		} else {
-			err2 = s.tr.Send(ctx, chatID, html, "")
+			err2 = s.tr.Send(sctx, chatID, html, "")
 		}
+		cancel()
 		var ra *RetryAfterError
 		var mig *MigratedError
 		switch {
