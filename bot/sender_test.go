@@ -10,6 +10,7 @@ import (
 	"time"
 
 	tg "github.com/go-telegram/bot"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/herald-news/herald/article"
 	"github.com/herald-news/herald/bot/telegramtest"
@@ -106,5 +107,79 @@ func TestSenderRetryAfterThenOnce(t *testing.T) {
 			fmt.Println(m.Plain)
 		}
 		t.Fatalf("chat got %d messages, want 2", len(got))
+	}
+}
+
+func TestSenderGathersHoldsAndDeactivates(t *testing.T) {
+	st := storetest.New(t)
+	subs := subscriptions.NewStore(st)
+	srv := telegramtest.New(t)
+	for _, id := range []int64{11, 12, 13, 14} {
+		srv.AddChat(telegramtest.Chat{ID: id, Type: telegramtest.Private})
+	}
+	srv.Block(12)
+	api := apiClient(t, srv)
+	for i := range 3 {
+		putArticle(t, st, fmt.Sprintf("g%d", i), fmt.Sprintf("Belarus <story> %d", i), "Belarus & more.")
+	}
+	addSub(t, subs, 11, "belarus")
+	addSub(t, subs, 12, "belarus")
+	paused := addSub(t, subs, 13, "belarus")
+	paused.PausedUntil = time.Now().Add(time.Hour)
+	subs.Put(context.Background(), paused)
+	hourly := addSub(t, subs, 14, "belarus")
+	hourly.Frequency = ModeHourly
+	subs.Put(context.Background(), hourly)
+	for i := range 3 {
+		for _, c := range []int64{11, 12, 13, 14} {
+			enqueue(t, st, c, fmt.Sprintf("g%d", i), "belarus")
+		}
+	}
+	s := NewSender(st, subs, &APITransport{API: api}, quietLog(t))
+	runSender(t, s)
+	msgs := srv.WaitSentTo(10*time.Second, 11, 1)
+	srv.WaitUntil(10*time.Second, func() bool {
+		n := 0
+		for _, m := range srv.SentTo(11) {
+			n += strings.Count(m.Text, "news.example/g")
+		}
+		return n == 3
+	})
+	msgs = srv.SentTo(11)
+	if len(msgs) > 2 || !strings.Contains(msgs[len(msgs)-1].Plain, "new articles") && len(msgs) != 3 {
+		t.Fatalf("3 alerts waiting went as %d messages", len(msgs))
+	}
+	for _, m := range msgs {
+		if strings.Contains(m.Text, "<story>") {
+			t.Fatalf("unescaped title: %s", m.Text)
+		}
+	}
+	ctx := context.Background()
+	waitUntil(t, func() bool {
+		x, _ := subs.Get(ctx, "tg:12")
+		return x.Status == subscriptions.StatusInactive
+	})
+	waitUntil(t, func() bool { n, _ := st.Redis.LLen(ctx, HeldKey(st, "tg:14")).Result(); return n == 3 })
+	if _, err := st.Redis.ZScore(ctx, DueKey(st), "tg:14").Result(); err != nil {
+		t.Fatalf("hourly chat not scheduled: %v", err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := len(srv.SentTo(13)) + len(srv.SentTo(14)); n != 0 {
+		t.Fatalf("paused or hourly chats got %d messages", n)
+	}
+	// The round-up falls due: one gathered message.
+	st.Redis.ZAdd(ctx, DueKey(st), redis.Z{Score: 1, Member: "tg:14"})
+	got := srv.WaitSentTo(10*time.Second, 14, 1)
+	if !strings.Contains(got[0].Plain, "3 new articles") {
+		t.Fatalf("round-up = %q", got[0].Plain)
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10s")
+		}
 	}
 }
