@@ -15,14 +15,14 @@ import (
 
 // Config holds every setting of SPEC.md's table.
 type Config struct {
-	RedisURL          string
-	HTTPAddr          string
-	PublicURL         string
-	Secret            string
-	TelegramToken     string
-	TelegramAPIURL    string
-	TelegramAdmins    []int64
-	TelegramRate      float64
+	RedisURL       string
+	HTTPAddr       string
+	PublicURL      string
+	Secret         string
+	TelegramToken  string
+	TelegramAPIURL string
+	TelegramAdmins []int64
+	TelegramRate   float64
 	// TelegramWebhookURL switches the bot from long polling to a webhook
 	// (HERALD_TELEGRAM_WEBHOOK_URL); its path is served by the web server.
 	TelegramWebhookURL string
@@ -36,21 +36,21 @@ type Config struct {
 	// TelegramLinkPreviews shows link previews under alerts
 	// (HERALD_TELEGRAM_LINK_PREVIEWS).
 	TelegramLinkPreviews bool
-	SMTPURL           string
-	MailFrom          string
-	MailRate          float64 // emails per second over all connections of one process
-	MailConnections   int     // SMTP connections one process keeps open in parallel
-	DKIMDomain        string  // d= of the DKIM signature; empty: no signing
-	DKIMSelector      string  // s= of the DKIM signature
-	DKIMKeyFile       string  // PEM private key (RSA or Ed25519)
-	PollInterval      time.Duration
-	Feeds             []string
-	AllowPrivateFeeds bool
-	LogFormat         string
-	LogLevel          string
-	LLMURL            string
-	LLMModel          string
-	LLMKey            string
+	SMTPURL              string
+	MailFrom             string
+	MailRate             float64 // emails per second over all connections of one process
+	MailConnections      int     // SMTP connections one process keeps open in parallel
+	DKIMDomain           string  // d= of the DKIM signature; empty: no signing
+	DKIMSelector         string  // s= of the DKIM signature
+	DKIMKeyFile          string  // PEM private key (RSA or Ed25519)
+	PollInterval         time.Duration
+	Feeds                []string
+	AllowPrivateFeeds    bool
+	LogFormat            string
+	LogLevel             string
+	LLMURL               string
+	LLMModel             string
+	LLMKey               string
 	// ClaimAfter is how long work a process took and did not finish (a
 	// queue entry, a reader's digest; the process was killed) stays with it
 	// before another process takes it over. 0 keeps each part's default:
