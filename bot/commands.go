@@ -957,4 +957,3 @@ func (b *Bot) toggleMute(ctx context.Context, id, hash string, onlyMute bool) (*
 		return nil
 	})
 }
-
