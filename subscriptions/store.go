@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -170,7 +171,35 @@ func (s *Store) Import(ctx context.Context, subs []*Subscriber) error {
 
 // Update reads a subscriber, lets fn change it and writes it back, retrying
 // when another process changed it in between.
+//
+// When the topics change and the subscriber is linked to another one (a
+// Telegram chat and its email reader), the linked one gets the same topics,
+// so both channels follow one list whichever side changed it.
 func (s *Store) Update(ctx context.Context, id string, fn func(*Subscriber) error) (*Subscriber, error) {
+	var before []string
+	out, err := s.update(ctx, id, func(sub *Subscriber) error {
+		before = slices.Clone(sub.Topics)
+		return fn(sub)
+	})
+	if err != nil || out.LinkedTo == "" || slices.Equal(before, out.Topics) {
+		return out, err
+	}
+	_, lerr := s.update(ctx, out.LinkedTo, func(other *Subscriber) error {
+		if other.LinkedTo != out.ID {
+			return errNotLinked
+		}
+		other.Topics = slices.Clone(out.Topics)
+		return nil
+	})
+	if lerr != nil && !errors.Is(lerr, errNotLinked) && !errors.Is(lerr, ErrNotFound) {
+		return out, fmt.Errorf("copy topics to linked %s: %w", out.LinkedTo, lerr)
+	}
+	return out, nil
+}
+
+var errNotLinked = errors.New("not linked back")
+
+func (s *Store) update(ctx context.Context, id string, fn func(*Subscriber) error) (*Subscriber, error) {
 	var out *Subscriber
 	key := s.key(id)
 	for range 20 {

@@ -94,3 +94,38 @@ func TestScanSkipsOtherKeysOfASubscriber(t *testing.T) {
 		t.Fatalf("imported subscriber = %+v, %v", sub, err)
 	}
 }
+
+func TestLinkedTopicsFollow(t *testing.T) {
+	ctx := context.Background()
+	s := NewStore(storetest.New(t))
+	chat := &Subscriber{ID: "tg:9", Kind: KindTelegram, ChatID: 9, Status: StatusActive, Topics: []string{"belarus"}, LinkedTo: "mail:9"}
+	reader := &Subscriber{ID: "mail:9", Kind: KindEmail, Email: "r@example.org", Status: StatusActive, Topics: []string{"belarus"}, LinkedTo: "tg:9"}
+	loner := &Subscriber{ID: "mail:10", Kind: KindEmail, Email: "l@example.org", Status: StatusActive, Topics: []string{"x"}}
+	for _, x := range []*Subscriber{chat, reader, loner} {
+		if err := s.Put(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.AddTopic(ctx, "tg:9", "drones"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Get(ctx, "mail:9")
+	if !reflect.DeepEqual(got.Topics, []string{"belarus", "drones"}) {
+		t.Fatalf("linked reader's topics = %v; want the chat's", got.Topics)
+	}
+	if _, err := s.RemoveTopic(ctx, "mail:9", 1); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Get(ctx, "tg:9")
+	if !reflect.DeepEqual(got.Topics, []string{"drones"}) {
+		t.Fatalf("chat's topics after the reader removed one = %v", got.Topics)
+	}
+	// A link that does not point back copies nothing.
+	if _, err := s.Update(ctx, "mail:10", func(x *Subscriber) error { x.LinkedTo = "tg:9"; x.Topics = []string{"y"}; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Get(ctx, "tg:9")
+	if !reflect.DeepEqual(got.Topics, []string{"drones"}) {
+		t.Fatalf("a one-sided link changed the chat's topics to %v", got.Topics)
+	}
+}
