@@ -17,7 +17,11 @@ import (
 //
 // Each distinct normalised query is stored once, compiled to a few
 // integers, with the ids that follow it, so a million subscriptions that
-// share popular topics cost little memory.
+// share popular topics cost little memory. Beside each posting list, a
+// list of reports holds the query text and ids of each posting, so that
+// reporting a match reads memory in order instead of jumping to the
+// entry: at a million queries an article matches thousands of them, and a
+// cache miss each was most of the time of Match.
 //
 // Index is safe for concurrent use: Match runs under a read lock and may
 // run in parallel; Add and Remove take the write lock.
@@ -35,9 +39,9 @@ type Index struct {
 	// that an article's words are found without hashing strings.
 	byWord, byStem []uint32
 
-	// postings[key*2+field] lists the entries filed under that key in the
+	// lists[key*2+field] lists the entries filed under that key in the
 	// whole article (field 0) or in its title (field 1).
-	postings [][]posting
+	lists []postingList
 
 	entries []entry
 	free    []uint32          // unused entry numbers, for reuse
@@ -53,23 +57,138 @@ type Index struct {
 //
 //   - checkExact: the key is the whole query: a match.
 //   - checkOnce: a match, unless already reached through another key
-//     (an OR of plain terms).
-//   - checkEval: evaluate the query (once).
+//     (an OR of three or more plain terms).
+//   - checkEval: evaluate the query, once if it is filed under several
+//     keys (checkEvalOne: filed under this key alone).
 //   - otherwise a second posting key (key*2+field) that the query needs:
 //     if it is absent, no match; if present, then with checkDecides the
-//     match is certain (two-term ANDs), or else the query is evaluated.
-//     With checkAbsent the second key must be absent instead ("a -b").
+//     match is certain (two-term ANDs), with checkPhrase or
+//     checkPhraseRev the two words must also be next to each other (a
+//     two-word phrase: this posting's word first, or the second key's
+//     word first), and otherwise the query is evaluated (once if
+//     checkShared). With checkAbsent the second key must be absent
+//     instead ("a -b", and the second posting of "a OR b", which leaves
+//     the article to the first when both occur).
 type posting struct {
 	entry, check uint32
 }
 
+// postingList is the entries filed under one posting key, apart by how
+// their match is settled so that Match runs a tight loop over each part:
+//
+//   - exact: checkExact, matches whenever the key occurs: only reports.
+//   - cond: a second key decides (checkDecides, maybe checkAbsent, no
+//     phrase): the checks alone, with condReps beside them.
+//   - other: everything else, postings with otherReps beside them.
+//
+// Checks and reports are apart so that the candidates that do not match,
+// which are many, cost 4 or 8 bytes of memory to read, not 48.
+type postingList struct {
+	exact     []report
+	cond      []uint32
+	condReps  []report
+	other     []posting
+	otherReps []report
+}
+
+// Parts of a postingList; an entry's place in a list is part<<placeShift
+// | index.
 const (
-	checkExact   = ^uint32(0)
-	checkOnce    = ^uint32(0) - 1
-	checkEval    = ^uint32(0) - 2
-	checkDecides = 1 << 31
-	checkAbsent  = 1 << 30
-	checkKeyMask = checkAbsent - 1
+	partExact  = 0
+	partCond   = 1
+	partOther  = 2
+	placeShift = 30
+	placeMask  = 1<<placeShift - 1
+)
+
+// partOf returns the part of a postingList that a posting with check c
+// goes in.
+func partOf(c uint32) uint32 {
+	switch {
+	case c == checkExact:
+		return partExact
+	case c < checkEvalOne && c&checkDecides != 0 && c&(checkPhrase|checkPhraseRev) == 0:
+		return partCond
+	}
+	return partOther
+}
+
+// add appends a posting and returns its place.
+func (l *postingList) add(p posting, r report) uint32 {
+	switch part := partOf(p.check); part {
+	case partExact:
+		l.exact = append(l.exact, r)
+		return uint32(len(l.exact) - 1)
+	case partCond:
+		l.cond = append(l.cond, p.check)
+		l.condReps = append(l.condReps, r)
+		return partCond<<placeShift | uint32(len(l.cond)-1)
+	}
+	l.other = append(l.other, p)
+	l.otherReps = append(l.otherReps, r)
+	return partOther<<placeShift | uint32(len(l.other)-1)
+}
+
+// report returns the report at a place.
+func (l *postingList) report(at uint32) *report {
+	i := at & placeMask
+	switch at >> placeShift {
+	case partExact:
+		return &l.exact[i]
+	case partCond:
+		return &l.condReps[i]
+	}
+	return &l.otherReps[i]
+}
+
+// remove drops the posting at a place by moving the last of its part
+// there; it returns the report of the moved posting, or nil if none moved.
+func (l *postingList) remove(at uint32) *report {
+	i := int(at & placeMask)
+	var reps []report
+	switch at >> placeShift {
+	case partExact:
+		reps = l.exact
+		l.exact = l.exact[:len(l.exact)-1]
+	case partCond:
+		reps = l.condReps
+		last := len(l.cond) - 1
+		l.cond[i] = l.cond[last]
+		l.cond, l.condReps = l.cond[:last], l.condReps[:last]
+	default:
+		reps = l.otherReps
+		last := len(l.other) - 1
+		l.other[i] = l.other[last]
+		l.other, l.otherReps = l.other[:last], l.otherReps[:last]
+	}
+	last := len(reps) - 1
+	reps[i] = reps[last]
+	reps[last] = report{}
+	if i == last {
+		return nil
+	}
+	return &reps[i]
+}
+
+// report is what a posting hands to MatchQueries' callback: the entry's
+// query and ids. All the reports of an entry share one ids array.
+type report struct {
+	query string
+	ids   []string
+}
+
+const (
+	checkExact     = ^uint32(0)
+	checkOnce      = ^uint32(0) - 1
+	checkEval      = ^uint32(0) - 2
+	checkEvalOne   = ^uint32(0) - 3
+	checkDecides   = 1 << 31
+	checkAbsent    = 1 << absentShift
+	absentShift    = 30
+	checkShared    = 1 << 29
+	checkPhrase    = 1 << 28
+	checkPhraseRev = 1 << 27
+	checkKeyMask   = checkPhraseRev - 1
 )
 
 // keyKind says what an interned key is; each kind has its own dictionary.
@@ -84,12 +203,19 @@ const (
 )
 
 // entry is one distinct query. prog[0] is the length n of its compiled
-// code, prog[1:1+n] the code and prog[1+n:] the posting keys it is filed
-// under (kept so that Remove can unfile it).
+// code, prog[1:1+n] the code, then the k posting keys it is filed under
+// and then, in the same order, its place in each of those posting lists
+// (kept so that Add can update the ids its postings carry and Remove can
+// unfile it). Its query and ids live in its reports: see home.
 type entry struct {
-	query string
-	prog  []uint32
-	ids   []string
+	prog []uint32
+}
+
+// filed returns the posting keys of the entry and its places in them.
+func (e *entry) filed() (keys, at []uint32) {
+	rest := e.prog[1+e.prog[0]:]
+	k := len(rest) / 2
+	return rest[:k:k], rest[k:]
 }
 
 // Instructions of compiled queries: an opcode in the top 4 bits and an
@@ -179,7 +305,7 @@ func (ix *Index) Add(id string, q *Query) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if e, ok := ix.byID[id]; ok {
-		if ix.entries[e].query == q.root.str {
+		if ix.home(e).query == q.root.str {
 			return
 		}
 		ix.remove(id, e)
@@ -188,9 +314,23 @@ func (ix *Index) Add(id string, q *Query) {
 	if !ok {
 		e = ix.newEntry(q)
 	}
-	ent := &ix.entries[e]
-	ent.ids = append(ent.ids, id)
+	ix.setIDs(e, append(ix.home(e).ids, id))
 	ix.byID[id] = e
+}
+
+// home returns the report of the first posting of entry e; all the
+// reports of e are the same.
+func (ix *Index) home(e uint32) *report {
+	keys, at := ix.entries[e].filed()
+	return ix.lists[keys[0]].report(at[0])
+}
+
+// setIDs gives every report of entry e the ids.
+func (ix *Index) setIDs(e uint32, ids []string) {
+	keys, at := ix.entries[e].filed()
+	for i, key := range keys {
+		ix.lists[key].report(at[i]).ids = ids
+	}
 }
 
 // Remove drops subscription id; it reports whether id was there.
@@ -206,25 +346,29 @@ func (ix *Index) Remove(id string) bool {
 
 func (ix *Index) remove(id string, e uint32) {
 	delete(ix.byID, id)
-	ent := &ix.entries[e]
-	if i := slices.Index(ent.ids, id); i >= 0 {
-		last := len(ent.ids) - 1
-		ent.ids[i] = ent.ids[last]
-		ent.ids[last] = ""
-		ent.ids = ent.ids[:last]
+	h := ix.home(e)
+	ids := h.ids
+	if i := slices.Index(ids, id); i >= 0 {
+		last := len(ids) - 1
+		ids[i] = ids[last]
+		ids[last] = ""
+		ids = ids[:last]
 	}
-	if len(ent.ids) > 0 {
+	if len(ids) > 0 {
+		ix.setIDs(e, ids)
 		return
 	}
-	for _, key := range ent.prog[1+ent.prog[0]:] {
-		list := ix.postings[key]
-		if i := slices.IndexFunc(list, func(p posting) bool { return p.entry == e }); i >= 0 {
-			list[i] = list[len(list)-1]
-			ix.postings[key] = list[:len(list)-1]
+	delete(ix.byQuery, h.query)
+	keys, at := ix.entries[e].filed()
+	for i, key := range keys {
+		// The last posting of the part moves into this one's place: tell
+		// its entry where it went.
+		if moved := ix.lists[key].remove(at[i]); moved != nil {
+			mkeys, mat := ix.entries[ix.byQuery[moved.query]].filed()
+			mat[slices.Index(mkeys, key)] = at[i]
 		}
 	}
-	delete(ix.byQuery, ent.query)
-	*ent = entry{}
+	ix.entries[e] = entry{}
 	ix.free = append(ix.free, e)
 }
 
@@ -232,11 +376,12 @@ func (ix *Index) remove(id string, e uint32) {
 // entry number.
 func (ix *Index) newEntry(q *Query) uint32 {
 	code := ix.compile(q.root, nil)
-	keys, check := ix.filing(q.root)
-	prog := make([]uint32, 0, 1+len(code)+len(keys))
-	prog = append(prog, uint32(len(code)))
-	prog = append(prog, code...)
-	prog = append(prog, keys...)
+	keys, checks := ix.filing(q.root)
+	prog := make([]uint32, 1+len(code)+2*len(keys))
+	prog[0] = uint32(len(code))
+	copy(prog[1:], code)
+	copy(prog[1+len(code):], keys)
+	at := prog[1+len(code)+len(keys):]
 
 	var e uint32
 	if n := len(ix.free); n > 0 {
@@ -246,36 +391,68 @@ func (ix *Index) newEntry(q *Query) uint32 {
 		e = uint32(len(ix.entries))
 		ix.entries = append(ix.entries, entry{})
 	}
-	ix.entries[e] = entry{query: q.root.str, prog: prog}
+	ix.entries[e] = entry{prog: prog}
 	ix.byQuery[q.root.str] = e
-	for _, key := range keys {
-		ix.postings[key] = append(ix.postings[key], posting{e, check})
+	for i, key := range keys {
+		at[i] = ix.lists[key].add(posting{e, checks[i]}, report{query: q.root.str})
 	}
 	return e
 }
 
-// filing returns the posting keys of a query and the check of its
-// postings (see posting).
-func (ix *Index) filing(root *node) (keys []uint32, check uint32) {
+// filing returns the posting keys of a query and the check of the posting
+// under each (see posting).
+func (ix *Index) filing(root *node) (keys, checks []uint32) {
 	keys, _ = ix.selectors(root, nil)
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
+	checks = make([]uint32, len(keys))
+	orOfTwo := root.op == opOr && len(keys) == 2 &&
+		!slices.ContainsFunc(root.kids, func(k *node) bool { return !simpleTerm(k) })
+	if orOfTwo {
+		// "a OR b": a match under a; under b, a match unless a occurs too,
+		// which the posting under a reports. No per-article marks needed.
+		checks[0], checks[1] = checkExact, keys[0]|checkDecides|checkAbsent
+		return keys, checks
+	}
+	check := ix.filingCheck(root, keys)
+	switch {
+	case check == checkEval && len(keys) == 1:
+		check = checkEvalOne
+	case check < checkEvalOne && check&checkDecides == 0 && len(keys) > 1:
+		check |= checkShared
+	}
+	for i := range checks {
+		checks[i] = check
+	}
+	return keys, checks
+}
+
+// filingCheck returns the check shared by all the postings of a query
+// filed under keys.
+func (ix *Index) filingCheck(root *node, keys []uint32) (check uint32) {
 	switch root.op {
 	case opTerm:
 		if simpleTerm(root) {
-			return keys, checkExact
+			return checkExact
 		}
-		// A phrase, filed under its rarest word: check a second word.
-		best := ix.secondWord(root, keys[0])
-		if best != checkEval {
-			return keys, best
+		// A phrase, filed under its rarest word: check a second word,
+		// and for two words their order, which then decides.
+		check := ix.secondWord(root, keys[0])
+		if check != checkEval && len(root.words) == 2 {
+			if check>>1 == ix.dict[keyWord][root.words[0]] {
+				return check | checkDecides | checkPhraseRev
+			}
+			return check | checkDecides | checkPhrase
 		}
-		return keys, checkEval
+		return check
 	case opOr:
 		if !slices.ContainsFunc(root.kids, func(k *node) bool { return !simpleTerm(k) }) {
-			return keys, checkOnce
+			if len(keys) == 1 { // "drone OR drones": one stem
+				return checkExact
+			}
+			return checkOnce
 		}
-		return keys, checkEval
+		return checkEval
 	}
 	// An AND: check its rarest single-key conjunct beside the one filed
 	// under. If those two are all there is, that check decides.
@@ -297,13 +474,13 @@ func (ix *Index) filing(root *node) (keys []uint32, check uint32) {
 		}
 		switch {
 		case other == pick && simpleTerm(other) && simpleTerm(root.kids[0]) && simpleTerm(root.kids[1]):
-			return keys, check | checkDecides
+			return check | checkDecides
 		case other.op == opNot && other.kids[0].op == opTerm && simpleTerm(other.kids[0]) && root.kids[0].op == opTerm && simpleTerm(root.kids[0]):
 			ks, _ := ix.selectors(other.kids[0], nil)
-			return keys, ks[0] | checkDecides | checkAbsent
+			return ks[0] | checkDecides | checkAbsent
 		}
 	}
-	return keys, check
+	return check
 }
 
 // keysOf returns the posting keys of one node.
@@ -346,7 +523,7 @@ func (ix *Index) key(kind keyKind, s string) uint32 {
 	id := ix.nkeys
 	ix.nkeys++
 	ix.dict[kind][strings.Clone(s)] = id
-	ix.postings = append(ix.postings, nil, nil)
+	ix.lists = append(ix.lists, postingList{}, postingList{})
 	switch kind {
 	case keyWord:
 		ix.byWord = setNumbered(ix.byWord, lookupWord(s).word, id)
@@ -476,61 +653,67 @@ func (ix *Index) selectors(n *node, keys []uint32) ([]uint32, float64) {
 }
 
 // scratch is the per-article state of one Match call, reused through a
-// pool. Arrays indexed by key or entry hold a generation number instead of
-// a flag so that nothing needs clearing between articles.
+// pool. Its sets are bitsets, small enough to stay in the nearest cache
+// (a million queries have some 20,000 keys and 330,000 entries), and
+// cleared after each article through the lists of what was set.
 type scratch struct {
-	gen      uint32
-	anyGen   []uint32 // anyGen[key] == gen: key occurs in the article
-	titleGen []uint32 // titleGen[key] == gen: key occurs in the title
-	first    []int32  // first[word key]: its first position
-	candGen  []uint32 // candGen[entry] == gen: entry already checked
-	next     []int32  // next[pos]: the next position of the same word, or -1
-	wordKey  []int32  // wordKey[uniq word]: its word key, or -1
-	keys     []uint32 // posting keys present in this article
-	stack    []bool
+	has     []uint64 // bit k: posting key k (key*2+field) occurs
+	keys    []uint32 // posting keys present in this article
+	seen    []uint64 // bit e: entry e already reached through another key
+	seenIDs []uint32 // the entries set in seen
+	first   []int32  // first[word key]: its first position
+	next    []int32  // next[pos]: the next position of the same word, or -1
+	wordKey []int32  // wordKey[uniq word]: its word key, or -1
+	stack   []bool
+	hits    []int32 // conditional postings of one list that match
 }
 
-// prepare sizes s for the index and starts a new generation.
+// prepare sizes s for the index and clears what the last article set.
 func (s *scratch) prepare(nkeys, nentries int) {
-	if len(s.anyGen) < nkeys {
-		n := nkeys + nkeys/4
-		s.anyGen = append(s.anyGen, make([]uint32, n-len(s.anyGen))...)
-		s.titleGen = append(s.titleGen, make([]uint32, n-len(s.titleGen))...)
-		s.first = append(s.first, make([]int32, n-len(s.first))...)
+	for _, k := range s.keys {
+		s.has[k>>6] = 0
 	}
-	if len(s.candGen) < nentries {
-		s.candGen = append(s.candGen, make([]uint32, nentries+nentries/4-len(s.candGen))...)
+	for _, e := range s.seenIDs {
+		s.seen[e>>6] = 0
 	}
-	s.gen++
-	if s.gen == 0 { // wrapped: old marks could look current
-		clear(s.anyGen)
-		clear(s.titleGen)
-		clear(s.candGen)
-		s.gen = 1
+	s.keys, s.seenIDs = s.keys[:0], s.seenIDs[:0]
+	if n := (2*nkeys + 63) / 64; len(s.has) < n {
+		s.has = append(s.has, make([]uint64, n+n/4-len(s.has))...)
 	}
-	s.keys = s.keys[:0]
-}
-
-func (s *scratch) markAny(id uint32) {
-	if s.anyGen[id] != s.gen {
-		s.anyGen[id] = s.gen
-		s.keys = append(s.keys, id*2)
+	if len(s.first) < nkeys {
+		s.first = append(s.first, make([]int32, nkeys+nkeys/4-len(s.first))...)
+	}
+	if n := (nentries + 63) / 64; len(s.seen) < n {
+		s.seen = append(s.seen, make([]uint64, n+n/4-len(s.seen))...)
 	}
 }
 
-func (s *scratch) markTitle(id uint32) {
-	if s.titleGen[id] != s.gen {
-		s.titleGen[id] = s.gen
-		s.keys = append(s.keys, id*2+1)
+// mark records that posting key k occurs.
+func (s *scratch) mark(k uint32) {
+	if w, b := &s.has[k>>6], uint64(1)<<(k&63); *w&b == 0 {
+		*w |= b
+		s.keys = append(s.keys, k)
 	}
 }
+
+func (s *scratch) markAny(id uint32)   { s.mark(id * 2) }
+func (s *scratch) markTitle(id uint32) { s.mark(id*2 + 1) }
 
 // present reports whether posting key k (key*2+field) occurs.
 func (s *scratch) present(k uint32) bool {
-	if k&1 == 0 {
-		return s.anyGen[k>>1] == s.gen
+	return s.has[k>>6]&(1<<(k&63)) != 0
+}
+
+// firstVisit reports whether entry e is reached for the first time in
+// this article, and records it.
+func (s *scratch) firstVisit(e uint32) bool {
+	w, b := &s.seen[e>>6], uint64(1)<<(e&63)
+	if *w&b != 0 {
+		return false
 	}
-	return s.titleGen[k>>1] == s.gen
+	*w |= b
+	s.seenIDs = append(s.seenIDs, e)
+	return true
 }
 
 // Match returns the ids of the subscriptions whose query matches d, in no
@@ -574,33 +757,68 @@ func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids []string) bool) 
 	s.prepare(int(ix.nkeys), len(ix.entries))
 	ix.lookup(d, s)
 	for _, key := range s.keys {
-		for _, p := range ix.postings[key] {
+		l := &ix.lists[key]
+		for i := range l.exact {
+			if r := &l.exact[i]; !fn(r.query, r.ids) {
+				return
+			}
+		}
+		// Gather the conditional postings whose second key says yes
+		// without a branch per posting: which way it goes is a coin toss
+		// the processor would often lose.
+		hits := slices.Grow(s.hits[:0], len(l.cond))[:len(l.cond)]
+		n := 0
+		for i, c := range l.cond {
+			k := c & checkKeyMask
+			hits[n] = int32(i)
+			n += int(uint32(s.has[k>>6]>>(k&63))&1 ^ c>>absentShift&1)
+		}
+		s.hits = hits
+		for _, i := range hits[:n] {
+			if r := &l.condReps[i]; !fn(r.query, r.ids) {
+				return
+			}
+		}
+		reps := l.otherReps
+		for i, p := range l.other {
 			eval := false
 			switch c := p.check; c {
 			case checkExact:
+			case checkEvalOne:
+				eval = true
 			case checkOnce, checkEval:
-				if s.candGen[p.entry] == s.gen {
+				if !s.firstVisit(p.entry) {
 					continue // reached through another key already
 				}
-				s.candGen[p.entry] = s.gen
 				eval = c == checkEval
 			default:
-				if s.present(c&checkKeyMask) == (c&checkAbsent != 0) {
+				second := c & checkKeyMask
+				if s.present(second) == (c&checkAbsent != 0) {
 					continue
 				}
-				if c&checkDecides == 0 {
-					if s.candGen[p.entry] == s.gen {
+				switch {
+				case c&checkPhrase != 0:
+					if !s.phrase(d, []uint32{key >> 1, second >> 1}, key&1 != 0) {
 						continue
 					}
-					s.candGen[p.entry] = s.gen
+				case c&checkPhraseRev != 0:
+					if !s.phrase(d, []uint32{second >> 1, key >> 1}, key&1 != 0) {
+						continue
+					}
+				case c&checkDecides != 0:
+				case c&checkShared != 0 && !s.firstVisit(p.entry):
+					continue
+				default:
 					eval = true
 				}
 			}
-			ent := &ix.entries[p.entry]
-			if eval && !s.eval(d, ent.prog[1:1+ent.prog[0]]) {
-				continue
+			if eval {
+				prog := ix.entries[p.entry].prog
+				if !s.eval(d, prog[1:1+prog[0]]) {
+					continue
+				}
 			}
-			if !fn(ent.query, ent.ids) {
+			if r := &reps[i]; !fn(r.query, r.ids) {
 				return
 			}
 		}
@@ -681,9 +899,9 @@ func (s *scratch) eval(d *Doc, code []uint32) bool {
 		arg := ins & argMask
 		switch ins &^ argMask {
 		case insAny:
-			st = append(st, s.anyGen[arg] == s.gen)
+			st = append(st, s.present(arg*2))
 		case insTitle:
-			st = append(st, s.titleGen[arg] == s.gen)
+			st = append(st, s.present(arg*2+1))
 		case insPhr, insPhrT:
 			words := code[i+1 : i+1+int(arg)]
 			i += int(arg)
@@ -710,7 +928,7 @@ func (s *scratch) eval(d *Doc, code []uint32) bool {
 // with the same title rules as phraseAt.
 func (s *scratch) phrase(d *Doc, words []uint32, title bool) bool {
 	for _, w := range words {
-		if s.anyGen[w] != s.gen {
+		if !s.present(w * 2) {
 			return false
 		}
 	}
