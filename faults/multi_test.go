@@ -5,6 +5,7 @@ package faults
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,6 +69,14 @@ func TestSeveralProcesses(t *testing.T) {
 	}
 	if o.DupMsgs > 1 {
 		t.Errorf("%d messages repeated; one kill allows at most 1", o.DupMsgs)
+	}
+	// Every process exposes the queues' state.
+	metrics := procs[0].body("/metrics")
+	for _, name := range []string{`herald_queue_lag{queue="telegram"}`, `herald_queue_lag{queue="articles"}`, `herald_queue_pending{queue="telegram"}`,
+		`herald_queue_oldest_pending_seconds{queue="articles"}`, "herald_digests_pending", "herald_feeds_overdue", "herald_telegram_sent_total"} {
+		if !strings.Contains(metrics, name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
 	}
 	// The survivors still answer.
 	for _, p := range []*heraldProc{procs[0], procs[2]} {

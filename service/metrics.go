@@ -2,10 +2,12 @@ package service
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/herald-news/herald/bot"
 	"github.com/herald-news/herald/delivery"
 	"github.com/herald-news/herald/queue"
 	"github.com/herald-news/herald/store"
@@ -51,6 +53,10 @@ var (
 	queuePending = prometheus.NewDesc("herald_queue_pending", "Entries taken by a consumer and not yet acknowledged.", []string{"queue"}, nil)
 	queueOldest  = prometheus.NewDesc("herald_queue_oldest_pending_seconds", "Age of the oldest pending entry.", []string{"queue"}, nil)
 	digestsWait  = prometheus.NewDesc("herald_digests_pending", "Email readers with items waiting for their digest.", nil, nil)
+	queueLag     = prometheus.NewDesc("herald_queue_lag", "Entries added to a stream and not yet read by its consumer group: the backlog.", []string{"queue"}, nil)
+	feedsDue     = prometheus.NewDesc("herald_feeds_overdue", "Watched feeds whose next poll time has passed: the watchers' backlog.", nil, nil)
+	feedsTotal   = prometheus.NewDesc("herald_feeds", "Watched feeds.", nil, nil)
+	alertsHeld   = prometheus.NewDesc("herald_telegram_held_chats", "Telegram subscribers with alerts held back (quiet hours, gathering, pause).", nil, nil)
 )
 
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -58,6 +64,10 @@ func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- queuePending
 	ch <- queueOldest
 	ch <- digestsWait
+	ch <- queueLag
+	ch <- feedsDue
+	ch <- feedsTotal
+	ch <- alertsHeld
 }
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
@@ -74,6 +84,25 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(queueLen, prometheus.GaugeValue, float64(st.Length), name)
 		ch <- prometheus.MustNewConstMetric(queuePending, prometheus.GaugeValue, float64(st.Pending), name)
 		ch <- prometheus.MustNewConstMetric(queueOldest, prometheus.GaugeValue, st.OldestPending.Seconds(), name)
+		// A stream keeps what was read (it is trimmed by length), so its
+		// length is not the backlog; the group's lag is.
+		if gs, err := c.st.Redis.XInfoGroups(ctx, q.Key).Result(); err == nil {
+			for _, g := range gs {
+				if g.Name == q.Group && g.Lag >= 0 {
+					ch <- prometheus.MustNewConstMetric(queueLag, prometheus.GaugeValue, float64(g.Lag), name)
+				}
+			}
+		}
+	}
+	due := c.st.Key("feeds", "due")
+	if n, err := c.st.Redis.ZCard(ctx, due).Result(); err == nil {
+		ch <- prometheus.MustNewConstMetric(feedsTotal, prometheus.GaugeValue, float64(n))
+	}
+	if n, err := c.st.Redis.ZCount(ctx, due, "-inf", strconv.FormatInt(time.Now().UnixMilli(), 10)).Result(); err == nil {
+		ch <- prometheus.MustNewConstMetric(feedsDue, prometheus.GaugeValue, float64(n))
+	}
+	if n, err := c.st.Redis.ZCard(ctx, bot.DueKey(c.st)).Result(); err == nil {
+		ch <- prometheus.MustNewConstMetric(alertsHeld, prometheus.GaugeValue, float64(n))
 	}
 	if n, err := c.st.Redis.SCard(ctx, delivery.PendingKey(c.st)).Result(); err == nil {
 		ch <- prometheus.MustNewConstMetric(digestsWait, prometheus.GaugeValue, float64(n))
