@@ -40,8 +40,9 @@ type Index struct {
 	byWord, byStem []uint32
 
 	// lists[key*2+field] lists the entries filed under that key in the
-	// whole article (field 0) or in its title (field 1).
-	lists []postingList
+	// whole article (field 0) or in its title (field 1); nil when there
+	// are none, as for most title fields and phrase words.
+	lists []*postingList
 
 	entries []entry
 	free    []uint32          // unused entry numbers, for reuse
@@ -127,6 +128,10 @@ func (l *postingList) add(p posting, r report) uint32 {
 	l.other = append(l.other, p)
 	l.otherReps = append(l.otherReps, r)
 	return partOther<<placeShift | uint32(len(l.other)-1)
+}
+
+func (l *postingList) empty() bool {
+	return len(l.exact) == 0 && len(l.cond) == 0 && len(l.other) == 0
 }
 
 // report returns the report at a place.
@@ -363,9 +368,13 @@ func (ix *Index) remove(id string, e uint32) {
 	for i, key := range keys {
 		// The last posting of the part moves into this one's place: tell
 		// its entry where it went.
-		if moved := ix.lists[key].remove(at[i]); moved != nil {
+		l := ix.lists[key]
+		if moved := l.remove(at[i]); moved != nil {
 			mkeys, mat := ix.entries[ix.byQuery[moved.query]].filed()
 			mat[slices.Index(mkeys, key)] = at[i]
+		}
+		if l.empty() {
+			ix.lists[key] = nil
 		}
 	}
 	ix.entries[e] = entry{}
@@ -394,6 +403,9 @@ func (ix *Index) newEntry(q *Query) uint32 {
 	ix.entries[e] = entry{prog: prog}
 	ix.byQuery[q.root.str] = e
 	for i, key := range keys {
+		if ix.lists[key] == nil {
+			ix.lists[key] = new(postingList)
+		}
 		at[i] = ix.lists[key].add(posting{e, checks[i]}, report{query: q.root.str})
 	}
 	return e
@@ -523,7 +535,7 @@ func (ix *Index) key(kind keyKind, s string) uint32 {
 	id := ix.nkeys
 	ix.nkeys++
 	ix.dict[kind][strings.Clone(s)] = id
-	ix.lists = append(ix.lists, postingList{}, postingList{})
+	ix.lists = append(ix.lists, nil, nil)
 	switch kind {
 	case keyWord:
 		ix.byWord = setNumbered(ix.byWord, lookupWord(s).word, id)
@@ -757,7 +769,10 @@ func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids []string) bool) 
 	s.prepare(int(ix.nkeys), len(ix.entries))
 	ix.lookup(d, s)
 	for _, key := range s.keys {
-		l := &ix.lists[key]
+		l := ix.lists[key]
+		if l == nil {
+			continue
+		}
 		for i := range l.exact {
 			if r := &l.exact[i]; !fn(r.query, r.ids) {
 				return

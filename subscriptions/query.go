@@ -241,7 +241,7 @@ func isQuote(r rune) bool {
 // character offsets, which is what a person counting along a query sees.
 func lex(q string) ([]item, error) {
 	rs := []rune(q)
-	var items []item
+	items := make([]item, 0, 8)
 	i := 0
 	// phrase reads a quoted phrase whose opening quote is at rs[i].
 	phrase := func(field string, at int) error {
@@ -326,7 +326,7 @@ func lex(q string) ([]item, error) {
 					}
 					it.text, it.prefix = it.text[:k], true
 				}
-				if !it.prefix && it.field == "" && len(Tokens(it.text)) == 0 {
+				if !it.prefix && it.field == "" && !hasToken(it.text) {
 					// Punctuation on its own ("Iran & Israel") says nothing.
 					if len(items) > 0 && items[len(items)-1].kind == itemNot && items[len(items)-1].pos == start-1 {
 						return nil, errAt(start, "expected a word with letters or digits after -")
@@ -485,7 +485,12 @@ func termNode(it item) (*node, error) {
 		n.kind, n.words = termSite, []string{h}
 		return n, nil
 	}
-	words := Tokens(it.text)
+	var words []string
+	if plainWord(it.text) {
+		words = []string{strings.ToLower(it.text)} // what Tokens gives, faster
+	} else {
+		words = Tokens(it.text)
+	}
 	switch {
 	case it.prefix:
 		if len(words) != 1 {

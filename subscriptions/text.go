@@ -1,6 +1,7 @@
 package subscriptions
 
 import (
+	"hash/maphash"
 	"net/url"
 	"strings"
 	"sync"
@@ -73,7 +74,9 @@ func foldRune(r rune) foldedRune {
 			// Ǿ decomposes to Ø and an accent: fold what it decomposes to.
 			if s, ok := specialFolds[d]; ok {
 				b.WriteString(s)
-			} else if unicode.IsLetter(d) || unicode.IsDigit(d) {
+			} else if (unicode.IsLetter(d) || unicode.IsDigit(d)) && !isApostrophe(d) {
+				// ŉ decomposes to ʼn: the ʼ would read as an apostrophe
+				// when the folded form is parsed again.
 				b.WriteRune(unicode.ToLower(d))
 			}
 		}
@@ -169,6 +172,38 @@ func Tokens(s string) []string {
 		out[i] = text[sp.start:sp.end]
 	}
 	return out
+}
+
+// hasToken reports whether Tokens(s) would return any token, without
+// building them.
+func hasToken(s string) bool {
+	for _, r := range s {
+		if r < utf8.RuneSelf {
+			if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' {
+				return true
+			}
+			continue
+		}
+		if f := foldRune(r); f.word && f.s != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// plainWord reports a non-empty run of ASCII letters and digits: one
+// token, its lower-case form.
+func plainWord(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // vocab numbers every word seen and remembers its stem. Snowball costs
@@ -289,15 +324,19 @@ type docSets struct {
 	positions          map[string][]int32 // word → its positions, ascending
 }
 
-// dedup is NewDoc's reusable state for finding distinct words: slot[word
-// number] is the word's place in uniq when mark[word number] == gen.
+// dedup is NewDoc's reusable hash table for finding distinct words:
+// table[h] is 1 + the place in uniq of a word whose hash is h (or the
+// next free slot after it), 0 if free. Finding repeats here first means
+// the shared vocabulary, which is large and behind a lock, is asked once
+// per distinct word instead of once per word.
 type dedup struct {
-	gen  uint32
-	mark []uint32
-	slot []int32
+	table []int32
 }
 
-var dedupPool = sync.Pool{New: func() any { return new(dedup) }}
+var (
+	dedupPool = sync.Pool{New: func() any { return new(dedup) }}
+	dedupSeed = maphash.MakeSeed()
+)
 
 // NewDoc tokenises an article: its title, its URL (for site:) and its text
 // (summary and body).
@@ -317,58 +356,55 @@ func NewDoc(title, rawURL, text string) *Doc {
 
 	dd := dedupPool.Get().(*dedup)
 	defer dedupPool.Put(dd)
-	dd.gen++
-	if dd.gen == 0 {
-		clear(dd.mark)
-		dd.gen = 1
+	size := 64
+	for size < 2*len(d.words) {
+		size *= 2
 	}
-	var missed map[string]int32 // words vocab could not number
-	add := func(w string, e vocabEntry) int32 {
-		u := int32(len(d.uniq))
-		d.uniq = append(d.uniq, w)
-		d.stems = append(d.stems, e.stem)
-		d.wordIDs = append(d.wordIDs, e.word)
-		d.stemIDs = append(d.stemIDs, e.stemID)
-		return u
+	if cap(dd.table) < size {
+		dd.table = make([]int32, size)
 	}
+	table := dd.table[:size]
+	clear(table)
+	mask := uint64(size - 1)
 	// About half an article's words are repeats.
-	n := len(d.words)/2 + 8
-	d.uniq, d.stems = make([]string, 0, n), make([]string, 0, n)
-	d.wordIDs, d.stemIDs = make([]uint32, 0, n), make([]uint32, 0, n)
-	pending := d.at[:0:0]
-	vocab.RLock()
-	if n := int(vocab.nWords); len(dd.mark) < n {
-		n += n / 4
-		dd.mark = append(dd.mark, make([]uint32, n-len(dd.mark))...)
-		dd.slot = append(dd.slot, make([]int32, n-len(dd.slot))...)
-	}
+	d.uniq = make([]string, 0, len(d.words)/2+8)
 	for i, w := range d.words {
+		h := maphash.String(dedupSeed, w) & mask
+		for {
+			u := table[h]
+			if u == 0 {
+				d.uniq = append(d.uniq, w)
+				table[h] = int32(len(d.uniq))
+				d.at[i] = int32(len(d.uniq) - 1)
+				break
+			}
+			if d.uniq[u-1] == w {
+				d.at[i] = u - 1
+				break
+			}
+			h = (h + 1) & mask
+		}
+	}
+
+	n := len(d.uniq)
+	d.stems = make([]string, n)
+	ids := make([]uint32, 2*n)
+	d.wordIDs, d.stemIDs = ids[:n:n], ids[n:]
+	var missed []int // places in uniq of words new to vocab
+	vocab.RLock()
+	for u, w := range d.uniq {
 		e, ok := vocab.words[w]
 		if !ok {
-			pending = append(pending, int32(i))
+			missed = append(missed, u)
 			continue
 		}
-		if dd.mark[e.word] != dd.gen {
-			dd.mark[e.word] = dd.gen
-			dd.slot[e.word] = add(w, e)
-		}
-		d.at[i] = dd.slot[e.word]
+		d.stems[u], d.wordIDs[u], d.stemIDs[u] = e.stem, e.word, e.stemID
 	}
 	vocab.RUnlock()
-	// Words new to vocab: stem and number them outside the read lock.
-	for _, i := range pending {
-		w := d.words[i]
-		if u, ok := missed[w]; ok {
-			d.at[i] = u
-			continue
-		}
-		e := addWord(w)
-		if missed == nil {
-			missed = make(map[string]int32)
-		}
-		u := add(w, e)
-		missed[w] = u
-		d.at[i] = u
+	// Stem and number new words outside the read lock.
+	for _, u := range missed {
+		e := addWord(d.uniq[u])
+		d.stems[u], d.wordIDs[u], d.stemIDs[u] = e.stem, e.word, e.stemID
 	}
 	return d
 }
