@@ -349,27 +349,39 @@ func (b *Bot) reply(ctx context.Context, chatID int64, html string, kb *models.I
 		p.ReplyMarkup = kb
 	}
 	for attempt := 0; attempt < 3; attempt++ {
+		var tk *Ticket
 		if b.Limiter != nil {
-			for i := 0; i < 10; i++ {
-				wait, err := b.Limiter.Book(ctx, chatID)
-				if err != nil || wait <= 0 {
+			for i := 0; i < 10 && tk == nil; i++ {
+				t, wait, err := b.Limiter.Admit(ctx, chatID)
+				if err != nil {
+					if ctx.Err() != nil {
+						return
+					}
 					break
 				}
-				sleep(ctx, wait)
+				if tk = t; tk == nil && !sleep(ctx, wait) {
+					return
+				}
 			}
-			if err := b.Limiter.TakeOne(ctx); err != nil && ctx.Err() != nil {
+			if tk != nil && !tk.Wait(ctx) {
+				b.Limiter.Cancel(tk)
 				return
 			}
 		}
 		_, err := b.api.SendMessage(ctx, p)
 		var ra *RetryAfterError
-		switch err := classify(err); {
+		err = classify(err)
+		if tk != nil {
+			var hold time.Duration
+			if errors.As(err, &ra) {
+				hold = ra.After
+			}
+			_ = b.Limiter.Finish(ctx, tk, hold, nil)
+		}
+		switch {
 		case err == nil:
 			return
 		case errors.As(err, &ra) && ra.After <= 10*time.Second:
-			if b.Limiter != nil {
-				_ = b.Limiter.Hold(ctx, chatID, ra.After)
-			}
 			sleep(ctx, ra.After)
 			continue
 		default:

@@ -570,7 +570,7 @@ func (s *Sender) serve(ctx context.Context, chat int64, items []entry) (rest []e
 	s.summarize(ctx, send)
 	n, res := s.deliver(ctx, sub, send, false, s.MaxGather)
 	for _, p := range send[:n] {
-		finished(p.ids)
+		s.done(p.ids) // acked as they were sent
 	}
 	if n == len(send) || res.gone {
 		for _, p := range send[n:] {
@@ -710,24 +710,27 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 	chatID := sub.ChatID
 	done, attempt, gather := 0, 0, max(gather, 1)
 	for done < len(ps) {
-		if err := s.lim.Take(ctx); err != nil {
-			return done, result{wait: time.Second}
-		}
-		wait, err := s.lim.Book(ctx, chatID)
-		if err != nil {
-			return done, result{wait: time.Second}
-		}
-		if wait > 0 {
-			if block && sleep(ctx, wait) {
-				continue
-			}
-			return done, result{wait: wait, next: time.Now().Add(wait)}
-		}
 		items := make([]Item, 0, min(gather, len(ps)-done))
 		for _, p := range ps[done:min(done+gather, len(ps))] {
 			items = append(items, p.Item)
 		}
 		html, n := Gathered(items, s.Now())
+		// The message is ready before it asks for a slot, so a slot is
+		// never held by a worker with something left to do.
+		tk, wait, err := s.lim.Admit(ctx, chatID)
+		if err != nil {
+			return done, result{wait: time.Second}
+		}
+		if tk == nil {
+			if block && sleep(ctx, wait) {
+				continue
+			}
+			return done, result{wait: wait, next: time.Now().Add(wait)}
+		}
+		if !tk.Wait(ctx) {
+			s.lim.Cancel(tk)
+			return done, result{wait: time.Second}
+		}
 		// A message on its way is finished, not abandoned, when the process
 		// is told to stop: Telegram may already have it, and an abandoned
 		// one is sent again by whoever claims its entry (the fault suite
@@ -742,8 +745,29 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 			err2 = s.tr.Send(sctx, chatID, html, "")
 		}
 		cancel()
+		// The send's end, the chat's next time and the acks of what went
+		// are written in one call; a 429 or a failure holds the chat.
+		var ack []string
+		var hold time.Duration
 		var ra *RetryAfterError
 		var mig *MigratedError
+		switch {
+		case err2 == nil:
+			for _, p := range ps[done : done+n] {
+				ack = append(ack, p.ids...)
+			}
+		case errors.As(err2, &ra):
+			hold = ra.After
+		case errors.Is(err2, ErrBadInput) && n == 1:
+			ack = ps[done].ids // dropped below
+		case errors.Is(err2, ErrBlocked), errors.Is(err2, ErrBadInput), errors.As(err2, &mig):
+		default:
+			hold = min(time.Duration(1<<min(attempt+1, 6))*250*time.Millisecond, 30*time.Second)
+		}
+		if err := s.lim.Finish(ctx, tk, hold, ack); err != nil {
+			s.log.Warn("cannot record a send", "chat_id", chatID, "err", err)
+			s.ack(ctx, ack)
+		}
 		switch {
 		case err2 == nil:
 			if s.Sent != nil {
@@ -756,7 +780,6 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 			attempt = 0
 		case errors.As(err2, &ra):
 			s.log.Warn("telegram asked to slow down", "chat_id", chatID, "retry_after", ra.After)
-			_ = s.lim.Hold(ctx, chatID, ra.After)
 			if block && sleep(ctx, ra.After) {
 				continue
 			}
@@ -790,7 +813,6 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 			attempt++
 			d := min(time.Duration(1<<min(attempt, 6))*250*time.Millisecond, 30*time.Second)
 			s.log.Warn("send failed; retrying", "chat_id", chatID, "err", err2, "retry_in", d)
-			_ = s.lim.Hold(ctx, chatID, d)
 			if block && attempt < 5 && sleep(ctx, d) {
 				continue
 			}
