@@ -331,6 +331,8 @@ type docSets struct {
 // per distinct word instead of once per word.
 type dedup struct {
 	table []int32
+	buf   []byte // folded text, copied into one string for the Doc
+	spans []span
 }
 
 var (
@@ -342,20 +344,19 @@ var (
 // (summary and body).
 func NewDoc(title, rawURL, text string) *Doc {
 	d := &Doc{host: hostOf(rawURL)}
-	buf := make([]byte, 0, len(title)+len(text))
-	spans := make([]span, 0, (len(title)+len(text))/5)
+	dd := dedupPool.Get().(*dedup)
+	defer dedupPool.Put(dd)
+	buf, spans := dd.buf[:0], dd.spans[:0]
 	buf, spans = tokenize(buf, spans, title)
 	d.titleLen = len(spans)
 	buf, spans = tokenize(buf, spans, text)
+	dd.buf, dd.spans = buf, spans
 	all := string(buf)
 	d.words = make([]string, len(spans))
 	d.at = make([]int32, len(spans))
 	for i, sp := range spans {
 		d.words[i] = all[sp.start:sp.end]
 	}
-
-	dd := dedupPool.Get().(*dedup)
-	defer dedupPool.Put(dd)
 	size := 64
 	for size < 2*len(d.words) {
 		size *= 2
