@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"testing"
 	"time"
@@ -114,16 +113,6 @@ func benchDelivery(b *testing.B, chats, alerts, limit, senders int) {
 		b.Fatalf("only %d messages sent", len(sent))
 	}
 	span := sent[len(sent)-1].Time.Sub(sent[0].Time).Seconds()
-	if os.Getenv("HB_DEBUG") != "" {
-		per := map[int]int{}
-		for _, m := range sent {
-			per[int(m.Time.Sub(sent[0].Time)/(250*time.Millisecond))]++
-		}
-		for i := 0; i <= int(span*4); i++ {
-			fmt.Fprintf(os.Stderr, "%d ", per[i]*4)
-		}
-		fmt.Fprintln(os.Stderr)
-	}
 	rate := float64(len(sent)-1) / span
 	b.ReportMetric(rate, "msgs/s")
 	b.ReportMetric(100*rate/float64(limit), "%cap")

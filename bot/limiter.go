@@ -331,7 +331,9 @@ func (l *Limiter) lead() {
 func (l *Limiter) step(fin []*finishReq, adm []*admitReq) time.Duration {
 	pace := l.rate * min(max(l.Pace, 0.5), 1)
 	interval := time.Duration(float64(time.Second) / pace)
-	horizon := max(100*time.Millisecond, 3*interval)
+	// The horizon is how far ahead slots go to messages that then sleep in
+	// their workers: short, so most workers keep preparing messages.
+	horizon := max(25*time.Millisecond, 3*interval)
 	capacity := max(1, int64(math.Floor(l.rate)))
 	keys := []string{RateKey(l.st), WindowKey(l.st), delivery.TelegramQueue(l.st)}
 	args := []any{interval.Microseconds(), horizon.Microseconds(), capacity, l.Lease.Microseconds(), "telegram", len(fin), len(adm)}

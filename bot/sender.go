@@ -162,6 +162,9 @@ type Sender struct {
 
 	lim *Limiter
 
+	artMu    sync.Mutex
+	artCache map[string]cachedArticle
+
 	mu       sync.Mutex
 	cond     *sync.Cond
 	chats    map[int64]*chatQueue
@@ -652,13 +655,32 @@ func (s *Sender) subscriber(ctx context.Context, id string, chat int64) (*subscr
 	return sub, err
 }
 
-// articles reads the alerts' articles in one round trip; an article that
-// expired is missing from the map.
+// articleTTL is how long a process reuses an article it read: an article
+// goes to many chats at once, and a second's staleness changes no alert.
+const articleTTL = time.Second
+
+type cachedArticle struct {
+	a  *article.Article
+	at time.Time
+}
+
+// articles reads the alerts' articles in one round trip, or none when they
+// were read in the last articleTTL; an article that expired is missing
+// from the map. The articles are shared: they are not to be changed.
 func (s *Sender) articles(ctx context.Context, es []entry) (map[string]*article.Article, error) {
+	out := map[string]*article.Article{}
+	now := time.Now()
+	s.artMu.Lock()
+	for _, e := range es {
+		if c, ok := s.artCache[e.al.Article]; ok && now.Sub(c.at) < articleTTL {
+			out[e.al.Article] = c.a
+		}
+	}
+	s.artMu.Unlock()
 	cmds := map[string]*redis.StringCmd{}
 	_, err := s.st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, e := range es {
-			if _, ok := cmds[e.al.Article]; !ok {
+			if _, ok := cmds[e.al.Article]; !ok && out[e.al.Article] == nil {
 				cmds[e.al.Article] = p.Get(ctx, watcher.ArticleKey(s.st, e.al.Article))
 			}
 		}
@@ -667,7 +689,18 @@ func (s *Sender) articles(ctx context.Context, es []entry) (map[string]*article.
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("read articles: %w", err)
 	}
-	out := map[string]*article.Article{}
+	defer func() {
+		s.artMu.Lock()
+		defer s.artMu.Unlock()
+		if s.artCache == nil || len(s.artCache) > 1024 {
+			s.artCache = map[string]cachedArticle{}
+		}
+		for id := range cmds {
+			if a := out[id]; a != nil {
+				s.artCache[id] = cachedArticle{a: a, at: now}
+			}
+		}
+	}()
 	for id, c := range cmds {
 		raw, err := c.Bytes()
 		if err != nil {
