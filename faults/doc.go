@@ -6,7 +6,10 @@
 // The tests are behind the build tag "faults" so that a plain go test ./...
 // stays fast:
 //
-//	go test -tags faults ./faults/
+//	go test -tags faults -count=1 -timeout 20m -v ./faults/
+//
+// (-v shows the report printed at the end: kills, restarts, deliveries
+// expected, delivered, lost and duplicated per scenario.)
 //
 // HERALD_SCALE=1 adds the million-subscriber measurement. CLUSTER.md says
 // how the Redis keys are laid out for Redis Cluster and how to run several
