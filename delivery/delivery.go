@@ -54,7 +54,7 @@ func PendingKey(st *store.Store) string { return st.Key("{mail}", "pending") }
 
 var telegramScript = redis.NewScript(`
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[1])) then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', 1000000, '*', 'sub', ARGV[2], 'chat', ARGV[3], 'article', ARGV[4], 'topic', ARGV[5])
+  redis.call('XADD', KEYS[2], '*', 'sub', ARGV[2], 'chat', ARGV[3], 'article', ARGV[4], 'topic', ARGV[5])
   return 1
 end
 return 0

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,7 +83,14 @@ func (s *Stream) Run(ctx context.Context, h Handler) error {
 	s.defaults()
 	backoff := time.Duration(0)
 	lastClaim := time.Time{}
+	lastTrim := time.Now()
 	for ctx.Err() == nil {
+		if time.Since(lastTrim) > trimEvery {
+			lastTrim = time.Now()
+			if err := s.TrimAcked(ctx); err != nil && ctx.Err() == nil {
+				s.Log.Debug("queue trim failed", "stream", s.Key, "err", err)
+			}
+		}
 		if backoff > 0 {
 			select {
 			case <-ctx.Done():
@@ -134,6 +142,67 @@ func (s *Stream) Run(ctx context.Context, h Handler) error {
 		}
 	}
 	return ctx.Err()
+}
+
+// trimEvery is how often a consumer trims entries every group is done with.
+const trimEvery = 30 * time.Second
+
+// TrimAcked deletes the entries that every consumer group of the stream has
+// read and acknowledged. Streams are never trimmed by length: a backlog of
+// unsent work is kept whatever its size, and only finished work goes.
+func (s *Stream) TrimAcked(ctx context.Context) error {
+	groups, err := s.Redis.XInfoGroups(ctx, s.Key).Result()
+	if err != nil {
+		return err
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	var floor string // the lowest id some group still needs
+	for _, g := range groups {
+		need := g.LastDeliveredID // entries after it are unread
+		if g.Pending > 0 {
+			p, err := s.Redis.XPending(ctx, s.Key, g.Name).Result()
+			if err != nil {
+				return err
+			}
+			need = p.Lower
+		} else {
+			need = nextID(need)
+		}
+		if floor == "" || lessID(need, floor) {
+			floor = need
+		}
+	}
+	if floor == "" || floor == "0-1" {
+		return nil
+	}
+	return s.Redis.XTrimMinIDApprox(ctx, s.Key, floor, 0).Err()
+}
+
+// nextID is the smallest stream id after id.
+func nextID(id string) string {
+	ms, seq, ok := splitID(id)
+	if !ok {
+		return "0-1"
+	}
+	return fmt.Sprintf("%d-%d", ms, seq+1)
+}
+
+func lessID(a, b string) bool {
+	am, as, _ := splitID(a)
+	bm, bs, _ := splitID(b)
+	return am < bm || (am == bm && as < bs)
+}
+
+func splitID(id string) (uint64, uint64, bool) {
+	msPart, seqPart, ok := strings.Cut(id, "-")
+	if !ok {
+		return 0, 0, false
+	}
+	ms, err1 := strconv.ParseUint(msPart, 10, 64)
+	seq, err2 := strconv.ParseUint(seqPart, 10, 64)
+	return ms, seq, err1 == nil && err2 == nil
 }
 
 // Ack acknowledges an entry so no one takes it again.

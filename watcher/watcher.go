@@ -408,7 +408,7 @@ func (w *Watcher) claim(ctx context.Context, n int) ([]string, error) {
 // canonical URL), marked too so the next poll does not fetch the page again.
 var publishScript = redis.NewScript(`
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', tonumber(ARGV[2])) then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'article', ARGV[1])
+  redis.call('XADD', KEYS[2], '*', 'article', ARGV[1])
   redis.call('ZADD', KEYS[3], tonumber(ARGV[3]), ARGV[1])
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[4]))
   redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[5]) - 1)
