@@ -11,7 +11,7 @@
 // (-v shows the report printed at the end: kills, restarts, deliveries
 // expected, delivered, lost and duplicated per scenario.)
 //
-// HERALD_SCALE=1 adds the million-subscriber measurement. CLUSTER.md says
+// HERALD_SCALE=1 adds the million-subscriber measurement. ARCHITECTURE.md says
 // how the Redis keys are laid out for Redis Cluster and how to run several
 // processes.
 package faults
