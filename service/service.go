@@ -19,7 +19,6 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -475,4 +474,3 @@ func (s *Service) Close() error {
 // SecretForTests exposes the link-signing key to tests in other packages.
 func (s *Service) SecretForTests() []byte { return s.secret }
 
-var _ = strconv.Itoa

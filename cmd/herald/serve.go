@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"runtime/debug"
 	"strings"
 
@@ -124,4 +123,3 @@ func runVersion(ctx context.Context, env *cmdEnv, args []string) error {
 	return nil
 }
 
-var _ = os.Stderr
