@@ -473,4 +473,3 @@ func (s *Service) Close() error {
 
 // SecretForTests exposes the link-signing key to tests in other packages.
 func (s *Service) SecretForTests() []byte { return s.secret }
-

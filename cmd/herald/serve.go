@@ -122,4 +122,3 @@ func runVersion(ctx context.Context, env *cmdEnv, args []string) error {
 	fmt.Fprintf(env.stdout, "herald %s%s\n", v, extra)
 	return nil
 }
-
