@@ -88,10 +88,10 @@ type suiteReport struct {
 }
 
 type reportRow struct {
-	Scenario                                 string
-	Kills, Restarts                          int
-	Expected, Delivered, Lost, Duplicated    int
-	Note                                     string
+	Scenario                              string
+	Kills, Restarts                       int
+	Expected, Delivered, Lost, Duplicated int
+	Note                                  string
 }
 
 var report suiteReport
@@ -238,15 +238,15 @@ func (r *redisProc) Store(t testing.TB) *store.Store {
 
 // heraldProc is one `herald serve` process, restartable.
 type heraldProc struct {
-	t     testing.TB
-	Name  string
-	Roles string
-	Addr  string // HTTP listen address
-	env   []string
-	log   *os.File
-	cmd   *exec.Cmd
-	done  chan struct{}
-	Kills int
+	t      testing.TB
+	Name   string
+	Roles  string
+	Addr   string // HTTP listen address
+	env    []string
+	log    *os.File
+	cmd    *exec.Cmd
+	done   chan struct{}
+	Kills  int
 	Starts int
 }
 

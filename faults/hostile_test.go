@@ -336,11 +336,11 @@ func TestHostileUsers(t *testing.T) {
 		sub := "mail:r0"
 		other := []byte("another-secret-altogether-0123456789")
 		forged := map[string]string{
-			"garbage":        "not-a-token",
-			"other secret":   token.Sign(other, token.Unsubscribe, sub, time.Now().Add(time.Hour)),
-			"expired":        token.Sign([]byte(secret), token.Unsubscribe, sub, time.Now().Add(-time.Minute)),
-			"wrong purpose":  token.Sign([]byte(secret), token.Form, sub, time.Now().Add(time.Hour)),
-			"tampered":       tamper(token.Sign([]byte(secret), token.Unsubscribe, sub, time.Now().Add(time.Hour))),
+			"garbage":       "not-a-token",
+			"other secret":  token.Sign(other, token.Unsubscribe, sub, time.Now().Add(time.Hour)),
+			"expired":       token.Sign([]byte(secret), token.Unsubscribe, sub, time.Now().Add(-time.Minute)),
+			"wrong purpose": token.Sign([]byte(secret), token.Form, sub, time.Now().Add(time.Hour)),
+			"tampered":      tamper(token.Sign([]byte(secret), token.Unsubscribe, sub, time.Now().Add(time.Hour))),
 		}
 		for name, tok := range forged {
 			q := "?token=" + url.QueryEscape(tok)
@@ -385,7 +385,7 @@ func TestHostileUsers(t *testing.T) {
 	})
 
 	t.Run("slow queries refused quickly", func(t *testing.T) {
-		long := strings.Repeat("word ", 2000)                                      // 10,000 characters
+		long := strings.Repeat("word ", 2000)                                     // 10,000 characters
 		deep := strings.Repeat("(", 1000) + "belarus" + strings.Repeat(")", 1000) // nested 1,000 deep
 		ors := strings.Repeat("a OR ", 2000) + "b"
 		for i, q := range []string{long, deep, ors} {

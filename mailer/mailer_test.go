@@ -37,8 +37,8 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time)     { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type fixture struct {
@@ -101,7 +101,9 @@ func (f *fixture) send(t testing.TB, force bool) int {
 func TestDue(t *testing.T) {
 	vilnius, _ := time.LoadLocation("Europe/Vilnius")
 	ny, _ := time.LoadLocation("America/New_York")
-	at := func(loc *time.Location, y int, mo time.Month, d, h, mi int) time.Time { return time.Date(y, mo, d, h, mi, 0, 0, loc) }
+	at := func(loc *time.Location, y int, mo time.Month, d, h, mi int) time.Time {
+		return time.Date(y, mo, d, h, mi, 0, 0, loc)
+	}
 	daily := &subscriptions.Subscriber{Frequency: "daily", Hour: 8, TZ: "Europe/Vilnius"}
 	weekly := &subscriptions.Subscriber{Frequency: "weekly", Hour: 8, TZ: "Europe/Vilnius"}
 	dst := &subscriptions.Subscriber{Frequency: "daily", Hour: 7, TZ: "America/New_York"}

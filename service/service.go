@@ -470,6 +470,3 @@ func (s *Service) Close() error {
 	}
 	return nil
 }
-
-// SecretForTests exposes the link-signing key to tests in other packages.
-func (s *Service) SecretForTests() []byte { return s.secret }
