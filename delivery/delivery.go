@@ -145,3 +145,99 @@ func Done(ctx context.Context, st *store.Store, sub string, n int) error {
 	}
 	return err
 }
+
+// Digest is one item for one email reader, for EnqueueBatch.
+type Digest struct {
+	Sub  string
+	Item Item
+}
+
+// batchSize is how many deliveries go to Redis in one pipeline: enough
+// that an article matching hundreds of subscribers costs a few round
+// trips, few enough that one pipeline does not hold Redis for long.
+const batchSize = 300
+
+// EnqueueBatch does what EnqueueTelegram and EnqueueDigest do for many
+// subscribers of one story, pipelining the scripts so that an article
+// matching hundreds of subscribers costs a few round trips instead of one
+// each. It returns how many alerts and digest items it queued; like them,
+// it is safe to repeat after a failure.
+func EnqueueBatch(ctx context.Context, st *store.Store, story string, alerts []Alert, items []Digest) (queuedAlerts, queuedItems int, err error) {
+	ttl := int64(MarkerTTL / time.Second)
+	for len(alerts) > 0 {
+		n := min(len(alerts), batchSize)
+		q, err := runBatch(ctx, st, telegramScript, n, func(i int) ([]string, []any) {
+			a := alerts[i]
+			return []string{telegramMarker(st, a.Sub, story), TelegramQueue(st)},
+				[]any{ttl, a.Sub, strconv.FormatInt(a.ChatID, 10), a.Article, a.Topic}
+		})
+		queuedAlerts += q
+		if err != nil {
+			return queuedAlerts, queuedItems, fmt.Errorf("queue alerts: %w", err)
+		}
+		alerts = alerts[n:]
+	}
+	for len(items) > 0 {
+		n := min(len(items), batchSize)
+		q, err := runBatch(ctx, st, digestScript, n, func(i int) ([]string, []any) {
+			d := items[i]
+			body, _ := json.Marshal(d.Item)
+			return []string{digestMarker(st, d.Sub, story), DigestKey(st, d.Sub)}, []any{ttl, body}
+		})
+		queuedItems += q
+		if err != nil {
+			return queuedAlerts, queuedItems, fmt.Errorf("queue digest items: %w", err)
+		}
+		// As in EnqueueDigest, the readers are marked pending only once
+		// their items are in (a round trip later, not in the same
+		// pipeline, which Redis Cluster may run on other nodes first).
+		subs := make([]any, n)
+		for i, d := range items[:n] {
+			subs[i] = d.Sub
+		}
+		if err := st.Redis.SAdd(ctx, PendingKey(st), subs...).Err(); err != nil {
+			return queuedAlerts, queuedItems, fmt.Errorf("mark readers pending: %w", err)
+		}
+		items = items[n:]
+	}
+	return queuedAlerts, queuedItems, nil
+}
+
+// runBatch runs script n times in one pipeline, with the keys and
+// arguments of call i, and returns how many calls returned 1. It sends
+// the script's hash and, if Redis does not know it yet, the script itself
+// for the calls that failed so.
+func runBatch(ctx context.Context, st *store.Store, script *redis.Script, n int, call func(i int) ([]string, []any)) (int, error) {
+	cmds := make([]*redis.Cmd, n)
+	_, _ = st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range n {
+			keys, args := call(i)
+			cmds[i] = script.EvalSha(ctx, p, keys, args...)
+		}
+		return nil
+	})
+	var retry []int
+	for i, c := range cmds {
+		if err := c.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			retry = append(retry, i)
+		}
+	}
+	if len(retry) > 0 {
+		_, _ = st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, i := range retry {
+				keys, args := call(i)
+				cmds[i] = script.Eval(ctx, p, keys, args...)
+			}
+			return nil
+		})
+	}
+	queued := 0
+	for _, c := range cmds {
+		v, err := c.Int()
+		if err != nil {
+			return queued, err
+		}
+		queued += v
+	}
+	return queued, nil
+}

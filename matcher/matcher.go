@@ -6,10 +6,13 @@ package matcher
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,18 +27,24 @@ import (
 	"github.com/herald-news/herald/watcher"
 )
 
-// sep joins a subscriber id and its topic into one index entry id.
-const sep = "\x1f"
-
 // Matcher is the matching stage.
+//
+// A million subscribers with a few topics each make millions of index
+// entries, so each is filed under a 6-byte reference (the subscriber's
+// number in targets, then the topic's position) rather than a string
+// naming the subscriber and the topic, and a subscriber's state is a small
+// struct in one slice.
 type Matcher struct {
 	st   *store.Store
 	subs *subscriptions.Store
 	log  *slog.Logger
 
-	mu    sync.RWMutex
-	idx   *subscriptions.Index
-	known map[string]target // subscriber id → where its deliveries go
+	mu      sync.RWMutex
+	idx     *subscriptions.Index
+	targets []target          // by subscriber number
+	free    []uint32          // numbers of targets no longer used
+	byChat  map[int64]uint32  // Telegram subscriber ("tg:<chat>") → number
+	byID    map[string]uint32 // any other subscriber id → number
 
 	// Consumer names this process in the stream's consumer group.
 	Consumer string
@@ -45,10 +54,63 @@ type Matcher struct {
 	Matched func(kind string)
 }
 
+// target is where one subscriber's deliveries go.
 type target struct {
-	kind   string
+	id string // the subscriber id; "" when it is subscriptions.TelegramID(chatID)
+	// topics are the topics as the subscriber wrote them, joined by "\n";
+	// "" when each is its own normalised form, which the index hands back
+	// with each match, as topics added through the bot are.
+	topics string
 	chatID int64
-	topics []string
+	kind   uint8  // kindTelegram, kindEmail; 0: unused
+	n      uint16 // topics filed in the index, by position
+}
+
+const (
+	kindTelegram uint8 = 1 + iota
+	kindEmail
+)
+
+func kindOf(s string) uint8 {
+	switch s {
+	case subscriptions.KindTelegram:
+		return kindTelegram
+	case subscriptions.KindEmail:
+		return kindEmail
+	}
+	return 0
+}
+
+// refLen is the length of an index entry id: a big-endian subscriber
+// number and topic position.
+const (
+	refLen    = 6
+	maxTopics = 1<<16 - 1
+)
+
+func putRef(b []byte, num uint32, topic int) {
+	binary.BigEndian.PutUint32(b, num)
+	binary.BigEndian.PutUint16(b[4:], uint16(topic))
+}
+
+func parseRef(id string) (num uint32, topic int, ok bool) {
+	if len(id) != refLen {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint32([]byte(id[:4])), int(binary.BigEndian.Uint16([]byte(id[4:]))), true
+}
+
+// telegramChat returns the chat of a subscriber id of the form "tg:<chat>".
+func telegramChat(id string) (int64, bool) {
+	rest, ok := strings.CutPrefix(id, "tg:")
+	if !ok {
+		return 0, false
+	}
+	c, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || strconv.FormatInt(c, 10) != rest {
+		return 0, false
+	}
+	return c, true
 }
 
 // New returns a Matcher.
@@ -56,7 +118,16 @@ func New(st *store.Store, subs *subscriptions.Store, log *slog.Logger) *Matcher 
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Matcher{st: st, subs: subs, log: log, idx: subscriptions.NewIndex(nil), known: map[string]target{}, Consumer: "matcher"}
+	m := &Matcher{st: st, subs: subs, log: log, Consumer: "matcher"}
+	m.reset(subscriptions.NewIndex(nil))
+	return m
+}
+
+func (m *Matcher) reset(idx *subscriptions.Index) {
+	m.idx = idx
+	m.targets, m.free = nil, nil
+	m.byChat = map[int64]uint32{}
+	m.byID = map[string]uint32{}
 }
 
 // Load reads every subscriber into the index and returns the id of the
@@ -81,59 +152,210 @@ func (m *Matcher) Load(ctx context.Context) (string, error) {
 	}
 	m.mu.Lock()
 	if freq.Docs() >= 50 {
-		m.idx = subscriptions.NewIndex(freq)
+		m.reset(subscriptions.NewIndex(freq))
 	} else {
-		m.idx = subscriptions.NewIndex(nil)
+		m.reset(subscriptions.NewIndex(nil))
 	}
-	m.known = map[string]target{}
 	m.mu.Unlock()
+
+	// Reading from Redis, parsing the topics and filing them overlap: one
+	// goroutine reads batches, one per core parses them, and this one files
+	// them, as the index takes one writer at a time.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	read := make(chan []subscriptions.Topics, 4)
+	parsed := make(chan []parsedSub, 4)
+	var scanErr error
+	go func() {
+		defer close(read)
+		scanErr = m.subs.ScanTopics(ctx, func(b []subscriptions.Topics) error {
+			select {
+			case read <- b:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for b := range read {
+				out := make([]parsedSub, 0, len(b))
+				for i := range b {
+					if p, ok := m.parse(&b[i]); ok {
+						out = append(out, p)
+					}
+				}
+				select {
+				case parsed <- out:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(parsed) }()
 	n := 0
-	err = m.subs.Scan(ctx, func(s *subscriptions.Subscriber) error {
-		m.apply(s)
-		n++
-		return nil
-	})
-	if err != nil {
+	for b := range parsed {
+		m.mu.Lock()
+		m.fileLocked(b)
+		m.mu.Unlock()
+		n += len(b)
+	}
+	if scanErr != nil {
+		return "", scanErr
+	}
+	if err := ctx.Err(); err != nil {
 		return "", err
 	}
 	m.log.Info("subscriptions loaded", "subscribers", n, "took", time.Since(started).Round(time.Millisecond))
 	return last, nil
 }
 
-// apply puts a subscriber's current topics into the index (nil removes it).
-func (m *Matcher) apply(s *subscriptions.Subscriber) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	id := ""
-	if s != nil {
-		id = s.ID
+// parsedSub is an active subscriber with its topics parsed, ready to file.
+type parsedSub struct {
+	id      string
+	t       target
+	queries []*subscriptions.Query // by position; nil where a topic no longer parses
+}
+
+// parse reads the topics of an active subscriber; it reports false for
+// one that gets no deliveries.
+func (m *Matcher) parse(s *subscriptions.Topics) (parsedSub, bool) {
+	kind := kindOf(s.Kind)
+	if s.Status != subscriptions.StatusActive || kind == 0 || s.Topics == "" {
+		return parsedSub{}, false
 	}
-	m.removeLocked(id)
-	if s == nil || !s.Active() {
-		return
-	}
-	t := target{kind: s.Kind, chatID: s.ChatID}
-	for _, topic := range s.Topics {
+	p := parsedSub{id: s.ID, t: target{chatID: s.ChatID, kind: kind}}
+	own := true // every topic is its own normalised form
+	for topic := range strings.SplitSeq(s.Topics, "\n") {
+		if len(p.queries) == maxTopics {
+			m.log.Warn("too many topics to index; ignoring the rest", "subscriber", s.ID, "topics", maxTopics)
+			break
+		}
 		q, err := subscriptions.Parse(topic)
 		if err != nil {
 			m.log.Warn("stored topic no longer parses", "subscriber", s.ID, "topic", topic, "err", err)
-			continue
+		} else if q.String() != topic {
+			own = false
 		}
-		m.idx.Add(s.ID+sep+topic, q)
-		t.topics = append(t.topics, topic)
+		p.queries = append(p.queries, q)
 	}
-	m.known[s.ID] = t
+	if !own {
+		p.t.topics = s.Topics
+	}
+	return p, true
 }
 
-func (m *Matcher) removeLocked(id string) {
-	t, ok := m.known[id]
-	if !ok {
+// fileLocked puts parsed subscribers into the index, replacing what they
+// followed before. The entry ids of a batch share one allocation.
+func (m *Matcher) fileLocked(ps []parsedSub) {
+	total := 0
+	for i := range ps {
+		total += len(ps[i].queries)
+	}
+	buf := make([]byte, total*refLen)
+	at := 0
+	for i := range ps {
+		p := &ps[i]
+		num := m.numberLocked(p.id)
+		if c, tg := telegramChat(p.id); !tg || c != p.t.chatID {
+			p.t.id = p.id
+		}
+		p.t.n = uint16(len(p.queries))
+		m.targets[num] = p.t
+		for topic := range p.queries {
+			putRef(buf[at:], num, topic)
+			at += refLen
+		}
+	}
+	refs := string(buf)
+	at = 0
+	for i := range ps {
+		for _, q := range ps[i].queries {
+			if q != nil {
+				m.idx.Add(refs[at:at+refLen], q)
+			}
+			at += refLen
+		}
+	}
+}
+
+// numberLocked returns the number of subscriber id, after taking its
+// topics out of the index, or a new number.
+func (m *Matcher) numberLocked(id string) uint32 {
+	if num, ok := m.lookupLocked(id); ok {
+		m.unfileLocked(num)
+		return num
+	}
+	var num uint32
+	if n := len(m.free); n > 0 {
+		num = m.free[n-1]
+		m.free = m.free[:n-1]
+	} else {
+		num = uint32(len(m.targets))
+		m.targets = append(m.targets, target{})
+	}
+	if c, ok := telegramChat(id); ok {
+		m.byChat[c] = num
+	} else {
+		m.byID[id] = num
+	}
+	return num
+}
+
+func (m *Matcher) lookupLocked(id string) (uint32, bool) {
+	if c, ok := telegramChat(id); ok {
+		num, ok := m.byChat[c]
+		return num, ok
+	}
+	num, ok := m.byID[id]
+	return num, ok
+}
+
+// unfileLocked takes a subscriber's topics out of the index.
+func (m *Matcher) unfileLocked(num uint32) {
+	var b [refLen]byte
+	for topic := range int(m.targets[num].n) {
+		putRef(b[:], num, topic)
+		m.idx.Remove(string(b[:]))
+	}
+	m.targets[num].n = 0
+}
+
+// subID returns the subscriber id of a target.
+func (m *Matcher) subID(num uint32) string {
+	if t := &m.targets[num]; t.id != "" {
+		return t.id
+	} else {
+		return subscriptions.TelegramID(t.chatID)
+	}
+}
+
+// apply puts a subscriber's current topics into the index; one with only
+// an id (deleted) or not active is taken out.
+func (m *Matcher) apply(s *subscriptions.Subscriber) {
+	t := subscriptions.Topics{ID: s.ID, Kind: s.Kind, Status: s.Status, ChatID: s.ChatID, Topics: strings.Join(s.Topics, "\n")}
+	p, ok := m.parse(&t)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ok {
+		m.fileLocked([]parsedSub{p})
 		return
 	}
-	for _, topic := range t.topics {
-		m.idx.Remove(id + sep + topic)
+	num, found := m.lookupLocked(s.ID)
+	if !found {
+		return
 	}
-	delete(m.known, id)
+	m.unfileLocked(num)
+	m.targets[num] = target{}
+	m.free = append(m.free, num)
+	if c, tg := telegramChat(s.ID); tg {
+		delete(m.byChat, c)
+	} else {
+		delete(m.byID, s.ID)
+	}
 }
 
 // Follow applies subscriber changes after the stream id from until ctx ends.
@@ -249,43 +471,63 @@ func (m *Matcher) Handle(ctx context.Context, articleID string) error {
 		story = a.ID
 	}
 	doc := subscriptions.NewDoc(a.Title, a.URL, a.Summary+"\n\n"+a.Text)
+	var alerts []delivery.Alert
+	var items []delivery.Digest
+	now := time.Now().UTC()
+	seen := map[uint32]struct{}{}
 	m.mu.RLock()
-	hits := m.idx.Match(doc)
-	type hit struct {
-		t     target
-		topic string
-	}
-	first := map[string]hit{}
-	for _, h := range hits {
-		sub, topic, _ := strings.Cut(h, sep)
-		if _, ok := first[sub]; ok {
-			continue
+	m.idx.MatchFunc(doc, func(id, query string) bool {
+		num, topic, ok := parseRef(id)
+		if !ok || int(num) >= len(m.targets) {
+			return true
 		}
-		first[sub] = hit{m.known[sub], topic}
-	}
+		if _, dup := seen[num]; dup {
+			return true
+		}
+		seen[num] = struct{}{}
+		t := &m.targets[num]
+		text := query
+		if t.topics != "" {
+			text = nthLine(t.topics, topic)
+		}
+		switch t.kind {
+		case kindTelegram:
+			alerts = append(alerts, delivery.Alert{Sub: m.subID(num), ChatID: t.chatID, Article: a.ID, Topic: text})
+		case kindEmail:
+			items = append(items, delivery.Digest{Sub: m.subID(num), Item: delivery.Item{Article: a.ID, Topic: text, At: now}})
+		}
+		return true
+	})
 	m.mu.RUnlock()
-	for sub, h := range first {
-		switch h.t.kind {
-		case subscriptions.KindTelegram:
-			ok, err := delivery.EnqueueTelegram(ctx, m.st, story, delivery.Alert{Sub: sub, ChatID: h.t.chatID, Article: a.ID, Topic: h.topic})
-			if err != nil {
-				return err
-			}
-			if ok && m.Matched != nil {
-				m.Matched(h.t.kind)
-			}
-		case subscriptions.KindEmail:
-			ok, err := delivery.EnqueueDigest(ctx, m.st, sub, story, delivery.Item{Article: a.ID, Topic: h.topic, At: time.Now().UTC()})
-			if err != nil {
-				return err
-			}
-			if ok && m.Matched != nil {
-				m.Matched(h.t.kind)
-			}
+	nt, ne, err := delivery.EnqueueBatch(ctx, m.st, story, alerts, items)
+	if m.Matched != nil {
+		for range nt {
+			m.Matched(subscriptions.KindTelegram)
+		}
+		for range ne {
+			m.Matched(subscriptions.KindEmail)
 		}
 	}
-	if len(first) > 0 {
-		m.log.Info("article matched", "article", a.ID, "title", a.Title, "subscribers", len(first))
+	if err != nil {
+		return err
+	}
+	if len(seen) > 0 {
+		m.log.Info("article matched", "article", a.ID, "title", a.Title, "subscribers", len(seen))
 	}
 	return nil
+}
+
+// nthLine returns line n of s (0-based), "" if there is none.
+func nthLine(s string, n int) string {
+	for ; n > 0; n-- {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			return ""
+		}
+		s = s[i+1:]
+	}
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }

@@ -342,6 +342,73 @@ func (s *Store) Scan(ctx context.Context, fn func(*Subscriber) error) error {
 	return scan(ctx, s.st.Redis)
 }
 
+// Topics is what a matcher needs of one subscriber: where deliveries go
+// and the topics it follows, joined by "\n" as stored.
+type Topics struct {
+	ID, Kind, Status string
+	ChatID           int64
+	Topics           string
+}
+
+// ScanTopics calls fn with every subscriber's Topics, a batch at a time.
+// It reads four fields of each hash with HMGET instead of the whole hash
+// into a map, which is most of the cost of loading a million subscribers;
+// fn may keep the batch.
+func (s *Store) ScanTopics(ctx context.Context, fn func([]Topics) error) error {
+	pattern := s.st.Key("sub", "{*}")
+	scan := func(ctx context.Context, c redis.UniversalClient) error {
+		var cursor uint64
+		for {
+			keys, next, err := c.Scan(ctx, cursor, pattern, 5000).Result()
+			if err != nil {
+				return fmt.Errorf("scan subscribers: %w", err)
+			}
+			if len(keys) > 0 {
+				cmds := make([]*redis.SliceCmd, len(keys))
+				_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+					for i, k := range keys {
+						cmds[i] = p.HMGet(ctx, k, "k", "s", "chat", "q")
+					}
+					return nil
+				})
+				batch := make([]Topics, 0, len(keys))
+				for i, cmd := range cmds {
+					if err := cmd.Err(); err != nil {
+						if strings.HasPrefix(err.Error(), "WRONGTYPE") {
+							continue // a key of another type that fits the pattern
+						}
+						return fmt.Errorf("read subscribers: %w", err)
+					}
+					v := cmd.Val()
+					if len(v) != 4 || v[0] == nil && v[1] == nil {
+						continue // gone since SCAN named it
+					}
+					t := Topics{ID: idFromKey(keys[i])}
+					t.Kind, _ = v[0].(string)
+					t.Status, _ = v[1].(string)
+					chat, _ := v[2].(string)
+					t.ChatID, _ = strconv.ParseInt(chat, 10, 64)
+					t.Topics, _ = v[3].(string)
+					batch = append(batch, t)
+				}
+				if len(batch) > 0 {
+					if err := fn(batch); err != nil {
+						return err
+					}
+				}
+			}
+			if next == 0 {
+				return nil
+			}
+			cursor = next
+		}
+	}
+	if cc, ok := s.st.Redis.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	}
+	return scan(ctx, s.st.Redis)
+}
+
 func idFromKey(k string) string {
 	i, j := strings.IndexByte(k, '{'), strings.LastIndexByte(k, '}')
 	if i < 0 || j < i {
