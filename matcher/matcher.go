@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -180,10 +181,16 @@ func (m *Matcher) Load(ctx context.Context) (string, error) {
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
+			// Popular topics are followed by many subscribers: each is
+			// parsed once per worker (a query is immutable once parsed).
+			cache := map[string]*subscriptions.Query{}
 			for b := range read {
+				if len(cache) > 1<<16 {
+					clear(cache)
+				}
 				out := make([]parsedSub, 0, len(b))
 				for i := range b {
-					if p, ok := m.parse(&b[i]); ok {
+					if p, ok := m.parse(&b[i], cache); ok {
 						out = append(out, p)
 					}
 				}
@@ -209,6 +216,10 @@ func (m *Matcher) Load(ctx context.Context) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
+	// Loading made garbage several times the size of what it kept (Redis
+	// replies, parse trees); give it back to the system now rather than
+	// keep the heap at its peak until the scavenger gets to it.
+	debug.FreeOSMemory()
 	m.log.Info("subscriptions loaded", "subscribers", n, "took", time.Since(started).Round(time.Millisecond))
 	return last, nil
 }
@@ -221,8 +232,8 @@ type parsedSub struct {
 }
 
 // parse reads the topics of an active subscriber; it reports false for
-// one that gets no deliveries.
-func (m *Matcher) parse(s *subscriptions.Topics) (parsedSub, bool) {
+// one that gets no deliveries. cache, if not nil, keeps parsed topics.
+func (m *Matcher) parse(s *subscriptions.Topics, cache map[string]*subscriptions.Query) (parsedSub, bool) {
 	kind := kindOf(s.Kind)
 	if s.Status != subscriptions.StatusActive || kind == 0 || s.Topics == "" {
 		return parsedSub{}, false
@@ -234,7 +245,12 @@ func (m *Matcher) parse(s *subscriptions.Topics) (parsedSub, bool) {
 			m.log.Warn("too many topics to index; ignoring the rest", "subscriber", s.ID, "topics", maxTopics)
 			break
 		}
-		q, err := subscriptions.Parse(topic)
+		q, err := cache[topic], error(nil)
+		if q == nil {
+			if q, err = subscriptions.Parse(topic); err == nil && cache != nil {
+				cache[topic] = q
+			}
+		}
 		if err != nil {
 			m.log.Warn("stored topic no longer parses", "subscriber", s.ID, "topic", topic, "err", err)
 		} else if q.String() != topic {
@@ -337,7 +353,7 @@ func (m *Matcher) subID(num uint32) string {
 // an id (deleted) or not active is taken out.
 func (m *Matcher) apply(s *subscriptions.Subscriber) {
 	t := subscriptions.Topics{ID: s.ID, Kind: s.Kind, Status: s.Status, ChatID: s.ChatID, Topics: strings.Join(s.Topics, "\n")}
-	p, ok := m.parse(&t)
+	p, ok := m.parse(&t, nil)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if ok {
