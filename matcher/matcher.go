@@ -55,7 +55,7 @@ type Matcher struct {
 	// Matched, when set, is told of each delivery queued (metrics).
 	Matched func(kind string)
 	// HeapHeadroom bounds how far the heap may grow over what it holds
-	// after loading before the garbage collector runs (0: 64 MiB; < 0:
+	// after loading before the garbage collector runs (0: 128 MiB; < 0:
 	// leave the collector as GOGC says). See bound.
 	HeapHeadroom int64
 }
@@ -184,8 +184,7 @@ func (m *Matcher) Load(ctx context.Context) (string, error) {
 		})
 	}()
 	var wg sync.WaitGroup
-	// One core stays for filing, which is the longer part, and Redis.
-	for range max(1, runtime.GOMAXPROCS(0)-1) {
+	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			// Popular topics are followed by many subscribers: each is
 			// parsed once per worker (a query is immutable once parsed).
@@ -238,9 +237,8 @@ func (m *Matcher) Load(ctx context.Context) (string, error) {
 // big, so that the heap stays within HeapHeadroom of what they hold. With
 // the default GOGC=100 the heap would grow to twice the index (1M
 // subscribers with 3 topics: ~750 MiB held, 1.5 GiB resident) between
-// collections; matching makes little garbage, so collecting at +64 MiB
-// keeps the process near 1 GiB at the cost of a collection every few
-// hundred articles. It is a soft bound on the whole process,
+// collections; matching makes little garbage, so collecting at +128 MiB
+// costs a few percent of a core. It is a soft bound on the whole process,
 // the last of the memory savings, and yields to an operator's GOGC or
 // GOMEMLIMIT.
 func (m *Matcher) bound() {
@@ -249,7 +247,7 @@ func (m *Matcher) bound() {
 	}
 	headroom := m.HeapHeadroom
 	if headroom == 0 {
-		headroom = 64 << 20
+		headroom = 128 << 20
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
