@@ -320,15 +320,21 @@ func (m *Matcher) fileLocked(ps []parsedSub) {
 		}
 	}
 	refs := string(buf)
+	ids := make([]string, 0, total)
+	qs := make([]*subscriptions.Query, 0, total)
 	at = 0
 	for i := range ps {
 		for _, q := range ps[i].queries {
 			if q != nil {
-				m.idx.Add(refs[at:at+refLen], q)
+				ids = append(ids, refs[at:at+refLen])
+				qs = append(qs, q)
 			}
 			at += refLen
 		}
 	}
+	// One call for the batch: the index files its topics together, which
+	// at start-up is most of the time that cannot run in parallel.
+	m.idx.AddBatch(ids, qs)
 }
 
 // numberLocked returns the number of subscriber id, after taking its

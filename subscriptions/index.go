@@ -1,6 +1,7 @@
 package subscriptions
 
 import (
+	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
@@ -47,7 +48,19 @@ type Index struct {
 	entries []entry
 	free    []uint32          // unused entry numbers, for reuse
 	byQuery map[string]uint32 // normalised query → entry number
-	byID    map[string]uint32 // subscription id → entry number
+
+	// byID maps the hash of each subscription id to its entry number; an
+	// id whose hash another id already holds goes in idClash instead. A
+	// million subscribers make millions of ids: hashes keep that map
+	// free of pointers, which the garbage collector then need not scan,
+	// and cheap to fill. The ids themselves are in the entry's reports,
+	// where lookupID confirms them.
+	byID    map[uint64]uint32
+	idClash map[string]uint32
+	seed    maphash.Seed
+	weak    func(string) uint64 // if set, hashes ids instead: tests make them clash
+
+	pending []uint64 // AddBatch's buffer
 
 	pool sync.Pool // *scratch
 }
@@ -282,7 +295,9 @@ func NewIndex(freq *Frequencies) *Index {
 	ix := &Index{
 		freq:    freq,
 		byQuery: make(map[string]uint32),
-		byID:    make(map[string]uint32),
+		byID:    make(map[uint64]uint32),
+		idClash: make(map[string]uint32),
+		seed:    maphash.MakeSeed(),
 	}
 	for k := range ix.dict {
 		ix.dict[k] = make(map[string]uint32)
@@ -294,7 +309,7 @@ func NewIndex(freq *Frequencies) *Index {
 func (ix *Index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return len(ix.byID)
+	return len(ix.byID) + len(ix.idClash)
 }
 
 // Distinct returns the number of distinct queries in the index.
@@ -309,18 +324,115 @@ func (ix *Index) Distinct() int {
 func (ix *Index) Add(id string, q *Query) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if e, ok := ix.byID[id]; ok {
+	ix.add(id, q)
+}
+
+func (ix *Index) add(id string, q *Query) {
+	if e, ok := ix.lookupID(id); ok {
 		if ix.home(e).query == q.root.str {
 			return
 		}
 		ix.remove(id, e)
 	}
-	e, ok := ix.byQuery[q.root.str]
-	if !ok {
-		e = ix.newEntry(q)
-	}
+	e := ix.entryFor(q)
 	ix.setIDs(e, append(ix.home(e).ids, id))
-	ix.byID[id] = e
+	ix.fileID(id, e)
+}
+
+// AddBatch files each ids[i] under qs[i], as Add would one after the
+// other, under one lock. It is the way to load many subscriptions: the
+// ids of each query are appended all at once, so a query followed by
+// many grows its list once per batch rather than once per id.
+func (ix *Index) AddBatch(ids []string, qs []*Query) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	pend := ix.pending[:0] // entry<<32 | position in ids
+	for i, id := range ids {
+		h := ix.hashID(id)
+		_, taken := ix.byID[h]
+		if !taken && len(ix.idClash) > 0 {
+			_, taken = ix.idClash[id]
+		}
+		if taken {
+			// Already filed, twice in the batch, or a hash another id
+			// holds: file it on its own, after what came before it.
+			ix.appendIDs(pend, ids)
+			pend = pend[:0]
+			ix.add(id, qs[i])
+			continue
+		}
+		e := ix.entryFor(qs[i])
+		ix.byID[h] = e
+		pend = append(pend, uint64(e)<<32|uint64(i))
+	}
+	ix.appendIDs(pend, ids)
+	ix.pending = pend[:0]
+}
+
+// appendIDs appends ids[i] to the ids of entry e for each e<<32|i in pend.
+func (ix *Index) appendIDs(pend []uint64, ids []string) {
+	slices.Sort(pend)
+	for i := 0; i < len(pend); {
+		e := uint32(pend[i] >> 32)
+		j := i + 1
+		for j < len(pend) && uint32(pend[j]>>32) == e {
+			j++
+		}
+		list := slices.Grow(ix.home(e).ids, j-i)
+		for _, p := range pend[i:j] {
+			list = append(list, ids[uint32(p)])
+		}
+		ix.setIDs(e, list)
+		i = j
+	}
+}
+
+// entryFor returns the entry of q, made if there is none.
+func (ix *Index) entryFor(q *Query) uint32 {
+	if e, ok := ix.byQuery[q.root.str]; ok {
+		return e
+	}
+	return ix.newEntry(q)
+}
+
+func (ix *Index) hashID(id string) uint64 {
+	if ix.weak != nil {
+		return ix.weak(id)
+	}
+	return maphash.String(ix.seed, id)
+}
+
+// lookupID returns the entry that subscription id follows.
+func (ix *Index) lookupID(id string) (uint32, bool) {
+	if len(ix.idClash) > 0 {
+		if e, ok := ix.idClash[id]; ok {
+			return e, true
+		}
+	}
+	e, ok := ix.byID[ix.hashID(id)]
+	if ok && slices.Contains(ix.home(e).ids, id) {
+		return e, true
+	}
+	return 0, false
+}
+
+// fileID records that id, which the index does not hold, follows entry e.
+func (ix *Index) fileID(id string, e uint32) {
+	h := ix.hashID(id)
+	if _, taken := ix.byID[h]; taken {
+		ix.idClash[id] = e
+		return
+	}
+	ix.byID[h] = e
+}
+
+// unfileID forgets the entry of id, which the index holds.
+func (ix *Index) unfileID(id string) {
+	if _, ok := ix.idClash[id]; ok {
+		delete(ix.idClash, id)
+		return
+	}
+	delete(ix.byID, ix.hashID(id))
 }
 
 // home returns the report of the first posting of entry e; all the
@@ -342,7 +454,7 @@ func (ix *Index) setIDs(e uint32, ids []string) {
 func (ix *Index) Remove(id string) bool {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	e, ok := ix.byID[id]
+	e, ok := ix.lookupID(id)
 	if ok {
 		ix.remove(id, e)
 	}
@@ -350,7 +462,7 @@ func (ix *Index) Remove(id string) bool {
 }
 
 func (ix *Index) remove(id string, e uint32) {
-	delete(ix.byID, id)
+	ix.unfileID(id)
 	h := ix.home(e)
 	ids := h.ids
 	if i := slices.Index(ids, id); i >= 0 {

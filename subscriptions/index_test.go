@@ -385,3 +385,65 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestAddBatch checks that filing in batches gives what Add one by one
+// gives, with ids added twice (in one batch and across batches), replaced
+// and removed, and with ids whose hashes clash (a weak hash makes most of
+// them do).
+func TestAddBatch(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	docs, _ := testDocs(t, r, fallbackWords)
+	var runs [][]string
+	for _, d := range docs {
+		runs = append(runs, d.words)
+	}
+	g := &queryGen{r: r, words: vocabulary(docs), runs: runs}
+	var pool []*Query
+	for len(pool) < 300 {
+		if q, err := Parse(g.group(0)); err == nil {
+			pool = append(pool, q)
+		}
+	}
+	for _, weak := range []bool{false, true} {
+		one, many := NewIndex(nil), NewIndex(nil)
+		if weak {
+			many.weak = func(id string) uint64 { return uint64(len(id) % 3) }
+		}
+		compare := func(stage string) {
+			t.Helper()
+			if one.Len() != many.Len() || one.Distinct() != many.Distinct() {
+				t.Fatalf("weak=%v %s: Len, Distinct = %d, %d by Add; %d, %d by AddBatch", weak, stage, one.Len(), one.Distinct(), many.Len(), many.Distinct())
+			}
+			for di, d := range docs {
+				want, got := one.Match(d), many.Match(d)
+				slices.Sort(want)
+				slices.Sort(got)
+				if !slices.Equal(got, want) {
+					t.Fatalf("weak=%v %s: doc %d: AddBatch index matched %d ids, Add index %d", weak, stage, di, len(got), len(want))
+				}
+			}
+		}
+		for round := range 3 {
+			ids := make([]string, 2000)
+			qs := make([]*Query, len(ids))
+			for i := range ids {
+				ids[i] = fmt.Sprint("s", r.IntN(1500))
+				qs[i] = pool[r.IntN(len(pool))]
+				one.Add(ids[i], qs[i])
+			}
+			for i := 0; i < len(ids); {
+				n := min(1+r.IntN(400), len(ids)-i)
+				many.AddBatch(ids[i:i+n], qs[i:i+n])
+				i += n
+			}
+			compare(fmt.Sprint("round ", round))
+			for range 300 {
+				id := fmt.Sprint("s", r.IntN(1500))
+				if a, b := one.Remove(id), many.Remove(id); a != b {
+					t.Fatalf("weak=%v: Remove(%s) = %v by Add, %v by AddBatch", weak, id, a, b)
+				}
+			}
+			compare(fmt.Sprint("round ", round, " after removals"))
+		}
+	}
+}
