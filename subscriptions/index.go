@@ -60,7 +60,9 @@ type Index struct {
 	seed    maphash.Seed
 	weak    func(string) uint64 // if set, hashes ids instead: tests make them clash
 
-	pending []uint64 // AddBatch's buffer
+	pending []uint64                              // AddBatch's buffer
+	batchQs map[*Query]uint32                     // AddBatch: the entry of each query of the batch
+	buf     struct{ code, keys, checks []uint32 } // newEntry's buffers
 
 	pool sync.Pool // *scratch
 }
@@ -347,6 +349,10 @@ func (ix *Index) AddBatch(ids []string, qs []*Query) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	pend := ix.pending[:0] // entry<<32 | position in ids
+	if ix.batchQs == nil {
+		ix.batchQs = make(map[*Query]uint32)
+	}
+	defer clear(ix.batchQs)
 	for i, id := range ids {
 		h := ix.hashID(id)
 		_, taken := ix.byID[h]
@@ -359,9 +365,17 @@ func (ix *Index) AddBatch(ids []string, qs []*Query) {
 			ix.appendIDs(pend, ids)
 			pend = pend[:0]
 			ix.add(id, qs[i])
+			clear(ix.batchQs) // add may have dropped an entry
 			continue
 		}
-		e := ix.entryFor(qs[i])
+		// A query that many follow recurs in a batch, as one parsed
+		// Query when the caller parses each topic once: look it up by
+		// pointer, in a map small enough to stay in cache.
+		e, ok := ix.batchQs[qs[i]]
+		if !ok {
+			e = ix.entryFor(qs[i])
+			ix.batchQs[qs[i]] = e
+		}
 		ix.byID[h] = e
 		pend = append(pend, uint64(e)<<32|uint64(i))
 	}
@@ -496,8 +510,11 @@ func (ix *Index) remove(id string, e uint32) {
 // newEntry compiles q, files it under its selecting keys and returns its
 // entry number.
 func (ix *Index) newEntry(q *Query) uint32 {
-	code := ix.compile(q.root, nil)
+	// code, keys and checks are copied into prog: build them in buffers
+	// the index keeps, one allocation per entry instead of four.
+	code := ix.compile(q.root, ix.buf.code[:0])
 	keys, checks := ix.filing(q.root)
+	ix.buf.code = code
 	prog := make([]uint32, 1+len(code)+2*len(keys))
 	prog[0] = uint32(len(code))
 	copy(prog[1:], code)
@@ -526,10 +543,12 @@ func (ix *Index) newEntry(q *Query) uint32 {
 // filing returns the posting keys of a query and the check of the posting
 // under each (see posting).
 func (ix *Index) filing(root *node) (keys, checks []uint32) {
-	keys, _ = ix.selectors(root, nil)
+	keys, _ = ix.selectors(root, ix.buf.keys[:0])
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
-	checks = make([]uint32, len(keys))
+	ix.buf.keys = keys
+	checks = slices.Grow(ix.buf.checks[:0], len(keys))[:len(keys)]
+	ix.buf.checks = checks
 	orOfTwo := root.op == opOr && len(keys) == 2 &&
 		!slices.ContainsFunc(root.kids, func(k *node) bool { return !simpleTerm(k) })
 	if orOfTwo {
