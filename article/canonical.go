@@ -44,7 +44,9 @@ func Canonical(rawURL string) (string, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", fmt.Errorf("canonical url %q: %w", rawURL, ErrNotWebURL)
 	}
-	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	// Trailing dots (the DNS root) go, all of them, so the result is its
+	// own canonical form; a host of dots alone names nothing.
+	host := strings.TrimRight(strings.ToLower(u.Hostname()), ".")
 	if host == "" {
 		return "", fmt.Errorf("canonical url %q: %w", rawURL, ErrNotWebURL)
 	}
@@ -76,6 +78,7 @@ func canonicalQuery(raw string) string {
 	type pair struct{ key, text string }
 	var pairs []pair
 	for _, part := range strings.FieldsFunc(raw, func(r rune) bool { return r == '&' }) {
+		part = repairEscapes(part)
 		k, v, hasValue := strings.Cut(part, "=")
 		key, err := url.QueryUnescape(k)
 		if err != nil {
@@ -101,4 +104,29 @@ func canonicalQuery(raw string) string {
 		texts[i] = p.text
 	}
 	return strings.Join(texts, "&")
+}
+
+// repairEscapes percent-encodes what a browser would have: a "%" that starts
+// no escape, spaces, control bytes and bytes outside ASCII. The result always
+// decodes, so the canonical form of a URL is its own canonical form.
+func repairEscapes(s string) string {
+	const hexDigits = "0123456789ABCDEF"
+	isHex := func(c byte) bool {
+		return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(c)
+		case c == '%' || c <= ' ' || c >= 0x7f:
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

@@ -31,7 +31,7 @@ func TestCanonical(t *testing.T) {
 		{"trailing dot host", "https://example.com./a", "https://example.com/a"},
 		{"ipv6 with default port", "http://[::1]:80/a", "http://[::1]/a"},
 		{"escaped path kept", "https://example.com/a%2Fb", "https://example.com/a%2Fb"},
-		{"bad escape in query kept", "https://example.com/a?x=%zz&a=1", "https://example.com/a?a=1&x=%zz"},
+		{"bad escape in query repaired as a browser would", "https://example.com/a?x=%zz&a=1", "https://example.com/a?a=1&x=%25zz"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
