@@ -46,8 +46,14 @@ type Index struct {
 	lists []*postingList
 
 	entries []entry
-	free    []uint32          // unused entry numbers, for reuse
-	byQuery map[string]uint32 // normalised query → entry number
+	free    []uint32 // unused entry numbers, for reuse
+	// byQuery maps the hash of each normalised query to its entry number,
+	// a query whose hash another holds in queryClash; as with byID, the
+	// query itself is in the entry's reports, where lookupQuery confirms
+	// it. Nearly every entry of a million subscribers may be a distinct
+	// query: a map of strings was most of the time of loading them.
+	byQuery    map[uint64]uint32
+	queryClash map[string]uint32
 
 	// byID maps the hash of each subscription id to its entry number; an
 	// id whose hash another id already holds goes in idClash instead. A
@@ -58,7 +64,7 @@ type Index struct {
 	byID    map[uint64]uint32
 	idClash map[string]uint32
 	seed    maphash.Seed
-	weak    func(string) uint64 // if set, hashes ids instead: tests make them clash
+	weak    func(string) uint64 // if set, hashes ids and queries instead: tests make them clash
 
 	pending []uint64                              // AddBatch's buffer
 	batchQs map[*Query]uint32                     // AddBatch: the entry of each query of the batch
@@ -295,11 +301,12 @@ func (f *Frequencies) share(stem string) float64 {
 // are rare; it must not change afterwards.
 func NewIndex(freq *Frequencies) *Index {
 	ix := &Index{
-		freq:    freq,
-		byQuery: make(map[string]uint32),
-		byID:    make(map[uint64]uint32),
-		idClash: make(map[string]uint32),
-		seed:    maphash.MakeSeed(),
+		freq:       freq,
+		byQuery:    make(map[uint64]uint32),
+		queryClash: make(map[string]uint32),
+		byID:       make(map[uint64]uint32),
+		idClash:    make(map[string]uint32),
+		seed:       maphash.MakeSeed(),
 	}
 	for k := range ix.dict {
 		ix.dict[k] = make(map[string]uint32)
@@ -318,7 +325,7 @@ func (ix *Index) Len() int {
 func (ix *Index) Distinct() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return len(ix.byQuery)
+	return len(ix.byQuery) + len(ix.queryClash)
 }
 
 // Add files subscription id under query q, replacing what id followed
@@ -403,7 +410,7 @@ func (ix *Index) appendIDs(pend []uint64, ids []string) {
 
 // entryFor returns the entry of q, made if there is none.
 func (ix *Index) entryFor(q *Query) uint32 {
-	if e, ok := ix.byQuery[q.root.str]; ok {
+	if e, ok := ix.lookupQuery(q.root.str); ok {
 		return e
 	}
 	return ix.newEntry(q)
@@ -414,6 +421,50 @@ func (ix *Index) hashID(id string) uint64 {
 		return ix.weak(id)
 	}
 	return maphash.String(ix.seed, id)
+}
+
+// lookupQuery returns the entry of normalised query s.
+func (ix *Index) lookupQuery(s string) (uint32, bool) {
+	if len(ix.queryClash) > 0 {
+		if e, ok := ix.queryClash[s]; ok {
+			return e, true
+		}
+	}
+	e, ok := ix.byQuery[ix.hashID(s)]
+	if ok && ix.home(e).query == s {
+		return e, true
+	}
+	return 0, false
+}
+
+// heldQuery returns the entry of normalised query s, which the index
+// holds, without reading the entry (which remove may be changing).
+func (ix *Index) heldQuery(s string) uint32 {
+	if e, ok := ix.queryClash[s]; ok {
+		return e
+	}
+	return ix.byQuery[ix.hashID(s)]
+}
+
+// fileQuery records that entry e holds normalised query s, which the
+// index does not hold.
+func (ix *Index) fileQuery(s string, e uint32) {
+	h := ix.hashID(s)
+	if _, taken := ix.byQuery[h]; taken {
+		ix.queryClash[s] = e
+		return
+	}
+	ix.byQuery[h] = e
+}
+
+// unfileQuery forgets the entry of normalised query s, which the index
+// holds.
+func (ix *Index) unfileQuery(s string) {
+	if _, ok := ix.queryClash[s]; ok {
+		delete(ix.queryClash, s)
+		return
+	}
+	delete(ix.byQuery, ix.hashID(s))
 }
 
 // lookupID returns the entry that subscription id follows.
@@ -489,14 +540,14 @@ func (ix *Index) remove(id string, e uint32) {
 		ix.setIDs(e, ids)
 		return
 	}
-	delete(ix.byQuery, h.query)
+	ix.unfileQuery(h.query)
 	keys, at := ix.entries[e].filed()
 	for i, key := range keys {
 		// The last posting of the part moves into this one's place: tell
 		// its entry where it went.
 		l := ix.lists[key]
 		if moved := l.remove(at[i]); moved != nil {
-			mkeys, mat := ix.entries[ix.byQuery[moved.query]].filed()
+			mkeys, mat := ix.entries[ix.heldQuery(moved.query)].filed()
 			mat[slices.Index(mkeys, key)] = at[i]
 		}
 		if l.empty() {
@@ -530,7 +581,7 @@ func (ix *Index) newEntry(q *Query) uint32 {
 		ix.entries = append(ix.entries, entry{})
 	}
 	ix.entries[e] = entry{prog: prog}
-	ix.byQuery[q.root.str] = e
+	ix.fileQuery(q.root.str, e)
 	for i, key := range keys {
 		if ix.lists[key] == nil {
 			ix.lists[key] = new(postingList)
