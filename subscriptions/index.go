@@ -25,7 +25,8 @@ import (
 // cache miss each was most of the time of Match.
 //
 // Index is safe for concurrent use: Match runs under a read lock and may
-// run in parallel; Add and Remove take the write lock.
+// run in parallel; Add, AddBatch and Remove take the write lock. To load
+// many subscriptions, AddBatch files a batch under one lock.
 type Index struct {
 	mu   sync.RWMutex
 	freq *Frequencies
