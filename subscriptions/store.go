@@ -298,36 +298,48 @@ func (s *Store) Scan(ctx context.Context, fn func(*Subscriber) error) error {
 	// Only the subscriber hashes themselves ("sub:{id}"): the same prefix
 	// also holds each subscriber's digest list and delivery markers
 	// ("sub:{id}:digest", "sub:{id}:got:…"), which are not hashes.
+	return s.scanKeys(ctx, 2000, func(c redis.UniversalClient, keys []string) error {
+		cmds := make([]*redis.MapStringStringCmd, len(keys))
+		_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, k := range keys {
+				cmds[i] = p.HGetAll(ctx, k)
+			}
+			return nil
+		})
+		for i, cmd := range cmds {
+			if err := cmd.Err(); err != nil {
+				if strings.HasPrefix(err.Error(), "WRONGTYPE") {
+					continue // a key of another type that fits the pattern
+				}
+				return fmt.Errorf("read subscribers: %w", err)
+			}
+			m := cmd.Val()
+			if len(m) == 0 {
+				continue
+			}
+			if err := fn(decode(idFromKey(keys[i]), m)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// scanKeys calls fn with the keys of the subscriber hashes ("sub:{id}",
+// not the "sub:{id}:…" keys beside them), count at a time, on every master
+// of a cluster.
+func (s *Store) scanKeys(ctx context.Context, count int64, fn func(c redis.UniversalClient, keys []string) error) error {
 	pattern := s.st.Key("sub", "{*}")
 	scan := func(ctx context.Context, c redis.UniversalClient) error {
 		var cursor uint64
 		for {
-			keys, next, err := c.Scan(ctx, cursor, pattern, 2000).Result()
+			keys, next, err := c.Scan(ctx, cursor, pattern, count).Result()
 			if err != nil {
 				return fmt.Errorf("scan subscribers: %w", err)
 			}
 			if len(keys) > 0 {
-				cmds := make([]*redis.MapStringStringCmd, len(keys))
-				_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
-					for i, k := range keys {
-						cmds[i] = p.HGetAll(ctx, k)
-					}
-					return nil
-				})
-				for i, cmd := range cmds {
-					if err := cmd.Err(); err != nil {
-						if strings.HasPrefix(err.Error(), "WRONGTYPE") {
-							continue // a key of another type that fits the pattern
-						}
-						return fmt.Errorf("read subscribers: %w", err)
-					}
-					m := cmd.Val()
-					if len(m) == 0 {
-						continue
-					}
-					if err := fn(decode(idFromKey(keys[i]), m)); err != nil {
-						return err
-					}
+				if err := fn(c, keys); err != nil {
+					return err
 				}
 			}
 			if next == 0 {
@@ -355,58 +367,39 @@ type Topics struct {
 // into a map, which is most of the cost of loading a million subscribers;
 // fn may keep the batch.
 func (s *Store) ScanTopics(ctx context.Context, fn func([]Topics) error) error {
-	pattern := s.st.Key("sub", "{*}")
-	scan := func(ctx context.Context, c redis.UniversalClient) error {
-		var cursor uint64
-		for {
-			keys, next, err := c.Scan(ctx, cursor, pattern, 5000).Result()
-			if err != nil {
-				return fmt.Errorf("scan subscribers: %w", err)
+	return s.scanKeys(ctx, 5000, func(c redis.UniversalClient, keys []string) error {
+		cmds := make([]*redis.SliceCmd, len(keys))
+		_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, k := range keys {
+				cmds[i] = p.HMGet(ctx, k, "k", "s", "chat", "q")
 			}
-			if len(keys) > 0 {
-				cmds := make([]*redis.SliceCmd, len(keys))
-				_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
-					for i, k := range keys {
-						cmds[i] = p.HMGet(ctx, k, "k", "s", "chat", "q")
-					}
-					return nil
-				})
-				batch := make([]Topics, 0, len(keys))
-				for i, cmd := range cmds {
-					if err := cmd.Err(); err != nil {
-						if strings.HasPrefix(err.Error(), "WRONGTYPE") {
-							continue // a key of another type that fits the pattern
-						}
-						return fmt.Errorf("read subscribers: %w", err)
-					}
-					v := cmd.Val()
-					if len(v) != 4 || v[0] == nil && v[1] == nil {
-						continue // gone since SCAN named it
-					}
-					t := Topics{ID: idFromKey(keys[i])}
-					t.Kind, _ = v[0].(string)
-					t.Status, _ = v[1].(string)
-					chat, _ := v[2].(string)
-					t.ChatID, _ = strconv.ParseInt(chat, 10, 64)
-					t.Topics, _ = v[3].(string)
-					batch = append(batch, t)
+			return nil
+		})
+		batch := make([]Topics, 0, len(keys))
+		for i, cmd := range cmds {
+			if err := cmd.Err(); err != nil {
+				if strings.HasPrefix(err.Error(), "WRONGTYPE") {
+					continue // a key of another type that fits the pattern
 				}
-				if len(batch) > 0 {
-					if err := fn(batch); err != nil {
-						return err
-					}
-				}
+				return fmt.Errorf("read subscribers: %w", err)
 			}
-			if next == 0 {
-				return nil
+			v := cmd.Val()
+			if len(v) != 4 || v[0] == nil && v[1] == nil {
+				continue // gone since SCAN named it
 			}
-			cursor = next
+			t := Topics{ID: idFromKey(keys[i])}
+			t.Kind, _ = v[0].(string)
+			t.Status, _ = v[1].(string)
+			chat, _ := v[2].(string)
+			t.ChatID, _ = strconv.ParseInt(chat, 10, 64)
+			t.Topics, _ = v[3].(string)
+			batch = append(batch, t)
 		}
-	}
-	if cc, ok := s.st.Redis.(*redis.ClusterClient); ok {
-		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
-	}
-	return scan(ctx, s.st.Redis)
+		if len(batch) == 0 {
+			return nil
+		}
+		return fn(batch)
+	})
 }
 
 func idFromKey(k string) string {
