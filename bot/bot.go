@@ -248,9 +248,6 @@ func (b *Bot) setup(ctx context.Context) {
 	}
 }
 
-// Setup learns the bot's name and sets the command menu; Run does it too.
-func (b *Bot) Setup(ctx context.Context) { b.setup(ctx) }
-
 // Handle answers one update. Nothing in an update can make it panic.
 func (b *Bot) Handle(ctx context.Context, u *models.Update) {
 	defer func() {

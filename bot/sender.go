@@ -25,6 +25,7 @@ import (
 	"github.com/herald-news/herald/queue"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
+	"github.com/herald-news/herald/summary"
 	"github.com/herald-news/herald/watcher"
 )
 
@@ -720,7 +721,9 @@ func (s *Sender) summarize(ctx context.Context, ps []pending) {
 		if s.Summarize != nil {
 			ps[i].Summary = s.Summarize(ctx, ps[i].Article, ps[i].Topic)
 		} else {
-			ps[i].Summary = leadSentences(ps[i].Article.Body(), 2)
+			// No shared, cached summariser: the same extractive one, uncached.
+			a := ps[i].Article
+			ps[i].Summary = summary.Summarize(a.Body(), summary.Options{Sentences: 2, Chars: 600, Title: a.Title})
 		}
 	}
 }
@@ -1017,20 +1020,6 @@ func (s *Sender) flush(ctx context.Context, id string) error {
 		return fmt.Errorf("round-up to %s stopped after %d of %d alerts", id, n, len(send))
 	}
 	return finish(len(raw), releaseAt(sub, s.Now()))
-}
-
-// leadSentences returns roughly the first n sentences of text.
-func leadSentences(text string, n int) string {
-	text = strings.Join(strings.Fields(text), " ")
-	end := 0
-	for i := 0; i < n; i++ {
-		j := strings.IndexAny(text[end:], ".!?")
-		if j < 0 {
-			return clip(text, 600)
-		}
-		end += j + 1
-	}
-	return clip(text[:end], 600)
 }
 
 // idMillis reads the time part of a stream entry id.

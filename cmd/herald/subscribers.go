@@ -11,8 +11,12 @@ import (
 )
 
 func runSubscribers(ctx context.Context, env *cmdEnv, args []string) error {
-	if len(args) == 0 {
-		return usagef("usage: herald subscribers list|export|delete ID")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(env.stderr, "Usage: herald subscribers list | export | delete ID\n\n  list     one line per subscriber: id, kind, status, topics, address\n  export   JSON lines with every field held on each subscriber\n  delete   remove a subscriber and what is held on it")
+		if len(args) == 0 {
+			return usagef("subscribers needs a subcommand: list, export or delete")
+		}
+		return errHelp
 	}
 	sub, rest := args[0], args[1:]
 	fs := newFlags("subscribers "+sub, "subscribers list|export|delete ID", env.stderr)
