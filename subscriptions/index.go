@@ -860,7 +860,10 @@ type scratch struct {
 	next    []int32  // next[pos]: the next position of the same word, or -1
 	wordKey []int32  // wordKey[uniq word]: its word key, or -1
 	stack   []bool
-	hits    []int32 // conditional postings of one list that match
+	hits    []int32        // conditional postings of one list that match
+	touch   int            // sum of what was read ahead, so the reads are kept
+	lists   []*postingList // the non-empty posting lists of the article's keys
+	lkeys   []uint32       // the posting key of each of lists
 }
 
 // prepare sizes s for the index and clears what the last article set.
@@ -951,11 +954,33 @@ func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids []string) bool) 
 	defer ix.pool.Put(s)
 	s.prepare(int(ix.nkeys), len(ix.entries))
 	ix.lookup(d, s)
+	// At a million queries the index is far bigger than the processor's
+	// nearer caches, and each posting list is somewhere else in memory.
+	// Look the lists up, then read the start of each, in passes of loads
+	// that do not depend on one another, so that their cache misses
+	// overlap rather than come one at a time.
+	s.lists, s.lkeys = s.lists[:0], s.lkeys[:0]
 	for _, key := range s.keys {
-		l := ix.lists[key]
-		if l == nil {
-			continue
+		if l := ix.lists[key]; l != nil {
+			s.lists = append(s.lists, l)
+			s.lkeys = append(s.lkeys, key)
 		}
+	}
+	t := 0
+	for _, l := range s.lists {
+		if len(l.exact) > 0 {
+			t += len(l.exact[0].ids)
+		}
+		if len(l.cond) > 0 {
+			t += int(l.cond[0]) + len(l.condReps[0].ids)
+		}
+		if len(l.other) > 0 {
+			t += int(l.other[0].check)
+		}
+	}
+	s.touch = t
+	for li, l := range s.lists {
+		key := s.lkeys[li]
 		for i := range l.exact {
 			if r := &l.exact[i]; !fn(r.query, r.ids) {
 				return
