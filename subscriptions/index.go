@@ -864,6 +864,7 @@ type scratch struct {
 	touch   int            // sum of what was read ahead, so the reads are kept
 	lists   []*postingList // the non-empty posting lists of the article's keys
 	lkeys   []uint32       // the posting key of each of lists
+	evals   []uint64       // candidates to evaluate: list<<32 | posting
 }
 
 // prepare sizes s for the index and clears what the last article set.
@@ -959,7 +960,7 @@ func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids []string) bool) 
 	// Look the lists up, then read the start of each, in passes of loads
 	// that do not depend on one another, so that their cache misses
 	// overlap rather than come one at a time.
-	s.lists, s.lkeys = s.lists[:0], s.lkeys[:0]
+	s.lists, s.lkeys, s.evals = s.lists[:0], s.lkeys[:0], s.evals[:0]
 	for _, key := range s.keys {
 		if l := ix.lists[key]; l != nil {
 			s.lists = append(s.lists, l)
@@ -1036,14 +1037,33 @@ func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids []string) bool) 
 				}
 			}
 			if eval {
-				prog := ix.entries[p.entry].prog
-				if !s.eval(d, prog[1:1+prog[0]]) {
-					continue
-				}
+				// Evaluate after the last list, when the entries of all
+				// such candidates can be read in one pass.
+				s.evals = append(s.evals, uint64(li)<<32|uint64(i))
+				continue
 			}
 			if r := &reps[i]; !fn(r.query, r.ids) {
 				return
 			}
+		}
+	}
+	// Each candidate's compiled query is two cache misses away (its entry,
+	// then its code): take them for all candidates at once, then evaluate.
+	t = 0
+	for _, ev := range s.evals {
+		p := s.lists[ev>>32].other[uint32(ev)]
+		t += int(ix.entries[p.entry].prog[0])
+	}
+	s.touch += t
+	for _, ev := range s.evals {
+		l := s.lists[ev>>32]
+		i := uint32(ev)
+		prog := ix.entries[l.other[i].entry].prog
+		if !s.eval(d, prog[1:1+prog[0]]) {
+			continue
+		}
+		if r := &l.otherReps[i]; !fn(r.query, r.ids) {
+			return
 		}
 	}
 }
