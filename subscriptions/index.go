@@ -860,11 +860,10 @@ type scratch struct {
 	next    []int32  // next[pos]: the next position of the same word, or -1
 	wordKey []int32  // wordKey[uniq word]: its word key, or -1
 	stack   []bool
-	hits    []int32        // conditional postings of one list that match
-	touch   int            // sum of what was read ahead, so the reads are kept
-	lists   []*postingList // the non-empty posting lists of the article's keys
-	lkeys   []uint32       // the posting key of each of lists
-	evals   []uint64       // candidates to evaluate: list<<32 | posting
+	hits    []int32  // conditional postings of one list that match
+	touch   int      // sum of what was read ahead, so the reads are kept
+	lkeys   []uint32 // the article's posting keys that have a list
+	evals   []uint64 // candidates to evaluate: list<<32 | posting
 }
 
 // prepare sizes s for the index and clears what the last article set.
@@ -960,15 +959,17 @@ func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids []string) bool) 
 	// Look the lists up, then read the start of each, in passes of loads
 	// that do not depend on one another, so that their cache misses
 	// overlap rather than come one at a time.
-	s.lists, s.lkeys, s.evals = s.lists[:0], s.lkeys[:0], s.evals[:0]
+	// (Keys, not pointers, are kept: a pointer stored while a collection
+	// runs costs a write barrier.)
+	s.lkeys, s.evals = s.lkeys[:0], s.evals[:0]
 	for _, key := range s.keys {
-		if l := ix.lists[key]; l != nil {
-			s.lists = append(s.lists, l)
+		if ix.lists[key] != nil {
 			s.lkeys = append(s.lkeys, key)
 		}
 	}
 	t := 0
-	for _, l := range s.lists {
+	for _, key := range s.lkeys {
+		l := ix.lists[key]
 		if len(l.exact) > 0 {
 			t += len(l.exact[0].ids)
 		}
@@ -980,8 +981,8 @@ func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids []string) bool) 
 		}
 	}
 	s.touch = t
-	for li, l := range s.lists {
-		key := s.lkeys[li]
+	for li, key := range s.lkeys {
+		l := ix.lists[key]
 		for i := range l.exact {
 			if r := &l.exact[i]; !fn(r.query, r.ids) {
 				return
@@ -1051,12 +1052,12 @@ func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids []string) bool) 
 	// then its code): take them for all candidates at once, then evaluate.
 	t = 0
 	for _, ev := range s.evals {
-		p := s.lists[ev>>32].other[uint32(ev)]
+		p := ix.lists[s.lkeys[ev>>32]].other[uint32(ev)]
 		t += int(ix.entries[p.entry].prog[0])
 	}
 	s.touch += t
 	for _, ev := range s.evals {
-		l := s.lists[ev>>32]
+		l := ix.lists[s.lkeys[ev>>32]]
 		i := uint32(ev)
 		prog := ix.entries[l.other[i].entry].prog
 		if !s.eval(d, prog[1:1+prog[0]]) {
