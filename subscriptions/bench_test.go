@@ -42,7 +42,7 @@ func loadBench(b *testing.B) *benchData {
 		for i, a := range arts {
 			d := NewDoc(a.title, a.url, a.text)
 			bd.freq.Add(d)
-			bd.tokens = append(bd.tokens, d.words...)
+			bd.tokens = append(bd.tokens, d.Words()...)
 			words = append(words, strings.Fields(a.text)...)
 			if len(words) >= 800 || i == len(arts)-1 {
 				if len(words) > 800 {

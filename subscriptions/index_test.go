@@ -178,7 +178,7 @@ func TestIndexMatchesDirectEvaluation(t *testing.T) {
 		docs, _ := testDocs(t, r, fallbackWords)
 		var runs [][]string
 		for _, d := range docs {
-			runs = append(runs, d.words)
+			runs = append(runs, d.Words())
 		}
 		g := &queryGen{r: r, words: vocabulary(docs), runs: runs}
 		checkDifferential(t, g, docs, nil)
@@ -189,7 +189,7 @@ func TestIndexMatchesDirectEvaluation(t *testing.T) {
 		var runs [][]string
 		freq := NewFrequencies()
 		for _, d := range docs {
-			runs = append(runs, d.words)
+			runs = append(runs, d.Words())
 			freq.Add(d)
 		}
 		g := &queryGen{r: r, words: vocabulary(docs), runs: runs}
@@ -395,7 +395,7 @@ func TestAddBatch(t *testing.T) {
 	docs, _ := testDocs(t, r, fallbackWords)
 	var runs [][]string
 	for _, d := range docs {
-		runs = append(runs, d.words)
+		runs = append(runs, d.Words())
 	}
 	g := &queryGen{r: r, words: vocabulary(docs), runs: runs}
 	var pool []*Query

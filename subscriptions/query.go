@@ -172,7 +172,7 @@ func (n *node) eval(d *Doc) bool {
 	case termPrefix:
 		words := d.uniq
 		if n.title {
-			words = d.words[:d.titleLen]
+			words = d.sets().words[:d.titleLen]
 		}
 		for _, w := range words {
 			if strings.HasPrefix(w, n.words[0]) {
@@ -183,8 +183,9 @@ func (n *node) eval(d *Doc) bool {
 	}
 	// A phrase: its words at consecutive positions, all in the title or
 	// all in the text, never straddling the two.
-	for _, p := range d.sets().positions[n.words[0]] {
-		if phraseAt(d.words, d.titleLen, int(p), n.words, n.title) {
+	s := d.sets()
+	for _, p := range s.positions[n.words[0]] {
+		if phraseAt(s.words, d.titleLen, int(p), n.words, n.title) {
 			return true
 		}
 	}

@@ -1,8 +1,13 @@
 package subscriptions
 
 import (
+	"encoding/binary"
 	"hash/maphash"
+	"math"
+	"math/bits"
+	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -100,37 +105,29 @@ func isWordStart(s string) bool {
 }
 
 // tokenize appends the folded tokens of s to buf and their places to spans.
+//
+// Most of an article is ASCII words between spaces: asciiWords takes
+// those, and only the rest (apostrophes, non-ASCII runes and the last
+// few bytes) goes one rune at a time.
 func tokenize(buf []byte, spans []span, s string) ([]byte, []span) {
 	start := -1 // where the current token starts in buf; -1 between tokens
-	end := func() {
-		if start >= 0 && len(buf) > start {
-			spans = append(spans, span{int32(start), int32(len(buf))})
+	for i := 0; ; {
+		buf, spans, i, start = asciiWords(buf, spans, s, i, start)
+		if i >= len(s) {
+			break
 		}
-		start = -1
-	}
-	for i := 0; i < len(s); {
 		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+		if c < utf8.RuneSelf && c != '\'' && c != '`' {
+			if wordBytes(uint64(c))&0x80 != 0 {
 				if start < 0 {
 					start = len(buf)
 				}
-				buf = append(buf, c)
-				i++
-				continue
-			case 'A' <= c && c <= 'Z':
-				if start < 0 {
-					start = len(buf)
-				}
-				buf = append(buf, c+'a'-'A')
-				i++
-				continue
-			case c != '\'' && c != '`':
-				end()
-				i++
-				continue
+				buf = append(buf, c|0x20) // lower-cased as in asciiWords
+			} else {
+				spans, start = endToken(buf, spans, start)
 			}
+			i++
+			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if isApostrophe(r) {
@@ -141,16 +138,16 @@ func tokenize(buf []byte, spans []span, s string) ([]byte, []span) {
 			rest := s[i:]
 			if len(rest) > 0 && (rest[0] == 's' || rest[0] == 'S') && !isWordStart(rest[1:]) {
 				i++ // possessive 's: drop it and end the word
-				end()
+				spans, start = endToken(buf, spans, start)
 			} else if !isWordStart(rest) {
-				end()
+				spans, start = endToken(buf, spans, start)
 			}
 			continue
 		}
 		i += size
 		f := foldRune(r)
 		if !f.word {
-			end()
+			spans, start = endToken(buf, spans, start)
 			continue
 		}
 		if start < 0 {
@@ -158,8 +155,108 @@ func tokenize(buf []byte, spans []span, s string) ([]byte, []span) {
 		}
 		buf = append(buf, f.s...)
 	}
-	end()
+	spans, _ = endToken(buf, spans, start)
 	return buf, spans
+}
+
+// asciiWords goes on tokenising s from s[i], with a token started at
+// buf[start] if start >= 0, for as long as s has ASCII letters, digits
+// and separators, eight bytes at a time. It stops at an apostrophe, a
+// non-ASCII byte or the last seven bytes of s, and returns where.
+func asciiWords(buf []byte, spans []span, s string, i, start int) ([]byte, []span, int, int) {
+	// Make room first so that the loop calls nothing (a call would make
+	// the compiler keep its variables in memory): the loop copies one
+	// byte for one byte of s, and stores eight bytes at a time; a token
+	// takes at least two bytes of s with its separator.
+	buf = slices.Grow(buf, len(s)-i+8)
+	spans = slices.Grow(spans, (len(s)-i)/2+1)
+	for i+8 <= len(s) {
+		x := load64(s, i)
+		word := wordBytes(x)
+		// The number of word bytes that x starts with: 8 when the run
+		// may go on past x.
+		n := bits.TrailingZeros64(^word&highBits) / 8
+		if n > 0 {
+			if start < 0 {
+				start = len(buf)
+			}
+			// Store all eight bytes, lower-cased, and keep n. Setting bit
+			// 0x20 lower-cases A-Z and leaves a-z and 0-9, which have it
+			// already, as they are; the bytes past n are overwritten
+			// later or never read.
+			l := len(buf)
+			binary.LittleEndian.PutUint64(buf[l:l+8], x|0x2020202020202020)
+			buf = buf[:l+n]
+			i += n
+			if n == 8 {
+				continue
+			}
+		}
+		// s[i] is not a letter or digit. Skip it and the separators after
+		// it (most often the one space between two words), unless it is
+		// an apostrophe or non-ASCII.
+		m := bits.TrailingZeros64(^(sepBytes(x, word)>>(8*n))&highBits) / 8
+		if m == 0 {
+			break
+		}
+		if start >= 0 && len(buf) > start {
+			spans = spans[:len(spans)+1] // within the room made above
+			spans[len(spans)-1] = span{int32(start), int32(len(buf))}
+		}
+		start = -1
+		i += m
+	}
+	return buf, spans, i, start
+}
+
+// endToken ends the token that starts at buf[start], if one has started,
+// and records it unless it is empty (a lone combining mark starts a token
+// that folds to nothing). It returns -1 for the new start.
+func endToken(buf []byte, spans []span, start int) ([]span, int) {
+	if start >= 0 && len(buf) > start {
+		spans = append(spans, span{int32(start), int32(len(buf))})
+	}
+	return spans, -1
+}
+
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// load64 returns s[i:i+8] as a little-endian number (one load: the
+// compiler merges the byte loads).
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// wordBytes returns x with the top bit of each byte set when that byte is
+// an ASCII letter or digit, and every other bit clear.
+//
+// Per byte c below 0x80, c+(0x80-lo) has its top bit set when c >= lo, and
+// c+(0x7f-hi) when c > hi; neither sum carries into the next byte. Letters
+// are tested with bit 0x20 set, which maps A-Z onto a-z and no other
+// ASCII byte onto a-z.
+func wordBytes(x uint64) uint64 {
+	c := x &^ highBits
+	l := c | 0x20*lowBits
+	letter := (l + (0x80-'a')*lowBits) &^ (l + (0x7f-'z')*lowBits)
+	digit := (c + (0x80-'0')*lowBits) &^ (c + (0x7f-'9')*lowBits)
+	return (letter | digit) &^ x & highBits
+}
+
+// sepBytes returns x with the top bit of each byte set when that byte ends
+// a word and is neither an apostrophe nor part of a multi-byte rune: ASCII,
+// not in word (x's wordBytes), not ' or `.
+//
+// Per byte c below 0x80, (c^v)+0x7f has its top bit set when c != v.
+func sepBytes(x, word uint64) uint64 {
+	c := x &^ highBits
+	notQuote := (c ^ '\''*lowBits) + 0x7f*lowBits
+	notBacktick := (c ^ '`'*lowBits) + 0x7f*lowBits
+	return notQuote & notBacktick &^ word &^ x & highBits
 }
 
 // Tokens returns the folded tokens of s exactly as queries and articles see
@@ -211,67 +308,191 @@ func plainWord(s string) bool {
 // and numbers let the Index find an article's words with array look-ups
 // instead of string hashing. News reuses its words, so the table stays
 // small; past maxVocab new words get number 0 and take a slower path.
-var vocab = struct {
-	sync.RWMutex
-	words  map[string]vocabEntry
-	stems  map[string]uint32 // stem → its number
-	nWords uint32
-	nStems uint32
-}{words: make(map[string]vocabEntry), stems: make(map[string]uint32), nWords: 1, nStems: 1}
-
-type vocabEntry struct {
-	stem         string
-	word, stemID uint32 // numbers from 1
-}
+var vocab = newVocabTable(maxVocab)
 
 const maxVocab = 500_000
 
-var vocabFull atomic.Bool
+// Words are hashed once per article for both NewDoc's table of distinct
+// words and vocab. A word of up to eight bytes, as most are, is hashed as
+// one number (its key, below) with the 128-bit multiply that Go's own
+// hash (wyhash) uses on machines without AES: an inline multiply costs
+// far less than a call to maphash. Longer words go to maphash. The seeds
+// are random so that nobody can choose words that collide.
+var (
+	wordSeed  = maphash.MakeSeed()
+	wordSeed0 = rand.Uint64()
+	wordSeed1 = rand.Uint64()
+)
 
-// lookupWord returns the stem and numbers of a folded word, adding it to
-// vocab if there is room.
-func lookupWord(w string) vocabEntry {
-	vocab.RLock()
-	e, ok := vocab.words[w]
-	vocab.RUnlock()
-	if ok {
-		return e
+// wordKey returns the first eight bytes of w, zero-padded when w is
+// shorter, as a little-endian number. Two words of up to eight bytes are
+// equal when their lengths and keys are, so comparing them needs no
+// look at their bytes.
+func wordKey[W string | []byte](w W) uint64 {
+	var x uint64
+	for i := min(len(w), 8) - 1; i >= 0; i-- {
+		x = x<<8 | uint64(w[i])
 	}
-	return addWord(w)
+	return x
 }
 
-func addWord(w string) vocabEntry {
-	st := stemOf(w)
-	if vocabFull.Load() {
-		return vocabEntry{stem: st} // no write lock for every new word
+// shortHash returns the hash of a word of n <= 8 bytes whose key is x.
+func shortHash(x uint64, n int) uint64 {
+	hi, lo := bits.Mul64(x^wordSeed0, uint64(n)^wordSeed1)
+	hi, lo = bits.Mul64(hi^lo^wordSeed0, 0x9e3779b97f4a7c15)
+	return hi ^ lo
+}
+
+// hashWord returns the hash of a word as NewDoc computes it.
+func hashWord(w string) uint64 {
+	if len(w) <= 8 {
+		return shortHash(wordKey(w), len(w))
 	}
-	vocab.Lock()
-	defer vocab.Unlock()
-	if e, ok := vocab.words[w]; ok {
+	return maphash.String(wordSeed, w)
+}
+
+// vocabTable is an open-addressing hash table of words keyed by their
+// hash. NewDoc has the hash and key of every word already, so a look-up
+// is a probe of a small slot array and, for a word of up to eight bytes,
+// a compare of numbers in the entry, where a map[string] would hash the
+// word again and follow the key to its bytes: each of those is a cache
+// miss in a vocabulary of hundreds of thousands of words. Words are never
+// removed.
+type vocabTable struct {
+	sync.RWMutex
+	slots   []vocabSlot       // linear probing; a power of two long, at most half full
+	entries []vocabEntry      // entries[n-1] is word number n
+	stems   map[string]uint32 // stem → its number
+	nStems  uint32
+	limit   int         // the most words it numbers
+	full    atomic.Bool // set once limit is reached
+}
+
+// vocabSlot is 8 bytes, so one cache line holds 8 of them: probing past
+// a neighbour rarely costs another miss, and the garbage collector need
+// not scan the slots, which hold no pointers.
+type vocabSlot struct {
+	hash uint32 // the low 32 bits of the word's hash: its slot, and a check
+	word uint32 // the word's number; 0 for a free slot
+}
+
+type vocabEntry struct {
+	key          string // the word
+	stem         string
+	word, stemID uint32 // numbers from 1; 0 past the table's limit
+	x            uint64 // wordKey(key)
+}
+
+func newVocabTable(limit int) *vocabTable {
+	return &vocabTable{slots: make([]vocabSlot, 1024), stems: make(map[string]uint32), nStems: 1, limit: limit}
+}
+
+// vocabFind returns the number of word w, whose hash is h and key x, 0 if
+// v does not have it. The caller holds v's lock. It is generic so that
+// NewDoc can look up a word in its folding buffer without making a string
+// of it.
+func vocabFind[W string | []byte](v *vocabTable, h, x uint64, w W) uint32 {
+	mask := uint64(len(v.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := v.slots[i]
+		if s.word == 0 {
+			return 0
+		}
+		if s.hash == uint32(h) && entryIs(&v.entries[s.word-1], x, w) {
+			return s.word
+		}
+	}
+}
+
+// entryIs reports whether e is word w, whose key is x.
+func entryIs[W string | []byte](e *vocabEntry, x uint64, w W) bool {
+	return e.x == x && len(e.key) == len(w) && (len(w) <= 8 || e.key[8:] == string(w[8:]))
+}
+
+// lookup returns the stem and numbers of a folded word, adding it to the
+// table if there is room.
+func (v *vocabTable) lookup(w string) vocabEntry {
+	h, x := hashWord(w), wordKey(w)
+	v.RLock()
+	var e vocabEntry
+	if n := vocabFind(v, h, x, w); n != 0 {
+		e = v.entries[n-1]
+	}
+	v.RUnlock()
+	if e.word != 0 {
 		return e
 	}
-	if len(vocab.words) >= maxVocab {
-		vocabFull.Store(true)
-		return vocabEntry{stem: st}
+	return v.add(w, h, true) // w may point into a whole article
+}
+
+// add stems and numbers w, whose hash is h, if the table has room. A word
+// that becomes a key is copied first if copyKey is set; NewDoc has copied
+// its new words already.
+func (v *vocabTable) add(w string, h uint64, copyKey bool) vocabEntry {
+	st := stemOf(w)
+	x := wordKey(w)
+	if v.full.Load() {
+		return vocabEntry{key: w, stem: st, x: x} // no write lock for every new word
 	}
-	key := strings.Clone(w) // w may point into a whole article
+	v.Lock()
+	defer v.Unlock()
+	if n := vocabFind(v, h, x, w); n != 0 {
+		return v.entries[n-1]
+	}
+	if len(v.entries) >= v.limit {
+		v.full.Store(true)
+		return vocabEntry{key: w, stem: st, x: x}
+	}
+	key := w
+	if copyKey {
+		key = strings.Clone(w)
+	}
 	if st == w {
 		st = key
 	} else {
 		st = strings.Clone(st)
 	}
-	e := vocabEntry{stem: st, word: vocab.nWords}
-	vocab.nWords++
-	if id, ok := vocab.stems[st]; ok {
+	e := vocabEntry{key: key, stem: st, word: uint32(len(v.entries) + 1), x: x}
+	if id, ok := v.stems[st]; ok {
 		e.stemID = id
 	} else {
-		e.stemID = vocab.nStems
-		vocab.stems[st] = e.stemID
-		vocab.nStems++
+		e.stemID = v.nStems
+		v.stems[st] = e.stemID
+		v.nStems++
 	}
-	vocab.words[key] = e
+	v.entries = append(v.entries, e)
+	if 2*len(v.entries) > len(v.slots) {
+		v.grow()
+	}
+	v.place(vocabSlot{hash: uint32(h), word: e.word})
 	return e
 }
+
+// place puts s in the first free slot from its hash on.
+func (v *vocabTable) place(s vocabSlot) {
+	mask := uint32(len(v.slots) - 1)
+	i := s.hash & mask
+	for v.slots[i].word != 0 {
+		i = (i + 1) & mask
+	}
+	v.slots[i] = s
+}
+
+// grow doubles the slots. The slots keep enough of each hash to be placed
+// again without rehashing the words; the table stays far below 2³² slots.
+func (v *vocabTable) grow() {
+	old := v.slots
+	v.slots = make([]vocabSlot, 2*len(old))
+	for _, s := range old {
+		if s.word != 0 {
+			v.place(s)
+		}
+	}
+}
+
+// lookupWord returns the stem and numbers of a folded word, adding it to
+// vocab if there is room.
+func lookupWord(w string) vocabEntry { return vocab.lookup(w) }
 
 // stemOf returns the English Snowball stem of a folded token. Only plain
 // ASCII words are stemmed: the English rules mean nothing to other scripts
@@ -300,14 +521,18 @@ func stem(w string) string { return lookupWord(w).stem }
 
 // Doc is an article tokenised once for matching against any number of
 // queries. It is immutable and safe for concurrent use.
+//
+// It holds each distinct word once, as vocab's own string (its own copy
+// when vocab is full), and the article as places in that list: the Index
+// needs no more, and the article's tokens as strings would be most of its
+// garbage.
 type Doc struct {
-	host     string   // lower-case host of the article URL, "" if none
-	words    []string // folded tokens, title first, then the text
-	titleLen int      // words[:titleLen] come from the title
-	at       []int32  // at[pos] indexes uniq for words[pos]
+	host     string  // lower-case host of the article URL, "" if none
+	titleLen int     // tokens at[:titleLen] come from the title
+	at       []int32 // at[pos] indexes uniq for the token at pos, title first, then the text
 
-	// Per distinct word: the word, its stem and their vocab numbers (0
-	// when vocab is full).
+	// Per distinct word, in order of first use: the word, its stem and
+	// their vocab numbers (0 when vocab is full).
 	uniq    []string
 	stems   []string
 	wordIDs []uint32
@@ -320,25 +545,31 @@ type Doc struct {
 // docSets are the look-up tables of direct query evaluation, built only
 // when a query is evaluated on its own (Query.Match), not by the Index.
 type docSets struct {
+	words              []string // the tokens, title first, then the text
 	stemAny, stemTitle map[string]bool
 	positions          map[string][]int32 // word → its positions, ascending
 }
 
-// dedup is NewDoc's reusable hash table for finding distinct words:
-// table[h] is 1 + the place in uniq of a word whose hash is h (or the
-// next free slot after it), 0 if free. Finding repeats here first means
-// the shared vocabulary, which is large and behind a lock, is asked once
-// per distinct word instead of once per word.
+// dedup is NewDoc's reusable working memory. Its hash table finds the
+// distinct words: table[h] is 1 + the place in distinct of a word whose
+// hash is h (or the next free slot after it), 0 if free. Finding repeats
+// here first means the shared vocabulary, which is large and behind a
+// lock, is asked once per distinct word instead of once per word.
 type dedup struct {
-	table []int32
-	buf   []byte // folded text, copied into one string for the Doc
-	spans []span
+	table    []int32
+	buf      []byte         // folded text
+	spans    []span         // the tokens in buf
+	distinct []distinctWord // in order of first use
+	missed   []int32        // places in distinct of words new to vocab
+	home     []vocabSlot    // per distinct word: vocab's slot for its hash
 }
 
-var (
-	dedupPool = sync.Pool{New: func() any { return new(dedup) }}
-	dedupSeed = maphash.MakeSeed()
-)
+type distinctWord struct {
+	hash, x uint64 // hash and wordKey of the word
+	span           // its first token
+}
+
+var dedupPool = sync.Pool{New: func() any { return new(dedup) }}
 
 // NewDoc tokenises an article: its title, its URL (for site:) and its text
 // (summary and body).
@@ -346,19 +577,16 @@ func NewDoc(title, rawURL, text string) *Doc {
 	d := &Doc{host: hostOf(rawURL)}
 	dd := dedupPool.Get().(*dedup)
 	defer dedupPool.Put(dd)
-	buf, spans := dd.buf[:0], dd.spans[:0]
-	buf, spans = tokenize(buf, spans, title)
+	buf, spans := tokenize(dd.buf[:0], dd.spans[:0], title)
 	d.titleLen = len(spans)
 	buf, spans = tokenize(buf, spans, text)
+	// Eight bytes of room past the text let each word's key be read in
+	// one load.
+	buf = slices.Grow(buf, 8)
 	dd.buf, dd.spans = buf, spans
-	all := string(buf)
-	d.words = make([]string, len(spans))
-	d.at = make([]int32, len(spans))
-	for i, sp := range spans {
-		d.words[i] = all[sp.start:sp.end]
-	}
+
 	size := 64
-	for size < 2*len(d.words) {
+	for size < 2*len(spans) {
 		size *= 2
 	}
 	if cap(dd.table) < size {
@@ -367,51 +595,112 @@ func NewDoc(title, rawURL, text string) *Doc {
 	table := dd.table[:size]
 	clear(table)
 	mask := uint64(size - 1)
-	// About half an article's words are repeats.
-	d.uniq = make([]string, 0, len(d.words)/2+8)
-	for i, w := range d.words {
-		h := maphash.String(dedupSeed, w) & mask
-		for {
+	distinct := dd.distinct[:0]
+	d.at = make([]int32, len(spans))
+	for i, sp := range spans {
+		n := int(sp.end - sp.start)
+		x := binary.LittleEndian.Uint64(buf[sp.start : sp.start+8])
+		var hw uint64
+		if n <= 8 {
+			x &= math.MaxUint64 >> (64 - 8*n) // the word's bytes only
+			hw = shortHash(x, n)
+		} else {
+			hw = maphash.Bytes(wordSeed, buf[sp.start:sp.end])
+		}
+		for h := hw & mask; ; h = (h + 1) & mask {
 			u := table[h]
 			if u == 0 {
-				d.uniq = append(d.uniq, w)
-				table[h] = int32(len(d.uniq))
-				d.at[i] = int32(len(d.uniq) - 1)
+				distinct = append(distinct, distinctWord{hw, x, sp})
+				table[h] = int32(len(distinct))
+				d.at[i] = int32(len(distinct) - 1)
 				break
 			}
-			if d.uniq[u-1] == w {
+			f := &distinct[u-1]
+			if f.hash == hw && f.x == x && f.end-f.start == sp.end-sp.start &&
+				(n <= 8 || string(buf[f.start+8:f.end]) == string(buf[sp.start+8:sp.end])) {
 				d.at[i] = u - 1
 				break
 			}
-			h = (h + 1) & mask
 		}
 	}
+	dd.distinct = distinct
 
-	n := len(d.uniq)
-	d.stems = make([]string, n)
+	n := len(distinct)
+	// One allocation for the strings and one for the numbers.
+	strs := make([]string, 2*n)
+	d.uniq, d.stems = strs[:n:n], strs[n:]
 	ids := make([]uint32, 2*n)
 	d.wordIDs, d.stemIDs = ids[:n:n], ids[n:]
-	var missed []int // places in uniq of words new to vocab
+	missed := dd.missed[:0]
+	// In a vocabulary of hundreds of thousands of words each look-up
+	// misses the cache twice, for the slot and for the entry, and taken
+	// one word at a time those misses are most of NewDoc's time. So first
+	// every word's home slot is read, in a loop whose loads do not wait
+	// on each other, and then the entries that the slots name; only the
+	// few words not in their home slot are looked up one by one.
+	home := slices.Grow(dd.home[:0], n)[:n]
 	vocab.RLock()
-	for u, w := range d.uniq {
-		e, ok := vocab.words[w]
-		if !ok {
-			missed = append(missed, u)
+	slots, slotMask := vocab.slots, uint64(len(vocab.slots)-1)
+	for u := range distinct {
+		home[u] = slots[distinct[u].hash&slotMask]
+	}
+	for u := range distinct {
+		f := &distinct[u]
+		w := buf[f.start:f.end]
+		id := uint32(0)
+		if s := home[u]; s.word != 0 {
+			if s.hash == uint32(f.hash) && entryIs(&vocab.entries[s.word-1], f.x, w) {
+				id = s.word
+			} else {
+				id = vocabFind(vocab, f.hash, f.x, w)
+			}
+		}
+		if id == 0 {
+			missed = append(missed, int32(u))
 			continue
 		}
-		d.stems[u], d.wordIDs[u], d.stemIDs[u] = e.stem, e.word, e.stemID
+		e := &vocab.entries[id-1]
+		d.uniq[u], d.stems[u], d.wordIDs[u], d.stemIDs[u] = e.key, e.stem, e.word, e.stemID
 	}
 	vocab.RUnlock()
-	// Stem and number new words outside the read lock.
+	dd.home = home
+	dd.missed = missed
+	if len(missed) == 0 {
+		return d
+	}
+
+	// Stem and number new words outside the read lock. They share one
+	// string: each becomes a vocab key (unless another NewDoc has just
+	// added it) or, when vocab is full, stays this Doc's, so next to none
+	// of it is kept for nothing.
+	var b strings.Builder
 	for _, u := range missed {
-		e := addWord(d.uniq[u])
-		d.stems[u], d.wordIDs[u], d.stemIDs[u] = e.stem, e.word, e.stemID
+		f := &distinct[u]
+		b.Grow(int(f.end - f.start))
+	}
+	for _, u := range missed {
+		f := &distinct[u]
+		b.Write(buf[f.start:f.end])
+	}
+	words := b.String()
+	for _, u := range missed {
+		f := &distinct[u]
+		l := int(f.end - f.start)
+		e := vocab.add(words[:l], f.hash, false)
+		words = words[l:]
+		d.uniq[u], d.stems[u], d.wordIDs[u], d.stemIDs[u] = e.key, e.stem, e.word, e.stemID
 	}
 	return d
 }
 
-// Words returns the article's folded tokens, title first.
-func (d *Doc) Words() []string { return d.words }
+// Words returns the article's folded tokens, title first, in a new slice.
+func (d *Doc) Words() []string {
+	words := make([]string, len(d.at))
+	for pos, u := range d.at {
+		words[pos] = d.uniq[u]
+	}
+	return words
+}
 
 // Host returns the lower-case host of the article's URL.
 func (d *Doc) Host() string { return d.host }
@@ -419,11 +708,12 @@ func (d *Doc) Host() string { return d.host }
 func (d *Doc) sets() *docSets {
 	d.refOnce.Do(func() {
 		s := &docSets{
+			words:     d.Words(),
 			stemAny:   make(map[string]bool, len(d.uniq)),
 			stemTitle: make(map[string]bool),
 			positions: make(map[string][]int32, len(d.uniq)),
 		}
-		for pos, w := range d.words {
+		for pos, w := range s.words {
 			st := d.stems[d.at[pos]]
 			s.stemAny[st] = true
 			if pos < d.titleLen {
