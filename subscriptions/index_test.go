@@ -447,3 +447,59 @@ func TestAddBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexLongPhrases checks phrases of three or more words, which the
+// index files under their rarest word and checks first against a word
+// next to it: whichever word is rarest (first, middle or last), the
+// index must agree with evaluating the phrase on its own, including on
+// articles that hold the neighbours side by side but not the whole
+// phrase, or the phrase split between title and text.
+func TestIndexLongPhrases(t *testing.T) {
+	queries := []string{
+		`"armed forces minsk"`, `"forces of belarus"`, `"very very good"`,
+		`"good very very"`, `title:"armed forces minsk"`, `"the armed forces of belarus"`,
+	}
+	docs := []*Doc{
+		NewDoc("Armed forces", "", "Minsk said the armed forces of Belarus were very very good."),
+		NewDoc("News", "", "armed forces minsk"),
+		NewDoc("News", "", "armed forces, then minsk; forces of the belarus army; very good very"),
+		NewDoc("Armed forces minsk", "", "nothing else"),
+		NewDoc("The armed forces", "", "of Belarus"),
+		NewDoc("", "", "good very very good very very"),
+	}
+	words := []string{"armed", "forces", "minsk", "of", "belarus", "very", "good", "the"}
+	// Make each word in turn the rarest, so every filing place is tried.
+	for rare := -1; rare < len(words); rare++ {
+		freq := NewFrequencies()
+		for i, w := range words {
+			if i == rare {
+				continue
+			}
+			freq.Add(NewDoc("", "", w))
+		}
+		for range 3 {
+			freq.Add(NewDoc("", "", strings.Join(words, " ")))
+		}
+		ix := NewIndex(freq)
+		parsed := map[string]*Query{}
+		for i, s := range queries {
+			q := MustParse(s)
+			ix.Add(fmt.Sprint(i), q)
+			parsed[fmt.Sprint(i)] = q
+		}
+		for di, d := range docs {
+			var want []string
+			for id, q := range parsed {
+				if q.Match(d) {
+					want = append(want, id)
+				}
+			}
+			got := ix.Match(d)
+			slices.Sort(want)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("rarest %d, doc %d: index matched %v, direct evaluation %v", rare, di, got, want)
+			}
+		}
+	}
+}
