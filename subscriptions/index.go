@@ -33,8 +33,12 @@ type Index struct {
 
 	// dict interns every key a compiled query refers to; the ids of all
 	// kinds share one space so per-article state is one array per use.
-	dict       [numKeyKinds]map[string]uint32
-	nkeys      uint32
+	dict  [numKeyKinds]map[string]uint32
+	nkeys uint32
+	// shares[id] is how often a stem or word key occurs (Frequencies),
+	// worked out once when it is interned: filing a query asks it of
+	// each of its terms.
+	shares     []float64
 	prefixLens []int // distinct byte lengths of prefix keys, ascending
 
 	// byWord and byStem map vocab numbers to key id+1 (0: no key), so
@@ -702,8 +706,8 @@ func (ix *Index) secondWord(n *node, filed uint32) uint32 {
 	}
 	check, best := uint32(checkEval), 2.0
 	for _, w := range n.words {
-		k := ix.dict[keyWord][w]*2 + field
-		if c := ix.freq.share(stem(w)); k != filed && c < best {
+		id := ix.dict[keyWord][w]
+		if k, c := id*2+field, ix.shares[id]; k != filed && c < best {
 			check, best = k, c
 		}
 	}
@@ -719,6 +723,14 @@ func (ix *Index) key(kind keyKind, s string) uint32 {
 	ix.nkeys++
 	ix.dict[kind][strings.Clone(s)] = id
 	ix.lists = append(ix.lists, nil, nil)
+	share := 0.0
+	switch kind {
+	case keyStem:
+		share = ix.freq.share(s)
+	case keyWord:
+		share = ix.freq.share(stem(s))
+	}
+	ix.shares = append(ix.shares, share)
 	switch kind {
 	case keyWord:
 		ix.byWord = setNumbered(ix.byWord, lookupWord(s).word, id)
@@ -831,20 +843,22 @@ func (ix *Index) selectors(n *node, keys []uint32) ([]uint32, float64) {
 	}
 	switch n.kind {
 	case termWord:
-		return append(keys, ix.dict[keyStem][n.stem]*2+field), scale * ix.freq.share(n.stem)
+		id := ix.dict[keyStem][n.stem]
+		return append(keys, id*2+field), scale * ix.shares[id]
 	case termPrefix:
 		return append(keys, ix.dict[keyPrefix][n.words[0]]*2+field), scale * 0.5 / float64(len(n.words[0]))
 	case termSite:
 		return append(keys, ix.dict[keyHost][n.words[0]]*2), 0.05
 	}
 	// A phrase: file it under its rarest word.
-	bw, bc := n.words[0], 2.0
+	bw, bc := uint32(0), 2.0
 	for _, w := range n.words {
-		if c := ix.freq.share(stem(w)); c < bc {
-			bw, bc = w, c
+		id := ix.dict[keyWord][w]
+		if c := ix.shares[id]; c < bc {
+			bw, bc = id, c
 		}
 	}
-	return append(keys, ix.dict[keyWord][bw]*2+field), scale * bc * 0.5
+	return append(keys, bw*2+field), scale * bc * 0.5
 }
 
 // scratch is the per-article state of one Match call, reused through a
