@@ -52,24 +52,16 @@ type Index struct {
 
 	entries []entry
 	free    []uint32 // unused entry numbers, for reuse
-	// byQuery maps the hash of each normalised query to its entry number,
-	// a query whose hash another holds in queryClash; as with byID, the
-	// query itself is in the entry's reports, where lookupQuery confirms
-	// it. Nearly every entry of a million subscribers may be a distinct
-	// query: a map of strings was most of the time of loading them.
-	byQuery    map[uint64]uint32
-	queryClash map[string]uint32
-
-	// byID maps the hash of each subscription id to its entry number; an
-	// id whose hash another id already holds goes in idClash instead. A
-	// million subscribers make millions of ids: hashes keep that map
-	// free of pointers, which the garbage collector then need not scan,
-	// and cheap to fill. The ids themselves are in the entry's reports,
-	// where lookupID confirms them.
-	byID    map[uint64]uint32
-	idClash map[string]uint32
-	seed    maphash.Seed
-	weak    func(string) uint64 // if set, hashes ids and queries instead: tests make them clash
+	// queries finds the entry of each normalised query, and ids the entry
+	// each subscription id follows, by hash (see hashedKeys); the query
+	// and the ids themselves are in the entry's reports, where
+	// lookupQuery and lookupID confirm them. Nearly every entry of a
+	// million subscribers may be a distinct query, and they make
+	// millions of ids: a map of strings was most of the time of loading
+	// them.
+	queries, ids hashedKeys
+	seed         maphash.Seed
+	weak         func(string) uint64 // if set, hashes ids and queries instead: tests make them clash
 
 	pending []uint64                              // AddBatch's buffer
 	batchQs map[*Query]uint32                     // AddBatch: the entry of each query of the batch
@@ -306,12 +298,10 @@ func (f *Frequencies) share(stem string) float64 {
 // are rare; it must not change afterwards.
 func NewIndex(freq *Frequencies) *Index {
 	ix := &Index{
-		freq:       freq,
-		byQuery:    make(map[uint64]uint32),
-		queryClash: make(map[string]uint32),
-		byID:       make(map[uint64]uint32),
-		idClash:    make(map[string]uint32),
-		seed:       maphash.MakeSeed(),
+		freq:    freq,
+		queries: newHashedKeys(),
+		ids:     newHashedKeys(),
+		seed:    maphash.MakeSeed(),
 	}
 	for k := range ix.dict {
 		ix.dict[k] = make(map[string]uint32)
@@ -323,14 +313,14 @@ func NewIndex(freq *Frequencies) *Index {
 func (ix *Index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return len(ix.byID) + len(ix.idClash)
+	return ix.ids.len()
 }
 
 // Distinct returns the number of distinct queries in the index.
 func (ix *Index) Distinct() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return len(ix.byQuery) + len(ix.queryClash)
+	return ix.queries.len()
 }
 
 // Add files subscription id under query q, replacing what id followed
@@ -350,7 +340,7 @@ func (ix *Index) add(id string, q *Query) {
 	}
 	e := ix.entryFor(q)
 	ix.setIDs(e, append(ix.home(e).ids, id))
-	ix.fileID(id, e)
+	ix.ids.file(ix.hashID(id), id, e)
 }
 
 // AddBatch files each ids[i] under qs[i], as Add would one after the
@@ -367,10 +357,7 @@ func (ix *Index) AddBatch(ids []string, qs []*Query) {
 	defer clear(ix.batchQs)
 	for i, id := range ids {
 		h := ix.hashID(id)
-		_, taken := ix.byID[h]
-		if !taken && len(ix.idClash) > 0 {
-			_, taken = ix.idClash[id]
-		}
+		_, _, taken := ix.ids.find(h, id)
 		if taken {
 			// Already filed, twice in the batch, or a hash another id
 			// holds: file it on its own, after what came before it.
@@ -388,7 +375,7 @@ func (ix *Index) AddBatch(ids []string, qs []*Query) {
 			e = ix.entryFor(qs[i])
 			ix.batchQs[qs[i]] = e
 		}
-		ix.byID[h] = e
+		ix.ids.byHash[h] = e
 		pend = append(pend, uint64(e)<<32|uint64(i))
 	}
 	ix.appendIDs(pend, ids)
@@ -428,15 +415,56 @@ func (ix *Index) hashID(id string) uint64 {
 	return maphash.String(ix.seed, id)
 }
 
-// lookupQuery returns the entry of normalised query s.
-func (ix *Index) lookupQuery(s string) (uint32, bool) {
-	if len(ix.queryClash) > 0 {
-		if e, ok := ix.queryClash[s]; ok {
-			return e, true
+// hashedKeys maps strings (queries, ids) to entry numbers through a
+// 64-bit hash of each: a map of hashes holds no pointers, which the
+// garbage collector then need not scan, and is cheap to fill. A string
+// whose hash another already holds goes in clash instead. A hit in byHash
+// is only a candidate: the caller confirms it against the entry.
+type hashedKeys struct {
+	byHash map[uint64]uint32
+	clash  map[string]uint32
+}
+
+func newHashedKeys() hashedKeys {
+	return hashedKeys{byHash: make(map[uint64]uint32), clash: make(map[string]uint32)}
+}
+
+func (m *hashedKeys) len() int { return len(m.byHash) + len(m.clash) }
+
+// find returns the entry of s, whose hash is h: sure when s itself is
+// filed (in clash), otherwise the candidate that holds h, if any.
+func (m *hashedKeys) find(h uint64, s string) (e uint32, sure, ok bool) {
+	if len(m.clash) > 0 {
+		if e, ok := m.clash[s]; ok {
+			return e, true, true
 		}
 	}
-	e, ok := ix.byQuery[ix.hashID(s)]
-	if ok && ix.home(e).query == s {
+	e, ok = m.byHash[h]
+	return e, false, ok
+}
+
+// file records entry e for s, whose hash is h and which is not filed.
+func (m *hashedKeys) file(h uint64, s string, e uint32) {
+	if _, taken := m.byHash[h]; taken {
+		m.clash[s] = e
+		return
+	}
+	m.byHash[h] = e
+}
+
+// unfile forgets s, whose hash is h and which is filed.
+func (m *hashedKeys) unfile(h uint64, s string) {
+	if _, ok := m.clash[s]; ok {
+		delete(m.clash, s)
+		return
+	}
+	delete(m.byHash, h)
+}
+
+// lookupQuery returns the entry of normalised query s.
+func (ix *Index) lookupQuery(s string) (uint32, bool) {
+	e, sure, ok := ix.queries.find(ix.hashID(s), s)
+	if ok && (sure || ix.home(e).query == s) {
 		return e, true
 	}
 	return 0, false
@@ -445,64 +473,17 @@ func (ix *Index) lookupQuery(s string) (uint32, bool) {
 // heldQuery returns the entry of normalised query s, which the index
 // holds, without reading the entry (which remove may be changing).
 func (ix *Index) heldQuery(s string) uint32 {
-	if e, ok := ix.queryClash[s]; ok {
-		return e
-	}
-	return ix.byQuery[ix.hashID(s)]
-}
-
-// fileQuery records that entry e holds normalised query s, which the
-// index does not hold.
-func (ix *Index) fileQuery(s string, e uint32) {
-	h := ix.hashID(s)
-	if _, taken := ix.byQuery[h]; taken {
-		ix.queryClash[s] = e
-		return
-	}
-	ix.byQuery[h] = e
-}
-
-// unfileQuery forgets the entry of normalised query s, which the index
-// holds.
-func (ix *Index) unfileQuery(s string) {
-	if _, ok := ix.queryClash[s]; ok {
-		delete(ix.queryClash, s)
-		return
-	}
-	delete(ix.byQuery, ix.hashID(s))
+	e, _, _ := ix.queries.find(ix.hashID(s), s)
+	return e
 }
 
 // lookupID returns the entry that subscription id follows.
 func (ix *Index) lookupID(id string) (uint32, bool) {
-	if len(ix.idClash) > 0 {
-		if e, ok := ix.idClash[id]; ok {
-			return e, true
-		}
-	}
-	e, ok := ix.byID[ix.hashID(id)]
-	if ok && slices.Contains(ix.home(e).ids, id) {
+	e, sure, ok := ix.ids.find(ix.hashID(id), id)
+	if ok && (sure || slices.Contains(ix.home(e).ids, id)) {
 		return e, true
 	}
 	return 0, false
-}
-
-// fileID records that id, which the index does not hold, follows entry e.
-func (ix *Index) fileID(id string, e uint32) {
-	h := ix.hashID(id)
-	if _, taken := ix.byID[h]; taken {
-		ix.idClash[id] = e
-		return
-	}
-	ix.byID[h] = e
-}
-
-// unfileID forgets the entry of id, which the index holds.
-func (ix *Index) unfileID(id string) {
-	if _, ok := ix.idClash[id]; ok {
-		delete(ix.idClash, id)
-		return
-	}
-	delete(ix.byID, ix.hashID(id))
 }
 
 // home returns the report of the first posting of entry e; all the
@@ -532,7 +513,7 @@ func (ix *Index) Remove(id string) bool {
 }
 
 func (ix *Index) remove(id string, e uint32) {
-	ix.unfileID(id)
+	ix.ids.unfile(ix.hashID(id), id)
 	h := ix.home(e)
 	ids := h.ids
 	if i := slices.Index(ids, id); i >= 0 {
@@ -545,7 +526,7 @@ func (ix *Index) remove(id string, e uint32) {
 		ix.setIDs(e, ids)
 		return
 	}
-	ix.unfileQuery(h.query)
+	ix.queries.unfile(ix.hashID(h.query), h.query)
 	keys, at := ix.entries[e].filed()
 	for i, key := range keys {
 		// The last posting of the part moves into this one's place: tell
@@ -586,7 +567,7 @@ func (ix *Index) newEntry(q *Query) uint32 {
 		ix.entries = append(ix.entries, entry{})
 	}
 	ix.entries[e] = entry{prog: prog}
-	ix.fileQuery(q.root.str, e)
+	ix.queries.file(ix.hashID(q.root.str), q.root.str, e)
 	for i, key := range keys {
 		if ix.lists[key] == nil {
 			ix.lists[key] = new(postingList)

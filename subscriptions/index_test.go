@@ -198,6 +198,19 @@ func TestIndexMatchesDirectEvaluation(t *testing.T) {
 	})
 }
 
+// directMatches returns, sorted, the ids whose query matches d when
+// evaluated on its own: what the index must return.
+func directMatches(queries map[string]*Query, d *Doc) []string {
+	var ids []string
+	for id, q := range queries {
+		if q.Match(d) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
 func checkDifferential(t *testing.T, g *queryGen, docs []*Doc, freq *Frequencies) {
 	t.Helper()
 	ix := NewIndex(freq)
@@ -226,14 +239,7 @@ func checkDifferential(t *testing.T, g *queryGen, docs []*Doc, freq *Frequencies
 		t.Helper()
 		matched := 0
 		for di, d := range docs {
-			var want []string
-			for id, q := range queries {
-				if q.Match(d) {
-					want = append(want, id)
-				}
-			}
-			got := ix.Match(d)
-			slices.Sort(want)
+			want, got := directMatches(queries, d), ix.Match(d)
 			slices.Sort(got)
 			matched += len(got)
 			if !slices.Equal(got, want) {
@@ -488,14 +494,7 @@ func TestIndexLongPhrases(t *testing.T) {
 			parsed[fmt.Sprint(i)] = q
 		}
 		for di, d := range docs {
-			var want []string
-			for id, q := range parsed {
-				if q.Match(d) {
-					want = append(want, id)
-				}
-			}
-			got := ix.Match(d)
-			slices.Sort(want)
+			want, got := directMatches(parsed, d), ix.Match(d)
 			slices.Sort(got)
 			if !slices.Equal(got, want) {
 				t.Errorf("rarest %d, doc %d: index matched %v, direct evaluation %v", rare, di, got, want)
