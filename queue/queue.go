@@ -130,6 +130,12 @@ func (s *Stream) Run(ctx context.Context, h Handler) error {
 		}
 		backoff = 0
 		for _, m := range msgs {
+			// A blocking read is not interrupted by ctx, so it may return
+			// entries after shutdown began; those stay pending (to be
+			// claimed again) instead of being handled on a dead context.
+			if ctx.Err() != nil {
+				break
+			}
 			if err := h(ctx, m); err != nil {
 				if ctx.Err() == nil {
 					s.Log.Warn("queue entry failed; left pending for retry", "stream", s.Key, "entry", m.ID, "err", err)
@@ -151,33 +157,44 @@ const trimEvery = 30 * time.Second
 // read and acknowledged. Streams are never trimmed by length: a backlog of
 // unsent work is kept whatever its size, and only finished work goes.
 func (s *Stream) TrimAcked(ctx context.Context) error {
-	groups, err := s.Redis.XInfoGroups(ctx, s.Key).Result()
-	if err != nil {
+	floor, err := s.trimFloor(ctx)
+	if err != nil || floor == "" {
 		return err
 	}
-	if len(groups) == 0 {
-		return nil
+	// Approximate trimming removes only whole nodes below the floor (real
+	// Redis) or exactly the entries below it (the embedded server): either
+	// way nothing at or after the floor goes.
+	return s.Redis.XTrimMinIDApprox(ctx, s.Key, floor, 0).Err()
+}
+
+// trimFloor is the lowest id some group still needs: its oldest pending
+// entry, or else the first entry after the last one it read. It is "" when
+// there is nothing to trim.
+func (s *Stream) trimFloor(ctx context.Context) (string, error) {
+	groups, err := s.Redis.XInfoGroups(ctx, s.Key).Result()
+	if err != nil {
+		return "", fmt.Errorf("list groups of %s: %w", s.Key, err)
 	}
-	var floor string // the lowest id some group still needs
+	var floor string
 	for _, g := range groups {
-		need := g.LastDeliveredID // entries after it are unread
+		need := nextID(g.LastDeliveredID) // entries after it are unread
 		if g.Pending > 0 {
 			p, err := s.Redis.XPending(ctx, s.Key, g.Name).Result()
 			if err != nil {
-				return err
+				return "", fmt.Errorf("read pending of %s on %s: %w", g.Name, s.Key, err)
 			}
-			need = p.Lower
-		} else {
-			need = nextID(need)
+			if p.Count > 0 {
+				need = p.Lower
+			}
 		}
 		if floor == "" || lessID(need, floor) {
 			floor = need
 		}
 	}
-	if floor == "" || floor == "0-1" {
-		return nil
+	if floor == "0-1" {
+		return "", nil
 	}
-	return s.Redis.XTrimMinIDApprox(ctx, s.Key, floor, 0).Err()
+	return floor, nil
 }
 
 // nextID is the smallest stream id after id.

@@ -47,8 +47,11 @@ func TestStreamClaimAndTrim(t *testing.T) {
 			return nil
 		}
 	}
-	go a.Run(ctx, handler("a"))
-	go b.Run(ctx, handler("b"))
+	var running sync.WaitGroup
+	for _, c := range []*Stream{a, b} {
+		running.Add(1)
+		go func() { defer running.Done(); c.Run(ctx, handler(c.Consumer)) }()
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		mu.Lock()
@@ -63,6 +66,9 @@ func TestStreamClaimAndTrim(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	cancel()
+	// Both consumers must have stopped: one still blocked in a read would
+	// take the entries added below, and then they would not be unread.
+	running.Wait()
 	if err := a.TrimAcked(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -72,13 +78,111 @@ func TestStreamClaimAndTrim(t *testing.T) {
 	}
 	// Unacknowledged entries are never trimmed.
 	ctx2 := context.Background()
+	var unread []string
 	for i := range 5 {
-		a.Add(ctx2, map[string]any{"n": 100 + i})
+		id, err := a.Add(ctx2, map[string]any{"n": 100 + i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		unread = append(unread, id)
 	}
 	if err := a.TrimAcked(ctx2); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := st.Redis.XLen(ctx2, a.Key).Result(); n < 5 {
-		t.Fatalf("trim removed unread entries: %d left, want at least 5", n)
+	for _, id := range unread {
+		if xs, _ := st.Redis.XRange(ctx2, a.Key, id, id).Result(); len(xs) != 1 {
+			t.Fatalf("trim removed unread entry %s", id)
+		}
 	}
+}
+
+// The trim floor is the oldest entry some group still needs, whichever
+// group that is: its oldest pending entry, else its first unread one. The
+// floor is checked itself because real Redis trims approximately (whole
+// nodes of about 100 entries) and so keeps a short stream whatever the
+// floor, while the embedded server trims exactly.
+func TestTrimKeepsWhatAnyGroupNeeds(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	key := st.Key("q")
+	fast := &Stream{Redis: st.Redis, Key: key, Group: "fast", Consumer: "f"}
+	slow := &Stream{Redis: st.Redis, Key: key, Group: "slow", Consumer: "s"}
+	for _, s := range []*Stream{fast, slow} {
+		s.defaults()
+		if err := s.Ensure(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f, err := fast.trimFloor(ctx); err != nil || f != "" {
+		t.Fatalf("floor of an empty stream = %q, %v; want nothing to trim", f, err)
+	}
+	var ids []string
+	for i := range 12 {
+		id, err := fast.Add(ctx, map[string]any{"n": i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	take := func(s *Stream, n int64) []Message {
+		t.Helper()
+		s.Batch = n
+		msgs, err := s.read(ctx)
+		if err != nil || len(msgs) != int(n) {
+			t.Fatalf("%s read %d entries, %v; want %d", s.Group, len(msgs), err, n)
+		}
+		return msgs
+	}
+	check := func(what, want string) {
+		t.Helper()
+		got, err := fast.trimFloor(ctx)
+		if err != nil || got != want {
+			t.Fatalf("%s: floor = %q, %v; want %q", what, got, err, want)
+		}
+		if err := fast.TrimAcked(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// Everything from the floor on is still there.
+		for _, id := range ids {
+			if lessID(id, want) {
+				continue
+			}
+			if xs, _ := st.Redis.XRange(ctx, key, id, id).Result(); len(xs) != 1 {
+				t.Fatalf("%s: entry %s at or after the floor %s was trimmed", what, id, want)
+			}
+		}
+	}
+	if f, err := fast.trimFloor(ctx); err != nil || f != "" {
+		t.Fatalf("floor before any read = %q, %v; want nothing to trim", f, err)
+	}
+
+	// fast reads and acknowledges 8, slow reads 4 and acknowledges 2 of
+	// them: slow's oldest pending entry is the floor.
+	for _, m := range take(fast, 8) {
+		fast.Ack(ctx, m.ID)
+	}
+	sm := take(slow, 4)
+	slow.Ack(ctx, sm[0].ID)
+	slow.Ack(ctx, sm[2].ID)
+	check("slow has entries pending", ids[1])
+
+	// slow finishes its four: its first unread entry is the floor.
+	slow.Ack(ctx, sm[1].ID)
+	slow.Ack(ctx, sm[3].ID)
+	check("slow has read 4", ids[4])
+
+	// slow catches up and passes fast, which holds one entry pending.
+	for _, m := range take(slow, 8) {
+		slow.Ack(ctx, m.ID)
+	}
+	fm := take(fast, 2)
+	fast.Ack(ctx, fm[1].ID)
+	check("fast has entry 8 pending", ids[8])
+
+	// Both done: the floor is after the last entry, nothing unread is left.
+	fast.Ack(ctx, fm[0].ID)
+	for _, m := range take(fast, 2) {
+		fast.Ack(ctx, m.ID)
+	}
+	check("all acknowledged", nextID(ids[11]))
 }
