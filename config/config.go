@@ -204,7 +204,7 @@ func (c *Config) Validate() error {
 			// Telegram posts only to https; the test double takes http, and
 			// so does a URL on loopback.
 			if err != nil || u.Scheme != "http" || !isLoopback(u.Hostname()) {
-				return &Error{"HERALD_TELEGRAM_WEBHOOK_URL", fmt.Sprintf("%q is not an https:// URL (Telegram posts updates only over https)", c.TelegramWebhookURL)}
+				return &Error{"HERALD_TELEGRAM_WEBHOOK_URL", fmt.Sprintf("%q is not an https:// URL (Telegram posts updates only over https)", Redact(c.TelegramWebhookURL))}
 			}
 		}
 		if c.TelegramToken == "" {
@@ -386,7 +386,7 @@ func checkRedisURL(raw string) error {
 		}
 		u, err := url.Parse(part)
 		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-			return fmt.Errorf("%q is not redis://host:port/db, rediss://…, a comma-separated cluster list or memory://", part)
+			return fmt.Errorf("%q is not redis://host:port/db, rediss://…, a comma-separated cluster list or memory://", Redact(part))
 		}
 	}
 	return nil
@@ -395,7 +395,7 @@ func checkRedisURL(raw string) error {
 func checkHTTPURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http:// or https:// URL", raw)
+		return fmt.Errorf("%q is not an http:// or https:// URL", Redact(raw))
 	}
 	return nil
 }
@@ -405,7 +405,8 @@ func checkHTTPURL(raw string) error {
 func CheckSMTPURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("not a URL: %v", err)
+		// url's error quotes the URL, password and all.
+		return fmt.Errorf("%q is not a URL like smtp://user:password@host:587", Redact(raw))
 	}
 	if u.Scheme != "smtp" && u.Scheme != "smtps" {
 		return fmt.Errorf("scheme %q is neither smtp nor smtps", u.Scheme)

@@ -20,7 +20,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -106,6 +105,11 @@ type Service struct {
 
 	listener  net.Listener
 	summaries *summary.Summarizer
+
+	// roles are what Run starts and supervises, built by New from the
+	// roles asked for.
+	roles []role
+	sv    *supervisor
 }
 
 // summarize gives the summary of an article for a topic: computed once per
@@ -159,7 +163,7 @@ func New(opts Options) (*Service, error) {
 	} else {
 		st, err := store.Open(cfg.RedisURL, cfg.KeyPrefix)
 		if err != nil {
-			return nil, &config.Error{Var: "HERALD_REDIS_URL", Msg: err.Error()}
+			return nil, &config.Error{Var: "HERALD_REDIS_URL", Msg: cfg.Scrub(err.Error())}
 		}
 		s.st, s.ownStore = st, true
 	}
@@ -189,7 +193,7 @@ func New(opts Options) (*Service, error) {
 		var err error
 		llm, err = summary.NewLLM(summary.LLMConfig{URL: cfg.LLMURL, Model: cfg.LLMModel, Key: cfg.LLMKey})
 		if err != nil {
-			return nil, &config.Error{Var: "HERALD_LLM_URL", Msg: err.Error()}
+			return nil, &config.Error{Var: "HERALD_LLM_URL", Msg: cfg.Scrub(err.Error())}
 		}
 	}
 	s.summaries = summary.NewSummarizer(s.st, llm)
@@ -200,7 +204,7 @@ func New(opts Options) (*Service, error) {
 		if cfg.TelegramToken != "" {
 			b, err := bot.New(cfg.TelegramToken, cfg.TelegramAPIURL, s.st, s.Subs, cfg.TelegramAdmins, s.log.With("role", "telegram"))
 			if err != nil {
-				return nil, &config.Error{Var: "HERALD_TELEGRAM_TOKEN", Msg: err.Error()}
+				return nil, &config.Error{Var: "HERALD_TELEGRAM_TOKEN", Msg: cfg.Scrub(err.Error())}
 			}
 			b.Consumer = s.consumer
 			b.Feeds = s.Watcher
@@ -230,7 +234,7 @@ func New(opts Options) (*Service, error) {
 	if mt == nil && cfg.SMTPURL != "" {
 		smtp, err := mailer.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
 		if err != nil {
-			return nil, &config.Error{Var: "HERALD_SMTP_URL", Msg: err.Error()}
+			return nil, &config.Error{Var: "HERALD_SMTP_URL", Msg: cfg.Scrub(err.Error())}
 		}
 		if cfg.DKIMDomain != "" {
 			d, err := mailer.NewDKIM(cfg.DKIMDomain, cfg.DKIMSelector, cfg.DKIMKeyFile)
@@ -258,7 +262,36 @@ func New(opts Options) (*Service, error) {
 	}
 	s.Web = web.New(s.st, s.Subs, s.Mailer, s.secret, s.reg, s.log.With("role", "web"))
 	s.Web.Now = opts.Now
+	s.roles = s.roleList()
+	s.sv = newSupervisor()
 	return s, nil
+}
+
+// roleList is the long-running parts of the roles asked for.
+func (s *Service) roleList() []role {
+	var rs []role
+	if s.has("watcher") {
+		rs = append(rs, role{"watcher", s.Watcher.Run})
+	}
+	if s.has("matcher") {
+		rs = append(rs, role{"matcher", s.Matcher.Run})
+	}
+	if s.has("telegram") {
+		if s.Bot != nil {
+			rs = append(rs, role{"telegram-bot", s.Bot.Run})
+		}
+		if s.Sender != nil {
+			rs = append(rs, role{"telegram-sender", s.Sender.Run})
+		}
+	}
+	if s.has("email") && s.Mailer != nil {
+		tick := s.opts.DigestTick
+		if tick <= 0 {
+			tick = cmp.Or(s.cfg.DigestInterval, 30*time.Second)
+		}
+		rs = append(rs, role{"email", func(ctx context.Context) error { return s.Mailer.Run(ctx, tick) }})
+	}
+	return rs
 }
 
 func (s *Service) has(role string) bool { return slices.Contains(s.opts.Roles, role) }
@@ -291,11 +324,17 @@ func (s *Service) Listen() error {
 	return nil
 }
 
-// Run starts the roles and the HTTP server and blocks until ctx ends, then
-// stops taking work, lets work in hand finish (or hands it back through the
-// queues' pending entries) and returns within 10 seconds.
+// Run starts the roles and the HTTP server and blocks until ctx ends or a
+// role dies, then stops taking work, lets work in hand finish (or hands it
+// back through the queues' pending entries) and returns within 10 seconds.
+// It returns nil after a shutdown asked for by ctx, and the dead role's
+// error otherwise: the process must then exit non-zero, so that whatever
+// supervises it starts it again whole.
 func (s *Service) Run(ctx context.Context) error {
 	if err := s.Listen(); err != nil {
+		return err
+	}
+	if err := s.checkRedis(ctx); err != nil {
 		return err
 	}
 	for _, f := range s.cfg.Feeds {
@@ -303,41 +342,8 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	work, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
-	var wg sync.WaitGroup
-	start := func(name string, fn func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				if r := recover(); r != nil {
-					s.log.Error("role crashed", "role", name, "panic", r)
-				}
-			}()
-			if err := fn(work); err != nil && !errors.Is(err, context.Canceled) {
-				s.log.Error("role stopped", "role", name, "err", err)
-			}
-		}()
-	}
-	if s.has("watcher") {
-		start("watcher", s.Watcher.Run)
-	}
-	if s.has("matcher") {
-		start("matcher", s.Matcher.Run)
-	}
-	if s.has("telegram") {
-		if s.Bot != nil {
-			start("telegram-bot", s.Bot.Run)
-		}
-		if s.Sender != nil {
-			start("telegram-sender", s.Sender.Run)
-		}
-	}
-	if s.has("email") && s.Mailer != nil {
-		tick := s.opts.DigestTick
-		if tick <= 0 {
-			tick = cmp.Or(s.cfg.DigestInterval, 30*time.Second)
-		}
-		start("email", func(ctx context.Context) error { return s.Mailer.Run(ctx, tick) })
+	for _, r := range s.roles {
+		s.sv.start(work, r, s.log.Error)
 	}
 	srv := &http.Server{
 		Handler:           s.handler(),
@@ -346,29 +352,65 @@ func (s *Service) Run(ctx context.Context) error {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	wg.Add(1)
+	served := make(chan struct{})
 	go func() {
-		defer wg.Done()
+		defer close(served)
 		if err := srv.Serve(s.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("http server stopped", "err", err)
+			s.log.Error("http server stopped; stopping the process", "err", err)
+			s.sv.down("http", fmt.Errorf("http server stopped: %w", err))
 		}
 	}()
 	s.log.Info("herald running", "roles", strings.Join(s.opts.Roles, ","), "http", s.listener.Addr().String(), "version", Version)
 
-	<-ctx.Done()
-	s.log.Info("shutting down")
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+	case <-s.sv.failed:
+		s.log.Error("shutting down because a role died", "err", s.sv.failure())
+	}
+	s.sv.shutdown()
 	shut, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
-	_ = srv.Shutdown(shut)
+	// The roles stop first and the HTTP server last, so that /healthz
+	// answers 503 (not a refused connection) while they wind down.
 	stop()
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-shut.Done():
+	if !waitFor(shut, s.sv.wg.Wait) {
 		s.log.Warn("some work did not stop in time; its queue entries will be claimed again")
 	}
-	return nil
+	if err := srv.Shutdown(shut); err != nil {
+		srv.Close()
+	}
+	<-served
+	// Confirmation emails a sign-up started after answering its page.
+	if !waitFor(shut, s.Web.Wait) {
+		s.log.Warn("some sign-up emails were not handed over in time")
+	}
+	return s.sv.failure()
+}
+
+// waitFor runs wait and reports whether it returned before ctx ended.
+func waitFor(ctx context.Context, wait func()) bool {
+	done := make(chan struct{})
+	go func() { wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// checkRedis stops start-up when Redis refuses herald's credentials: no
+// amount of waiting fixes a wrong or missing password. A Redis that does
+// not answer yet is left to the roles, which retry until it does.
+func (s *Service) checkRedis(ctx context.Context) error {
+	c, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	err := s.st.Ping(c)
+	if err == nil || !store.IsAuthError(err) {
+		return nil
+	}
+	return &config.Error{Var: "HERALD_REDIS_URL", Msg: fmt.Sprintf("Redis at %s refused herald's credentials (%v); give the right user and password in the URL", config.Redact(s.cfg.RedisURL), err)}
 }
 
 // handler serves the web pages only in the web role; health and metrics
@@ -376,7 +418,7 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) handler() http.Handler {
 	inner := s.routes()
 	if s.Bot == nil || s.cfg.TelegramWebhookURL == "" {
-		return inner
+		return s.withHealth(inner)
 	}
 	// Telegram posts updates to the webhook path on whichever process
 	// serves HERALD_TELEGRAM_WEBHOOK_URL; the handler checks the secret.
@@ -385,12 +427,24 @@ func (s *Service) handler() http.Handler {
 	if u, err := url.Parse(s.cfg.TelegramWebhookURL); err == nil && u.Path != "" {
 		path = u.Path
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.withHealth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == path {
 			hook.ServeHTTP(w, r)
 			return
 		}
 		inner.ServeHTTP(w, r)
+	}))
+}
+
+// withHealth answers GET /healthz from the supervisor, which knows whether
+// every role still runs; the rest goes to next.
+func (s *Service) withHealth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			s.sv.healthz(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -16,6 +16,8 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/herald-news/herald/config"
 )
 
 func init() {
@@ -76,7 +78,7 @@ func Open(rawURL, prefix string) (*Store, error) {
 			}
 			o, err := redis.ParseURL(part)
 			if err != nil {
-				return nil, fmt.Errorf("parse cluster address %q: %w", redact(part), err)
+				return nil, fmt.Errorf("parse cluster address %q: %s", config.Redact(part), parseProblem(err, part))
 			}
 			opts.Addrs = append(opts.Addrs, o.Addr)
 			opts.Username, opts.Password, opts.TLSConfig = o.Username, o.Password, o.TLSConfig
@@ -85,7 +87,7 @@ func Open(rawURL, prefix string) (*Store, error) {
 	default:
 		o, err := redis.ParseURL(rawURL)
 		if err != nil {
-			return nil, fmt.Errorf("parse %q: %w", redact(rawURL), err)
+			return nil, fmt.Errorf("parse %q: %s", config.Redact(rawURL), parseProblem(err, rawURL))
 		}
 		return &Store{Redis: redis.NewClient(o), Prefix: prefix}, nil
 	}
@@ -111,14 +113,18 @@ func (s *Store) Close() error {
 	return err
 }
 
-// redact hides a password in a URL for error messages.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
+// parseProblem says what is wrong with a Redis URL without its credentials:
+// both net/url and go-redis quote the whole URL in their errors.
+func parseProblem(err error, raw string) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
+	return config.RedactIn(err.Error(), raw)
+}
+
+// IsAuthError reports whether Redis refused herald's credentials (NOAUTH,
+// WRONGPASS) or their rights (NOPERM): waiting will not change that answer.
+func IsAuthError(err error) bool {
+	return redis.IsAuthError(err) || redis.IsPermissionError(err)
 }

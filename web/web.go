@@ -112,7 +112,10 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.st.Ping(ctx); err != nil {
-		http.Error(w, "not ready: redis: "+err.Error(), http.StatusServiceUnavailable)
+		// The page is public: where Redis is and why it failed go to
+		// the log, not to whoever asks.
+		s.log.Warn("not ready: redis does not answer", "err", err)
+		http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
 		return
 	}
 	w.Write([]byte("ready\n"))

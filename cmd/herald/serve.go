@@ -96,7 +96,17 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	defer svc.Close()
-	return svc.Run(ctx)
+	// A role that died makes Run return its error, and the process exit 1,
+	// so that systemd, Docker or Kubernetes start it again whole. Redis
+	// refusing the credentials is bad input, like any invalid setting.
+	if err := svc.Run(ctx); err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			return usageError{err}
+		}
+		return err
+	}
+	return nil
 }
 
 func runVersion(ctx context.Context, env *cmdEnv, args []string) error {
