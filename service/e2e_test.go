@@ -217,7 +217,15 @@ func TestEndToEnd(t *testing.T) {
 		feeds, _ := h.svc.Watcher.List(context.Background())
 		return len(feeds) == 1 && feeds[0].Articles >= 2
 	})
-	time.Sleep(1500 * time.Millisecond) // time enough for a wrong alert to show up
+	// The positive signal: the matcher has read and acknowledged every
+	// article, and after that the sender every alert queued, so a wrong
+	// alert would have been sent by now.
+	waitFor(t, 10*time.Second, "the matcher to finish with every article", func() bool {
+		return h.queueIdle(t, "articles")
+	})
+	waitFor(t, 10*time.Second, "the sender to finish with every alert", func() bool {
+		return h.queueIdle(t, "telegram")
+	})
 	if n := len(h.tg.SentTo(chat)); n != 2 {
 		t.Fatalf("chat got %d messages, want 2 (an article matching nothing was sent?)", n)
 	}
@@ -286,6 +294,29 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(seedAlert.Plain, seedTitle) {
 		t.Errorf("seed alert does not show its title %q:\n%s", seedTitle, seedAlert.Plain)
 	}
+}
+
+// queueIdle reports whether /metrics shows the queue with nothing unread
+// (herald_queue_lag) and nothing taken but unacknowledged
+// (herald_queue_pending).
+func (h *harness) queueIdle(t *testing.T, queue string) bool {
+	t.Helper()
+	resp, err := http.Get(h.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var lag, pending bool
+	for _, line := range strings.Split(string(b), "\n") {
+		switch line {
+		case `herald_queue_lag{queue="` + queue + `"} 0`:
+			lag = true
+		case `herald_queue_pending{queue="` + queue + `"} 0`:
+			pending = true
+		}
+	}
+	return lag && pending
 }
 
 var formRe = regexp.MustCompile(`name="form" value="([^"]+)"`)
