@@ -335,6 +335,7 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	if err := s.checkRedis(ctx); err != nil {
+		s.listener.Close()
 		return err
 	}
 	for _, f := range s.cfg.Feeds {
