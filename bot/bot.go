@@ -66,6 +66,10 @@ type Bot struct {
 	WebhookSecret string
 	// Now is the clock of pauses.
 	Now func() time.Time
+
+	// leaseTTL is how long the polling lease outlives a process that dies
+	// without releasing it; it is renewed every third of that.
+	leaseTTL time.Duration
 }
 
 // New returns a Bot for token at apiURL. It does not call Telegram until
@@ -74,7 +78,7 @@ func New(token, apiURL string, st *store.Store, subs *subscriptions.Store, admin
 	if log == nil {
 		log = slog.Default()
 	}
-	b := &Bot{st: st, subs: subs, admins: admins, log: log, Consumer: "bot", Now: time.Now}
+	b := &Bot{st: st, subs: subs, admins: admins, log: log, Consumer: "bot", Now: time.Now, leaseTTL: 15 * time.Second}
 	opts = append([]tg.Option{
 		tg.WithServerURL(strings.TrimRight(apiURL, "/")),
 		tg.WithSkipGetMe(),
@@ -118,8 +122,6 @@ var Commands = []models.BotCommand{
 	{Command: "forget", Description: "Delete everything held on this chat"},
 }
 
-func (b *Bot) leaseKey() string { return b.st.Key("{tg}", "poller") }
-
 // Run receives updates until ctx ends: by long polling while this process
 // holds the polling lease (waiting for it otherwise), or in webhook mode by
 // registering the webhook and letting WebhookHandler take the updates.
@@ -127,26 +129,29 @@ func (b *Bot) Run(ctx context.Context) error {
 	if b.WebhookURL != "" {
 		return b.runWebhook(ctx)
 	}
-	const lease = 15 * time.Second
+	l := &lease{rdb: b.st.Redis, key: pollerKey(b.st), owner: b.Consumer, ttl: b.leaseTTL}
+	// A waiting process asks often: the holder releases the lease when it
+	// stops, and the next command should not wait for its expiry.
+	retry := min(l.ttl/3, time.Second)
 	for ctx.Err() == nil {
-		ok, err := b.st.Redis.SetNX(ctx, b.leaseKey(), b.Consumer, lease).Result()
-		if err != nil || !ok {
-			if err != nil && ctx.Err() == nil {
-				b.log.Warn("cannot take the Telegram polling lease", "err", err)
-			}
-			sleep(ctx, lease/3)
+		ok, err := l.take(ctx)
+		if err != nil && ctx.Err() == nil {
+			b.log.Warn("cannot take the Telegram polling lease", "err", err)
+		}
+		if !ok {
+			sleep(ctx, retry)
 			continue
 		}
-		b.poll(ctx, lease)
+		b.poll(ctx, l)
 	}
 	return ctx.Err()
 }
 
-// poll runs the long-polling loop, renewing the lease, until the lease is
-// lost or ctx ends.
-func (b *Bot) poll(ctx context.Context, lease time.Duration) {
+// poll runs the long-polling loop while the lease is held, then releases
+// the lease once no getUpdates of this process is in flight.
+func (b *Bot) poll(ctx context.Context, l *lease) {
+	b.log.Info("took the Telegram polling lease", "consumer", l.owner)
 	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	// A webhook left from webhook mode makes getUpdates fail with 409.
 	if _, err := b.api.DeleteWebhook(pctx, &tg.DeleteWebhookParams{}); err != nil && pctx.Err() == nil {
 		b.log.Warn("telegram deleteWebhook failed", "err", err)
@@ -157,25 +162,49 @@ func (b *Bot) poll(ctx context.Context, lease time.Duration) {
 		defer close(done)
 		b.api.Start(pctx)
 	}()
-	t := time.NewTicker(lease / 3)
+	b.hold(pctx, l, done)
+	cancel()
+	<-done
+	// ctx may have ended (SIGTERM): the release must still reach Redis.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer rcancel()
+	released, err := l.release(rctx)
+	if err != nil {
+		b.log.Warn("cannot release the Telegram polling lease", "err", err)
+	}
+	b.log.Info("stopped polling Telegram", "consumer", l.owner, "released", released)
+}
+
+// hold renews the lease until it is lost, ctx ends or polling stops. A
+// renewal Redis could not answer is retried while the lease may still be
+// ours; polling stops a renewal interval before it would have run out.
+func (b *Bot) hold(ctx context.Context, l *lease, done <-chan struct{}) {
+	every := l.ttl / 3
+	t := time.NewTicker(every)
 	defer t.Stop()
+	renewed := time.Now()
 	for {
 		select {
 		case <-done:
 			return
-		case <-t.C:
-			// Renew only if the lease is still ours.
-			v, err := b.st.Redis.Get(pctx, b.leaseKey()).Result()
-			if err == nil && v == b.Consumer {
-				b.st.Redis.Expire(pctx, b.leaseKey(), lease)
-				continue
-			}
-			if err != nil && pctx.Err() == nil {
-				b.log.Warn("cannot renew the Telegram polling lease", "err", err)
-			}
-			cancel()
-			<-done
+		case <-ctx.Done():
 			return
+		case <-t.C:
+		}
+		ok, err := l.renew(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err == nil && ok:
+			renewed = time.Now()
+		case err == nil:
+			b.log.Warn("lost the Telegram polling lease; polling stops", "consumer", l.owner)
+			return
+		case time.Since(renewed)+every >= l.ttl:
+			b.log.Warn("cannot renew the Telegram polling lease; polling stops", "err", err)
+			return
+		default:
+			b.log.Warn("cannot renew the Telegram polling lease; retrying", "err", err)
 		}
 	}
 }
