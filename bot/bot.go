@@ -67,6 +67,9 @@ type Bot struct {
 	// Now is the clock of pauses.
 	Now func() time.Time
 
+	// retryWait waits out a retry_after before a reply is sent again
+	// (sleep; tests stand in for the clock).
+	retryWait func(ctx context.Context, d time.Duration) bool
 	// leaseTTL is how long the polling lease outlives a process that dies
 	// without releasing it; it is renewed every third of that.
 	leaseTTL time.Duration
@@ -78,7 +81,7 @@ func New(token, apiURL string, st *store.Store, subs *subscriptions.Store, admin
 	if log == nil {
 		log = slog.Default()
 	}
-	b := &Bot{st: st, subs: subs, admins: admins, log: log, Consumer: "bot", Now: time.Now, leaseTTL: 15 * time.Second}
+	b := &Bot{st: st, subs: subs, admins: admins, log: log, Consumer: "bot", Now: time.Now, leaseTTL: 15 * time.Second, retryWait: sleep}
 	opts = append([]tg.Option{
 		tg.WithServerURL(strings.TrimRight(apiURL, "/")),
 		tg.WithSkipGetMe(),
@@ -324,10 +327,18 @@ func (b *Bot) Handle(ctx context.Context, u *models.Update) {
 	}
 }
 
-// migrated follows a group that became a supergroup.
+// migrated follows a group that became a supergroup: it leaves the new id
+// for alerts and replies still addressed to the old one, and moves the
+// group's subscriber, if it has one, to the new id.
 func (b *Bot) migrated(ctx context.Context, from, to int64) {
+	if err := b.st.Redis.Set(ctx, MovedKey(b.st, from), to, 30*24*time.Hour).Err(); err != nil {
+		b.log.Error("cannot remember a migrated group", "chat_id", from, "to", to, "err", err)
+	}
 	sub, err := b.subs.Get(ctx, subscriptions.TelegramID(from))
 	if err != nil {
+		if !errors.Is(err, subscriptions.ErrNotFound) {
+			b.log.Error("cannot move a migrated group", "chat_id", from, "to", to, "err", err)
+		}
 		return
 	}
 	moved := *sub
@@ -336,7 +347,6 @@ func (b *Bot) migrated(ctx context.Context, from, to int64) {
 		b.log.Error("cannot move a migrated group", "chat_id", from, "to", to, "err", err)
 		return
 	}
-	b.st.Redis.Set(ctx, MovedKey(b.st, from), to, 30*24*time.Hour)
 	_ = b.subs.Delete(ctx, sub.ID)
 	b.log.Info("group migrated", "chat_id", from, "to", to)
 }
@@ -363,58 +373,3 @@ func (b *Bot) command(text string) (cmd, arg string, ok bool) {
 }
 
 func (b *Bot) isAdmin(userID int64) bool { return userID != 0 && slices.Contains(b.admins, userID) }
-
-// reply sends an HTML message to a chat, keeping to the limits when the
-// bot has a Limiter, and waiting out a 429 once.
-func (b *Bot) reply(ctx context.Context, chatID int64, html string, kb *models.InlineKeyboardMarkup) {
-	p := &tg.SendMessageParams{
-		ChatID: chatID, Text: html, ParseMode: models.ParseModeHTML,
-		LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()},
-	}
-	if kb != nil {
-		p.ReplyMarkup = kb
-	}
-	for attempt := 0; attempt < 3; attempt++ {
-		var tk *Ticket
-		if b.Limiter != nil {
-			for i := 0; i < 10 && tk == nil; i++ {
-				t, wait, err := b.Limiter.Admit(ctx, chatID)
-				if err != nil {
-					if ctx.Err() != nil {
-						return
-					}
-					break
-				}
-				if tk = t; tk == nil && !sleep(ctx, wait) {
-					return
-				}
-			}
-			if tk != nil && !tk.Wait(ctx) {
-				b.Limiter.Cancel(tk)
-				return
-			}
-		}
-		_, err := b.api.SendMessage(ctx, p)
-		var ra *RetryAfterError
-		err = classify(err)
-		if tk != nil {
-			var hold time.Duration
-			if errors.As(err, &ra) {
-				hold = ra.After
-			}
-			_ = b.Limiter.Finish(ctx, tk, hold, nil)
-		}
-		switch {
-		case err == nil:
-			return
-		case errors.As(err, &ra) && ra.After <= 10*time.Second:
-			sleep(ctx, ra.After)
-			continue
-		default:
-			if ctx.Err() == nil {
-				b.log.Warn("reply failed", "chat_id", chatID, "err", err)
-			}
-			return
-		}
-	}
-}

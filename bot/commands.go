@@ -133,6 +133,11 @@ func (b *Bot) isChatAdmin(ctx context.Context, chat, user int64) bool {
 	}
 	m, err := b.api.GetChatMember(ctx, &tg.GetChatMemberParams{ChatID: chat, UserID: user})
 	if err != nil {
+		// Refusing is the safe answer, but the admin who was refused
+		// needs a trace of why.
+		if ctx.Err() == nil {
+			b.log.Warn("cannot check admin rights; taking the user for no admin", "chat_id", chat, "user", user, "err", err)
+		}
 		return false
 	}
 	return m.Type == models.ChatMemberTypeOwner || m.Type == models.ChatMemberTypeAdministrator

@@ -72,7 +72,8 @@ type pollProc struct {
 	stop func() // cancels Run and waits for it to return
 }
 
-func startPoller(t *testing.T, srv *telegramtest.Server, st *store.Store, consumer string, ttl time.Duration) *pollProc {
+// startPoller runs a Bot as process consumer would, after configure.
+func startPoller(t *testing.T, srv *telegramtest.Server, st *store.Store, consumer string, ttl time.Duration, configure ...func(*Bot)) *pollProc {
 	t.Helper()
 	tap, log := newLogTap(t)
 	b, err := New(srv.Token, srv.URL, st, subscriptions.NewStore(st), nil, log)
@@ -80,6 +81,9 @@ func startPoller(t *testing.T, srv *telegramtest.Server, st *store.Store, consum
 		t.Fatal(err)
 	}
 	b.Consumer, b.leaseTTL = consumer, ttl
+	for _, c := range configure {
+		c(b)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
