@@ -1,0 +1,33 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/go-telegram/bot/models"
+
+	"github.com/herald-news/herald/subscriptions"
+)
+
+func (c *call) forget(ctx context.Context) {
+	if !c.resolve(ctx, true) {
+		return
+	}
+	c.replyKB(ctx, "This deletes every topic and setting"+c.whose()+", and every alert waiting to be sent. Go ahead?",
+		[]models.InlineKeyboardButton{button("🗑 Delete everything", data("fg", c.target, "")), button("Cancel", data("no", c.target, ""))})
+}
+
+// Forget deletes everything Herald holds on a chat: its subscriber, the
+// alerts held for its round-ups, and (through the subscriber's creation
+// time, see Sender) every alert still queued for it.
+func (b *Bot) Forget(ctx context.Context, chat int64) error {
+	id := subscriptions.TelegramID(chat)
+	if err := b.subs.Delete(ctx, id); err != nil && !errors.Is(err, subscriptions.ErrNotFound) {
+		return err
+	}
+	if err := b.st.Redis.Del(ctx, HeldKey(b.st, id)).Err(); err != nil {
+		return fmt.Errorf("forget held alerts of %s: %w", id, err)
+	}
+	return b.st.Redis.ZRem(ctx, DueKey(b.st), id).Err()
+}
