@@ -12,34 +12,48 @@ import (
 	"github.com/herald-news/herald/subscriptions"
 )
 
+// press is one button press being answered: the call it stands for (whose
+// alerts, who pressed), the message the button is on, and the argument the
+// button carries.
+type press struct {
+	c   *call
+	q   *models.CallbackQuery
+	msg *models.Message
+	arg string
+}
+
+// buttons maps the op of a button's data (see data) to what pressing it
+// does.
+var buttons map[string]func(*press, context.Context)
+
+func init() {
+	buttons = map[string]func(*press, context.Context){
+		"ex":   (*press).example,
+		"sub":  (*press).acceptOffer,
+		"no":   (*press).decline,
+		"lm":   (*press).listMute,
+		"mute": (*press).alertMute,
+		"lr":   (*press).listRemove,
+		"mode": (*press).mode,
+		"res":  (*press).resume,
+		"fg":   (*press).forget,
+	}
+}
+
 // callback answers a button press.
 func (b *Bot) callback(ctx context.Context, q *models.CallbackQuery) {
-	answer := func(text string) {
-		_, _ = b.api.AnswerCallbackQuery(ctx, &tg.AnswerCallbackQueryParams{CallbackQueryID: q.ID, Text: text})
-	}
 	msg := q.Message.Message
 	if msg == nil {
-		answer("That message is too old; send the command again.")
+		b.answer(ctx, q, "That message is too old; send the command again.")
 		return
 	}
-	parts := strings.SplitN(q.Data, ":", 3)
-	op, target, arg := parts[0], msg.Chat.ID, ""
-	switch {
-	case op == "mute" && len(parts) == 2:
-		arg = parts[1]
-	case len(parts) >= 2:
-		t, err := strconv.ParseInt(parts[1], 10, 64)
-		if err != nil {
-			answer("")
-			return
-		}
-		target = t
-		if len(parts) == 3 {
-			arg = parts[2]
-		}
+	op, target, arg, ok := parseData(q.Data, msg.Chat.ID)
+	if !ok {
+		b.answer(ctx, q, "")
+		return
 	}
 	if !b.canManage(ctx, target, q.From.ID) {
-		answer("Only admins of that chat can change its alerts.")
+		b.answer(ctx, q, "Only admins of that chat can change its alerts.")
 		return
 	}
 	c := &call{b: b, msg: msg, chat: msg.Chat.ID, target: target, typ: msg.Chat.Type, from: q.From.ID}
@@ -49,91 +63,160 @@ func (b *Bot) callback(ctx context.Context, q *models.CallbackQuery) {
 			c.label = "@" + ch.Username
 		}
 	}
-	edit := func(html string, rows [][]models.InlineKeyboardButton) {
-		p := &tg.EditMessageTextParams{ChatID: msg.Chat.ID, MessageID: msg.ID, Text: html, ParseMode: models.ParseModeHTML,
-			LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}}
-		if rows != nil {
-			p.ReplyMarkup = &models.InlineKeyboardMarkup{InlineKeyboard: rows}
+	p := &press{c: c, q: q, msg: msg, arg: arg}
+	if h, ok := buttons[op]; ok {
+		h(p, ctx)
+		return
+	}
+	p.answer(ctx, "")
+}
+
+// parseData splits a button's data "op:target[:arg]" (see data). An
+// alert's mute button carries no target ("mute:hash"): it is about the
+// chat it was pressed in, chat.
+func parseData(d string, chat int64) (op string, target int64, arg string, ok bool) {
+	parts := strings.SplitN(d, ":", 3)
+	op, target = parts[0], chat
+	switch {
+	case op == "mute" && len(parts) == 2:
+		arg = parts[1]
+	case len(parts) >= 2:
+		t, err := strconv.ParseInt(parts[1], 10, 64)
+		if err != nil {
+			return "", 0, "", false
 		}
-		if _, err := b.api.EditMessageText(ctx, p); err != nil && !strings.Contains(err.Error(), "not modified") {
-			b.log.Warn("edit failed", "chat_id", msg.Chat.ID, "err", err)
+		target = t
+		if len(parts) == 3 {
+			arg = parts[2]
 		}
 	}
-	id := subscriptions.TelegramID(target)
-	switch op {
-	case "ex":
-		n, err := strconv.Atoi(arg)
-		if err != nil || n < 0 || n >= len(Examples) {
-			answer("")
-			return
-		}
-		c.follow(ctx, Examples[n], func(html string) { c.reply(ctx, html) })
-		answer("Following " + Examples[n])
-	case "sub":
-		topic, err := b.st.Redis.Get(ctx, OfferKey(b.st, msg.Chat.ID, arg)).Result()
-		if err != nil {
-			answer("That offer expired; send the query again.")
-			return
-		}
-		c.follow(ctx, topic, func(html string) { edit(html, nil) })
-		answer("")
-	case "no":
-		edit("OK, nothing changed.", nil)
-		answer("")
-	case "lm", "mute":
-		s, err := b.toggleMute(ctx, id, arg, op == "mute")
-		if err != nil {
-			answer("That topic is no longer followed.")
-			return
-		}
-		if op == "lm" {
-			text, rows := listView(s, target, c.label)
-			edit(text, rows)
-		}
-		answer("Done.")
-	case "lr":
-		var removed string
-		s, err := b.subs.Update(ctx, id, func(s *subscriptions.Subscriber) error {
-			i := slices.IndexFunc(s.Topics, func(t string) bool { return topicHash(t) == arg })
-			if i < 0 {
-				return subscriptions.ErrNoSuchTopic
-			}
-			removed = s.Topics[i]
-			s.Topics = slices.Delete(s.Topics, i, i+1)
-			s.Muted = slices.DeleteFunc(s.Muted, func(m string) bool { return m == removed })
-			return nil
-		})
-		if err != nil {
-			answer("That topic is no longer followed.")
-			return
-		}
-		text, rows := listView(s, target, c.label)
-		edit(text, rows)
-		answer("Stopped " + clip(removed, 100))
-	case "mode":
-		text, err := c.setMode(ctx, arg, -1)
-		if err != nil {
-			answer("Something went wrong; try again.")
-			return
-		}
-		edit(text, nil)
-		answer("")
-	case "res":
-		if err := c.doResume(ctx); err != nil {
-			answer("Something went wrong; try again.")
-			return
-		}
-		edit("Alerts are on again"+c.whose()+".", nil)
-		answer("Resumed")
-	case "fg":
-		if err := b.Forget(ctx, target); err != nil {
-			b.log.Error("forget failed", "chat_id", target, "err", err)
-			answer("Something went wrong; try again.")
-			return
-		}
-		edit("Done: everything Herald held"+c.whose()+" is deleted. /start begins again.", nil)
-		answer("Deleted")
-	default:
-		answer("")
+	return op, target, arg, true
+}
+
+// answer answers a callback query, with text shown to the presser ("" for
+// none), so that their client stops waiting.
+func (b *Bot) answer(ctx context.Context, q *models.CallbackQuery, text string) {
+	_, _ = b.api.AnswerCallbackQuery(ctx, &tg.AnswerCallbackQueryParams{CallbackQueryID: q.ID, Text: text})
+}
+
+func (p *press) answer(ctx context.Context, text string) { p.c.b.answer(ctx, p.q, text) }
+
+// edit replaces the text (and the keyboard, nil removing it) of the
+// message the button is on.
+func (p *press) edit(ctx context.Context, html string, rows [][]models.InlineKeyboardButton) {
+	e := &tg.EditMessageTextParams{ChatID: p.msg.Chat.ID, MessageID: p.msg.ID, Text: html, ParseMode: models.ParseModeHTML,
+		LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()}}
+	if rows != nil {
+		e.ReplyMarkup = &models.InlineKeyboardMarkup{InlineKeyboard: rows}
 	}
+	if _, err := p.c.b.api.EditMessageText(ctx, e); err != nil && !strings.Contains(err.Error(), "not modified") {
+		p.c.b.log.Warn("edit failed", "chat_id", p.msg.Chat.ID, "err", err)
+	}
+}
+
+// subscriber is the id of the subscriber the press is about.
+func (p *press) subscriber() string { return subscriptions.TelegramID(p.c.target) }
+
+// example follows one of /start's examples.
+func (p *press) example(ctx context.Context) {
+	n, err := strconv.Atoi(p.arg)
+	if err != nil || n < 0 || n >= len(Examples) {
+		p.answer(ctx, "")
+		return
+	}
+	p.c.follow(ctx, Examples[n], func(html string) { p.c.reply(ctx, html) })
+	p.answer(ctx, "Following "+Examples[n])
+}
+
+// acceptOffer follows the query offered with "Subscribe to …?" or /preview.
+func (p *press) acceptOffer(ctx context.Context) {
+	b := p.c.b
+	topic, err := b.st.Redis.Get(ctx, OfferKey(b.st, p.msg.Chat.ID, p.arg)).Result()
+	if err != nil {
+		p.answer(ctx, "That offer expired; send the query again.")
+		return
+	}
+	p.c.follow(ctx, topic, func(html string) { p.edit(ctx, html, nil) })
+	p.answer(ctx, "")
+}
+
+// decline turns down an offer or a confirmation.
+func (p *press) decline(ctx context.Context) {
+	p.edit(ctx, "OK, nothing changed.", nil)
+	p.answer(ctx, "")
+}
+
+// listMute mutes or unmutes a topic from /list, and shows the list again.
+func (p *press) listMute(ctx context.Context) {
+	s, err := p.c.b.toggleMute(ctx, p.subscriber(), p.arg, false)
+	if err != nil {
+		p.answer(ctx, "That topic is no longer followed.")
+		return
+	}
+	text, rows := listView(s, p.c.target, p.c.label)
+	p.edit(ctx, text, rows)
+	p.answer(ctx, "Done.")
+}
+
+// alertMute mutes the topic of an alert; the alert itself stays as it is.
+func (p *press) alertMute(ctx context.Context) {
+	if _, err := p.c.b.toggleMute(ctx, p.subscriber(), p.arg, true); err != nil {
+		p.answer(ctx, "That topic is no longer followed.")
+		return
+	}
+	p.answer(ctx, "Done.")
+}
+
+// listRemove stops a topic from /list, and shows the list again.
+func (p *press) listRemove(ctx context.Context) {
+	var removed string
+	s, err := p.c.b.subs.Update(ctx, p.subscriber(), func(s *subscriptions.Subscriber) error {
+		i := slices.IndexFunc(s.Topics, func(t string) bool { return topicHash(t) == p.arg })
+		if i < 0 {
+			return subscriptions.ErrNoSuchTopic
+		}
+		removed = s.Topics[i]
+		s.Topics = slices.Delete(s.Topics, i, i+1)
+		s.Muted = slices.DeleteFunc(s.Muted, func(m string) bool { return m == removed })
+		return nil
+	})
+	if err != nil {
+		p.answer(ctx, "That topic is no longer followed.")
+		return
+	}
+	text, rows := listView(s, p.c.target, p.c.label)
+	p.edit(ctx, text, rows)
+	p.answer(ctx, "Stopped "+clip(removed, 100))
+}
+
+// mode switches the delivery mode from /mode's buttons.
+func (p *press) mode(ctx context.Context) {
+	text, err := p.c.setMode(ctx, p.arg, -1)
+	if err != nil {
+		p.answer(ctx, "Something went wrong; try again.")
+		return
+	}
+	p.edit(ctx, text, nil)
+	p.answer(ctx, "")
+}
+
+// resume ends a pause from /pause's button.
+func (p *press) resume(ctx context.Context) {
+	if err := p.c.doResume(ctx); err != nil {
+		p.answer(ctx, "Something went wrong; try again.")
+		return
+	}
+	p.edit(ctx, "Alerts are on again"+p.c.whose()+".", nil)
+	p.answer(ctx, "Resumed")
+}
+
+// forget deletes everything held on the target, confirming /forget.
+func (p *press) forget(ctx context.Context) {
+	if err := p.c.b.Forget(ctx, p.c.target); err != nil {
+		p.c.b.log.Error("forget failed", "chat_id", p.c.target, "err", err)
+		p.answer(ctx, "Something went wrong; try again.")
+		return
+	}
+	p.edit(ctx, "Done: everything Herald held"+p.c.whose()+" is deleted. /start begins again.", nil)
+	p.answer(ctx, "Deleted")
 }
