@@ -1,0 +1,252 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/herald-news/herald/store"
+	"github.com/herald-news/herald/store/storetest"
+)
+
+func alert(sub string, chat int64, article string) Alert {
+	return Alert{Sub: sub, ChatID: chat, Article: article, Topic: "belarus"}
+}
+
+func digest(sub, article string) Digest {
+	return Digest{Sub: sub, Item: Item{Article: article, Topic: "belarus", At: time.Unix(1700000000, 0).UTC()}}
+}
+
+// queued returns the alerts in the Telegram queue, oldest first, as
+// "sub chat article topic".
+func queued(t *testing.T, st *store.Store) []string {
+	t.Helper()
+	msgs, err := st.Redis.XRange(context.Background(), TelegramQueue(st), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = fmt.Sprintf("%v %v %v %v", m.Values["sub"], m.Values["chat"], m.Values["article"], m.Values["topic"])
+	}
+	return out
+}
+
+// waiting returns the articles waiting in a reader's digest, oldest first.
+func waiting(t *testing.T, st *store.Store, sub string) []string {
+	t.Helper()
+	items, err := Items(context.Background(), st, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.Article
+	}
+	return out
+}
+
+func isPending(t *testing.T, st *store.Store, sub string) bool {
+	t.Helper()
+	ok, err := st.Redis.SIsMember(context.Background(), PendingKey(st), sub).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+func TestEnqueueBatchOncePerSubscriberAndStory(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	steps := []struct {
+		name       string
+		story      string
+		alerts     []Alert
+		items      []Digest
+		wantAlerts int
+		wantItems  int
+	}{
+		{"first time", "s1", []Alert{alert("tg:1", 1, "a1")}, []Digest{digest("mail:x", "a1")}, 1, 1},
+		{"the same again", "s1", []Alert{alert("tg:1", 1, "a1")}, []Digest{digest("mail:x", "a1")}, 0, 0},
+		{"the same story from another feed", "s1", []Alert{alert("tg:1", 1, "a2")}, []Digest{digest("mail:x", "a2")}, 0, 0},
+		{"another story", "s2", []Alert{alert("tg:1", 1, "a3")}, []Digest{digest("mail:x", "a3")}, 1, 1},
+		{"another subscriber", "s1", []Alert{alert("tg:2", 2, "a1")}, []Digest{digest("mail:y", "a1")}, 1, 1},
+		{"twice in one batch", "s3", []Alert{alert("tg:1", 1, "a4"), alert("tg:1", 1, "a4")},
+			[]Digest{digest("mail:x", "a4"), digest("mail:x", "a4")}, 1, 1},
+	}
+	for _, s := range steps {
+		na, ni, err := EnqueueBatch(ctx, st, s.story, s.alerts, s.items)
+		if err != nil || na != s.wantAlerts || ni != s.wantItems {
+			t.Fatalf("%s: queued %d alerts and %d items (%v), want %d and %d", s.name, na, ni, err, s.wantAlerts, s.wantItems)
+		}
+	}
+	wantQueue := []string{"tg:1 1 a1 belarus", "tg:1 1 a3 belarus", "tg:2 2 a1 belarus", "tg:1 1 a4 belarus"}
+	if got := queued(t, st); strings.Join(got, "|") != strings.Join(wantQueue, "|") {
+		t.Fatalf("telegram queue = %q, want %q", got, wantQueue)
+	}
+	if got := strings.Join(waiting(t, st, "mail:x"), " "); got != "a1 a3 a4" {
+		t.Fatalf("mail:x waits for %q", got)
+	}
+	if got := strings.Join(waiting(t, st, "mail:y"), " "); got != "a1" {
+		t.Fatalf("mail:y waits for %q", got)
+	}
+	if !isPending(t, st, "mail:x") || !isPending(t, st, "mail:y") {
+		t.Fatal("a reader with items is not pending")
+	}
+}
+
+// A story matching more subscribers than one pipeline carries is queued
+// once for each of them, and a repeat of it queues nothing.
+func TestEnqueueBatchAcrossPipelines(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	n := 2*batchSize + 17
+	alerts := make([]Alert, n)
+	items := make([]Digest, n)
+	for i := range n {
+		alerts[i] = alert(fmt.Sprintf("tg:%d", i+1), int64(i+1), "a1")
+		items[i] = digest(fmt.Sprintf("mail:%d", i), "a1")
+	}
+	for round, want := range []int{n, 0} {
+		na, ni, err := EnqueueBatch(ctx, st, "s1", alerts, items)
+		if err != nil || na != want || ni != want {
+			t.Fatalf("round %d: queued %d alerts and %d items (%v), want %d each", round, na, ni, err, want)
+		}
+	}
+	if got := len(queued(t, st)); got != n {
+		t.Fatalf("%d alerts in the queue, want %d", got, n)
+	}
+	if got, err := Pending(ctx, st); err != nil || len(got) != n {
+		t.Fatalf("%d readers pending (%v), want %d", len(got), err, n)
+	}
+}
+
+// beforeHook calls fn with each command before it goes to Redis (commands
+// in pipelines excepted), so a test can look at Redis at that moment.
+type beforeHook struct {
+	fn func(ctx context.Context, cmd redis.Cmder)
+}
+
+var _ redis.Hook = beforeHook{}
+
+func (h beforeHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h beforeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.fn(ctx, cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (h beforeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// on reports whether cmd is the command name on key.
+func on(cmd redis.Cmder, name, key string) bool {
+	args := cmd.Args()
+	return strings.EqualFold(cmd.Name(), name) && len(args) > 1 && fmt.Sprint(args[1]) == key
+}
+
+// The pending set is in another slot than a reader's digest list, so the
+// two cannot change in one step: the item must be in the list before the
+// reader is marked pending, or a mailer could find the reader, see an
+// empty list, clear the mark and strand the item.
+func TestDigestItemIsQueuedBeforeTheReaderIsPending(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var marks int
+	var early []string
+	st.Redis.AddHook(beforeHook{fn: func(ctx context.Context, cmd redis.Cmder) {
+		if !on(cmd, "sadd", PendingKey(st)) {
+			return
+		}
+		for _, a := range cmd.Args()[2:] {
+			sub := fmt.Sprint(a)
+			n, err := st.Redis.LLen(ctx, DigestKey(st, sub)).Result()
+			mu.Lock()
+			marks++
+			if err != nil || n == 0 {
+				early = append(early, sub)
+			}
+			mu.Unlock()
+		}
+	}})
+
+	items := []Digest{digest("mail:x", "a1"), digest("mail:y", "a1")}
+	if _, ni, err := EnqueueBatch(ctx, st, "s1", nil, items); err != nil || ni != 2 {
+		t.Fatalf("queued %d items: %v", ni, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(early) > 0 {
+		t.Fatalf("readers marked pending before their item was in: %v", early)
+	}
+	if marks != 2 {
+		t.Fatalf("saw %d readers marked pending, want 2", marks)
+	}
+}
+
+func TestDoneClearsThePendingMarkOnlyWhenNothingWaits(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	for _, story := range []string{"s1", "s2"} {
+		if _, _, err := EnqueueBatch(ctx, st, story, nil, []Digest{digest("mail:x", "a-"+story)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Done(ctx, st, "mail:x", 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := waiting(t, st, "mail:x"); len(got) != 1 || got[0] != "a-s2" || !isPending(t, st, "mail:x") {
+		t.Fatalf("after sending one of two: waiting %v, pending %v", got, isPending(t, st, "mail:x"))
+	}
+	if err := Done(ctx, st, "mail:x", 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := waiting(t, st, "mail:x"); len(got) != 0 || isPending(t, st, "mail:x") {
+		t.Fatalf("after sending all: waiting %v, pending %v", got, isPending(t, st, "mail:x"))
+	}
+}
+
+// A matcher may queue an item between Done's look at the emptied list and
+// its removal of the pending mark (the matcher's own mark then finds the
+// reader still marked and changes nothing): Done must leave the reader
+// pending, or the item waits unseen until the reader's next match.
+func TestDoneKeepsAReaderPendingWhenAnItemArrivesMeanwhile(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	if _, _, err := EnqueueBatch(ctx, st, "s1", nil, []Digest{digest("mail:x", "a1")}); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	arrived := false
+	st.Redis.AddHook(beforeHook{fn: func(ctx context.Context, cmd redis.Cmder) {
+		if !on(cmd, "srem", PendingKey(st)) {
+			return
+		}
+		once.Do(func() {
+			_, ni, err := EnqueueBatch(ctx, st, "s2", nil, []Digest{digest("mail:x", "a2")})
+			arrived = err == nil && ni == 1
+		})
+	}})
+
+	if err := Done(ctx, st, "mail:x", 1); err != nil {
+		t.Fatal(err)
+	}
+	if !arrived {
+		t.Fatal("the item meant to arrive between Done's steps did not")
+	}
+	if got := waiting(t, st, "mail:x"); len(got) != 1 || got[0] != "a2" {
+		t.Fatalf("waiting %v, want the item that arrived", got)
+	}
+	if !isPending(t, st, "mail:x") {
+		t.Fatal("Done cleared the pending mark of a reader whose item arrived meanwhile")
+	}
+}
