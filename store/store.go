@@ -61,6 +61,9 @@ func Open(rawURL, prefix string) (*Store, error) {
 		return nil, errors.New("empty Redis URL")
 	case strings.HasPrefix(rawURL, "memory://"):
 		m := miniredis.NewMiniRedis()
+		// Keys expire as time passes, as on Redis (miniredis's default is
+		// to expire only on FastForward): leases and locks depend on it.
+		m.ClockTTL(true)
 		if err := m.Start(); err != nil {
 			return nil, fmt.Errorf("start embedded redis: %w", err)
 		}
