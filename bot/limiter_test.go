@@ -48,17 +48,23 @@ func admitNow(t *testing.T, l *Limiter, chat int64) *Ticket {
 	return tk
 }
 
-// finish records that a ticket's send came back now.
+// finishTicket records that a ticket's send came back now. (The one
+// place these tests call Finish.)
+func finishTicket(l *Limiter, tk *Ticket, hold time.Duration) error {
+	return l.Finish(context.Background(), tk, hold, nil)
+}
+
+// finish is finishTicket for the test's own goroutine.
 func finish(t *testing.T, l *Limiter, tk *Ticket, hold time.Duration) {
 	t.Helper()
-	if err := l.Finish(context.Background(), tk, hold, nil); err != nil {
+	if err := finishTicket(l, tk, hold); err != nil {
 		t.Fatalf("finish: %v", err)
 	}
 }
 
-// chatState returns a chat's value in Redis: its next free time (ms), or
+// chatValue returns a chat's value in Redis: its next free time (ms), or
 // minus the end of the lease of a message on its way; 0 when unset.
-func chatState(t *testing.T, st *store.Store, chat int64) int64 {
+func chatValue(t *testing.T, st *store.Store, chat int64) int64 {
 	t.Helper()
 	v, err := st.Redis.Get(context.Background(), ChatKey(st, chat)).Int64()
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -128,7 +134,7 @@ func TestLimiterKeepsTheRateAcrossProcesses(t *testing.T) {
 					mu.Unlock()
 					// Sends take different times, as on the network.
 					time.Sleep(time.Duration(i%3) * 5 * time.Millisecond)
-					if err := l.Finish(context.Background(), tk, 0, nil); err != nil {
+					if err := finishTicket(l, tk, 0); err != nil {
 						t.Error(err)
 						return
 					}
@@ -197,7 +203,7 @@ func TestLimiterHoldsAChatWhileAMessageIsOnItsWay(t *testing.T) {
 	const chat = 7
 
 	tk := admitNow(t, a, chat)
-	if v := chatState(t, st, chat); v >= 0 {
+	if v := chatValue(t, st, chat); v >= 0 {
 		t.Fatalf("chat value %d while a message is on its way, want the negated lease end", v)
 	}
 	if got, wait, err := b.Admit(ctx, chat); err != nil || got != nil || wait <= 0 {
@@ -208,7 +214,7 @@ func TestLimiterHoldsAChatWhileAMessageIsOnItsWay(t *testing.T) {
 	}
 
 	finish(t, a, tk, 0)
-	if v := chatState(t, st, chat); v <= 0 {
+	if v := chatValue(t, st, chat); v <= 0 {
 		t.Fatalf("chat value %d after the send came back, want its next free time", v)
 	}
 	if s := windowScores(t, st); len(s) != 1 || s[0] > redisNow(t, st) {
@@ -270,7 +276,7 @@ func TestLimiterFinishHoldsTheChat(t *testing.T) {
 	if err != nil || tk != nil || wait < hold/2 {
 		t.Fatalf("after a hold of %v: ticket %v, wait %v, %v", hold, tk, wait, err)
 	}
-	if v := chatState(t, st, chat); float64(v)*1000 < redisNow(t, st)+float64((hold/2).Microseconds()) {
+	if v := chatValue(t, st, chat); float64(v)*1000 < redisNow(t, st)+float64((hold/2).Microseconds()) {
 		t.Fatalf("chat free at %d ms, want about %v from now", v, hold)
 	}
 	// Other chats go on.
