@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/herald-news/herald/store"
+	"github.com/herald-news/herald/subscriptions"
 )
 
 // MarkerTTL is how long Herald remembers that a story went to a subscriber.
@@ -43,10 +44,10 @@ func telegramMarker(st *store.Store, sub, story string) string {
 
 // DigestKey is the list of items waiting for a reader's next digest. It
 // shares the reader's hash tag, so one reader's data stays in one slot.
-func DigestKey(st *store.Store, sub string) string { return st.Key("sub", "{"+sub+"}", "digest") }
+func DigestKey(st *store.Store, sub string) string { return subscriptions.Key(st, sub, "digest") }
 
 func digestMarker(st *store.Store, sub, story string) string {
-	return st.Key("sub", "{"+sub+"}", "got", story)
+	return subscriptions.Key(st, sub, "got", story)
 }
 
 // PendingKey is the set of readers with something waiting.
@@ -92,7 +93,7 @@ func EnqueueDigest(ctx context.Context, st *store.Store, sub, story string, it I
 	}
 	// The pending set lives in another slot; adding to it after the item
 	// means a crash in between leaves the item waiting until the reader's
-	// next match or the periodic sweep of digest lists, never lost.
+	// next match or the email role's next Sweep of digest lists, never lost.
 	if err := st.Redis.SAdd(ctx, PendingKey(st), sub).Err(); err != nil {
 		return n == 1, fmt.Errorf("mark %s pending: %w", sub, err)
 	}

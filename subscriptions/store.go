@@ -80,9 +80,16 @@ type Store struct {
 // NewStore returns a Store on st.
 func NewStore(st *store.Store) *Store { return &Store{st: st, MaxTopics: DefaultMaxTopics} }
 
-// Key of the hash holding one subscriber. The braces are a Redis Cluster
-// hash tag: everything belonging to one subscriber lands in one slot.
-func (s *Store) key(id string) string { return s.st.Key("sub", "{"+id+"}") }
+// Key is the one builder of a subscriber's keys: with no parts the hash
+// holding the subscriber ("sub:{id}"), with parts a key beside it
+// ("sub:{id}:digest", "sub:{id}:got:<story>"). The braces are a Redis
+// Cluster hash tag: everything belonging to one subscriber lands in one
+// slot, so one script or transaction may touch any of them together.
+func Key(st *store.Store, id string, parts ...string) string {
+	return st.Key(append([]string{"sub", "{" + id + "}"}, parts...)...)
+}
+
+func (s *Store) key(id string) string { return Key(s.st, id) }
 
 // ChangesKey is the stream of subscriber ids whose topics changed.
 func (s *Store) ChangesKey() string { return s.st.Key("{subs}", "changes") }
@@ -329,29 +336,7 @@ func (s *Store) Scan(ctx context.Context, fn func(*Subscriber) error) error {
 // not the "sub:{id}:…" keys beside them), count at a time, on every master
 // of a cluster.
 func (s *Store) scanKeys(ctx context.Context, count int64, fn func(c redis.UniversalClient, keys []string) error) error {
-	pattern := s.st.Key("sub", "{*}")
-	scan := func(ctx context.Context, c redis.UniversalClient) error {
-		var cursor uint64
-		for {
-			keys, next, err := c.Scan(ctx, cursor, pattern, count).Result()
-			if err != nil {
-				return fmt.Errorf("scan subscribers: %w", err)
-			}
-			if len(keys) > 0 {
-				if err := fn(c, keys); err != nil {
-					return err
-				}
-			}
-			if next == 0 {
-				return nil
-			}
-			cursor = next
-		}
-	}
-	if cc, ok := s.st.Redis.(*redis.ClusterClient); ok {
-		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
-	}
-	return scan(ctx, s.st.Redis)
+	return s.st.Scan(ctx, Key(s.st, "*"), count, fn)
 }
 
 // Topics is what a matcher needs of one subscriber: where deliveries go
@@ -401,6 +386,9 @@ func (s *Store) ScanTopics(ctx context.Context, fn func([]Topics) error) error {
 		return fn(batch)
 	})
 }
+
+// KeyID is the subscriber id in one of the keys Key builds.
+func KeyID(key string) string { return idFromKey(key) }
 
 func idFromKey(k string) string {
 	i, j := strings.IndexByte(k, '{'), strings.LastIndexByte(k, '}')

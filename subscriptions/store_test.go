@@ -81,8 +81,8 @@ func TestScanSkipsOtherKeysOfASubscriber(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Redis.RPush(ctx, st.Key("sub", "{mail:1}", "digest"), `{"a":"x"}`)
-	st.Redis.Set(ctx, st.Key("sub", "{mail:1}", "got", "story"), "1", 0)
+	st.Redis.RPush(ctx, Key(st, "mail:1", "digest"), `{"a":"x"}`)
+	st.Redis.Set(ctx, Key(st, "mail:1", "got", "story"), "1", 0)
 	var ids []string
 	if err := s.Scan(ctx, func(sub *Subscriber) error { ids = append(ids, sub.ID); return nil }); err != nil {
 		t.Fatalf("Scan: %v", err)
@@ -127,5 +127,52 @@ func TestLinkedTopicsFollow(t *testing.T) {
 	got, _ = s.Get(ctx, "tg:9")
 	if !reflect.DeepEqual(got.Topics, []string{"drones"}) {
 		t.Fatalf("a one-sided link changed the chat's topics to %v", got.Topics)
+	}
+}
+
+func TestKey(t *testing.T) {
+	st := storetest.New(t)
+	for _, c := range []struct {
+		id    string
+		parts []string
+		want  string
+	}{
+		{"tg:5", nil, "sub:{tg:5}"},
+		{"mail:ab", []string{"digest"}, "sub:{mail:ab}:digest"},
+		{"mail:ab", []string{"got", "story1"}, "sub:{mail:ab}:got:story1"},
+	} {
+		k := Key(st, c.id, c.parts...)
+		if k != st.Prefix+c.want {
+			t.Errorf("Key(%q, %q) = %q, want the prefix and %q", c.id, c.parts, k, c.want)
+		}
+		if got := KeyID(k); got != c.id {
+			t.Errorf("KeyID(%q) = %q, want %q", k, got, c.id)
+		}
+	}
+}
+
+// SyncLinked mends what Update's copy missed: a reader whose chat's topics
+// moved on gets them, and a link the chat dropped is forgotten.
+func TestSyncLinked(t *testing.T) {
+	ctx := context.Background()
+	s := NewStore(storetest.New(t))
+	chat := &Subscriber{ID: "tg:9", Kind: KindTelegram, ChatID: 9, Status: StatusActive, Topics: []string{"belarus", "drones"}, LinkedTo: "mail:9"}
+	stale := &Subscriber{ID: "mail:9", Kind: KindEmail, Email: "r@example.org", Status: StatusActive, Topics: []string{"belarus"}, LinkedTo: "tg:9"}
+	dropped := &Subscriber{ID: "mail:10", Kind: KindEmail, Email: "d@example.org", Status: StatusActive, Topics: []string{"x"}, LinkedTo: "tg:9"}
+	for _, x := range []*Subscriber{chat, stale, dropped} {
+		if err := s.Put(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.SyncLinked(ctx, stale)
+	if err != nil || !reflect.DeepEqual(got.Topics, chat.Topics) {
+		t.Fatalf("SyncLinked(stale) = %+v, %v; want the chat's topics", got, err)
+	}
+	if stored, _ := s.Get(ctx, stale.ID); !reflect.DeepEqual(stored.Topics, chat.Topics) {
+		t.Fatalf("stored topics after SyncLinked = %v", stored.Topics)
+	}
+	got, err = s.SyncLinked(ctx, dropped)
+	if err != nil || got.LinkedTo != "" || !reflect.DeepEqual(got.Topics, []string{"x"}) {
+		t.Fatalf("SyncLinked(one-sided link) = %+v, %v; want the link forgotten, the topics kept", got, err)
 	}
 }

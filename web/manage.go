@@ -163,7 +163,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := map[string]any{"subscriber": sub, "waiting_for_next_digest": items, "exported": s.Now().UTC()}
-	if v, err := s.st.Redis.Get(ctx, s.st.Key("sub", "{"+sub.ID+"}", "last")).Int64(); err == nil {
+	if v, err := s.st.Redis.Get(ctx, subscriptions.Key(s.st, sub.ID, "last")).Int64(); err == nil {
 		out["last_digest"] = time.Unix(v, 0).UTC()
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -207,7 +207,7 @@ func (s *Server) deleteAll(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, "delete failed", err)
 		return
 	}
-	k := func(part string) string { return s.st.Key("sub", "{"+sub.ID+"}", part) }
+	k := func(part string) string { return subscriptions.Key(s.st, sub.ID, part) }
 	s.st.Redis.Del(ctx, delivery.DigestKey(s.st, sub.ID), k("last"), k("retry"), k("sending"))
 	s.st.Redis.SRem(ctx, delivery.PendingKey(s.st), sub.ID)
 	s.log.Info("reader deleted all data", "subscriber", sub.ID)
