@@ -64,7 +64,7 @@ func newFixture(t testing.TB) *fixture {
 }
 
 func (f *fixture) reader(t testing.TB, email, freq string, hour int, tz string, topics ...string) *subscriptions.Subscriber {
-	s := &subscriptions.Subscriber{ID: mailer.NewReaderID(), Kind: subscriptions.KindEmail, Email: email,
+	s := &subscriptions.Subscriber{ID: subscriptions.NewReaderID(), Kind: subscriptions.KindEmail, Email: email,
 		Status: subscriptions.StatusActive, Topics: topics, Frequency: freq, Hour: hour, TZ: tz}
 	if err := f.subs.Put(context.Background(), s); err != nil {
 		t.Fatal(err)
@@ -336,49 +336,5 @@ func TestDKIM(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestLinkEmail(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	chat := &subscriptions.Subscriber{ID: subscriptions.TelegramID(77), Kind: subscriptions.KindTelegram, ChatID: 77,
-		Status: subscriptions.StatusActive, Topics: []string{"belarus", "iran drones"}, TZ: "Europe/Vilnius"}
-	if err := f.subs.Put(ctx, chat); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.m.LinkEmail(ctx, chat, "not an address"); !errors.Is(err, mailer.ErrAddress) {
-		t.Fatalf("LinkEmail(bad address) = %v", err)
-	}
-	if err := f.m.LinkEmail(ctx, chat, "ana@example.org"); err != nil {
-		t.Fatal(err)
-	}
-	msg := f.smtp.WaitMessagesTo(5*time.Second, "ana@example.org", 1)[0]
-	link := msg.Link("https://herald.test/confirm?token=")
-	if link == "" || !strings.Contains(msg.Text, "iran drones") {
-		t.Fatalf("link confirmation lacks link or topics:\n%s", msg.Text)
-	}
-	reader, err := f.subs.ByEmail(ctx, "ana@example.org")
-	if err != nil || reader.Status != subscriptions.StatusPending {
-		t.Fatalf("reader before confirming: %+v %v", reader, err)
-	}
-	// The web page verifies the token and calls ConfirmLink with its subject.
-	if _, err := f.m.ConfirmLink(ctx, reader.ID+" "+chat.ID); err != nil {
-		t.Fatal(err)
-	}
-	reader, _ = f.subs.Get(ctx, reader.ID)
-	chatNow, _ := f.subs.Get(ctx, chat.ID)
-	if reader.Status != subscriptions.StatusActive || reader.LinkedTo != chat.ID || chatNow.LinkedTo != reader.ID {
-		t.Fatalf("after confirming: reader %+v, chat linked to %q", reader, chatNow.LinkedTo)
-	}
-	// The bot changes the chat's topics; the next digest follows them.
-	if _, err := f.subs.AddTopic(ctx, chat.ID, "minsk"); err != nil {
-		t.Fatal(err)
-	}
-	f.publish(t, reader.ID, "belarus", "Belarus news")
-	f.send(t, true)
-	reader, _ = f.subs.Get(ctx, reader.ID)
-	if strings.Join(reader.Topics, ",") != "belarus,iran drones,minsk" {
-		t.Fatalf("reader topics = %q, want the chat's", reader.Topics)
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/herald-news/herald/fetch"
 	"github.com/herald-news/herald/mailer"
 	"github.com/herald-news/herald/matcher"
+	"github.com/herald-news/herald/signup"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
 	"github.com/herald-news/herald/summary"
@@ -101,6 +102,7 @@ type Service struct {
 	Bot     *bot.Bot
 	Sender  *bot.Sender
 	Mailer  *mailer.Mailer
+	Signup  *signup.Registrar
 	Web     *web.Server
 
 	listener  net.Listener
@@ -248,19 +250,20 @@ func New(opts Options) (*Service, error) {
 	if mt != nil {
 		s.Mailer = mailer.New(s.st, s.Subs, mt, cfg.PublicURL, s.secret, s.log.With("role", "email"))
 		s.Mailer.Now = opts.Now
-		s.Mailer.LockTTL = cfg.ClaimAfter // a reader's digest, like a queue entry, is taken over after it
 		s.Mailer.Connections = cfg.MailConnections
 		s.Mailer.Rate = cfg.MailRate
 		s.Mailer.Sent = func(*mailer.Message) { s.m.emailsSent.Inc() }
-		// /email in the bot links a chat to digests once the mailer can.
-		if l, ok := any(s.Mailer).(bot.EmailLinker); ok && s.Bot != nil {
-			s.Bot.Email = l
+		s.Signup = signup.New(s.Subs, s.Mailer, s.log.With("role", "email"))
+		s.Signup.Now = opts.Now
+		// /email in the bot links a chat to digests once mail can be sent.
+		if s.Bot != nil {
+			s.Bot.Email = s.Signup
 		}
 		s.Mailer.Summarize = s.summarize
 	} else if s.has("email") || s.has("web") {
 		s.log.Info("email off: HERALD_SMTP_URL is not set")
 	}
-	s.Web = web.New(s.st, s.Subs, s.Mailer, s.secret, s.reg, s.log.With("role", "web"))
+	s.Web = web.New(s.st, s.Subs, s.Signup, s.secret, s.reg, s.log.With("role", "web"))
 	s.Web.Now = opts.Now
 	s.roles = s.roleList()
 	s.sv = newSupervisor()

@@ -21,6 +21,7 @@ import (
 	"github.com/herald-news/herald/delivery"
 	"github.com/herald-news/herald/mailer"
 	"github.com/herald-news/herald/mailer/smtptest"
+	"github.com/herald-news/herald/signup"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/store/storetest"
 	"github.com/herald-news/herald/subscriptions"
@@ -63,7 +64,9 @@ func newSite(t *testing.T) *site {
 	log := slog.New(slog.DiscardHandler)
 	s.m = mailer.New(s.st, s.subs, tr, s.base, []byte("web-test-secret"), log)
 	s.m.Now = s.clock.Now
-	s.web = web.New(s.st, s.subs, s.m, []byte("web-test-secret"), nil, log)
+	su := signup.New(s.subs, s.m, log)
+	su.Now = s.clock.Now
+	s.web = web.New(s.st, s.subs, su, []byte("web-test-secret"), nil, log)
 	s.web.Now = s.clock.Now
 	s.http.Config.Handler = s.web.Handler()
 	t.Cleanup(s.web.Wait)

@@ -157,7 +157,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in, _ := readPrefs(r)
-	page := &signupPage{Email: s.mail != nil, Preview: res, Values: in.values(r.FormValue("email"), r.FormValue("topics"))}
+	page := &signupPage{Email: s.su != nil, Preview: res, Values: in.values(r.FormValue("email"), r.FormValue("topics"))}
 	// A posted form keeps its token if it is still good, else gets a fresh one.
 	page.Form = r.PostFormValue("form")
 	if _, err := token.Verify(s.secret, token.Form, page.Form, s.Now()); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/herald-news/herald/mailer"
+	"github.com/herald-news/herald/signup"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
 	"github.com/herald-news/herald/token"
@@ -43,7 +44,7 @@ const (
 type Server struct {
 	st     *store.Store
 	subs   *subscriptions.Store
-	mail   *mailer.Mailer // nil when email is off
+	su     *signup.Registrar // nil when email is off
 	secret []byte
 	log    *slog.Logger
 	reg    prometheus.Gatherer
@@ -61,11 +62,12 @@ type Server struct {
 }
 
 // New returns the web server's handlers.
-func New(st *store.Store, subs *subscriptions.Store, m *mailer.Mailer, secret []byte, reg prometheus.Gatherer, log *slog.Logger) *Server {
+// su takes sign-ups and mails their confirmations; nil turns email off.
+func New(st *store.Store, subs *subscriptions.Store, su *signup.Registrar, secret []byte, reg prometheus.Gatherer, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{st: st, subs: subs, mail: m, secret: secret, reg: reg, log: log, Now: time.Now,
+	return &Server{st: st, subs: subs, su: su, secret: secret, reg: reg, log: log, Now: time.Now,
 		SignupLimit: DefaultSignupLimit, PreviewLimit: DefaultPreviewLimit}
 }
 
@@ -169,7 +171,7 @@ func (s *Server) allow(ctx context.Context, kind, ip string, limit int, window t
 }
 
 func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "signup", &signupPage{Form: s.formToken(), Email: s.mail != nil, Values: defaultValues()})
+	s.render(w, r, http.StatusOK, "signup", &signupPage{Form: s.formToken(), Email: s.su != nil, Values: defaultValues()})
 }
 
 type signupPage struct {
@@ -202,7 +204,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "check", nil)
 		return
 	}
-	if s.mail == nil {
+	if s.su == nil {
 		s.fail(w, r, http.StatusServiceUnavailable, "Email digests are not enabled on this Herald.")
 		return
 	}
@@ -222,33 +224,13 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 			Values: in.values(r.PostFormValue("email"), r.PostFormValue("topics"))})
 		return
 	}
-	sub, err := s.subs.ByEmail(ctx, email)
-	switch {
-	case errors.Is(err, subscriptions.ErrNotFound):
-		sub = &subscriptions.Subscriber{ID: mailer.NewReaderID(), Kind: subscriptions.KindEmail, Email: email, Status: subscriptions.StatusPending}
-	case err != nil:
-		s.log.Error("sign-up lookup failed", "err", err)
+	// Whatever is known about the address, the page says the same thing
+	// (signup.Registrar.Subscribe decides what is mailed).
+	sub, send, err := s.su.Subscribe(ctx, email, signup.Prefs{Topics: in.Topics, Frequency: in.Frequency, Hour: in.Hour, TZ: in.TZ})
+	if err != nil {
+		s.log.Error("sign-up failed", "err", err)
 		s.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
 		return
-	}
-	// Whatever is known about the address, the page says the same thing:
-	// an active reader is mailed their manage link (their choices stay
-	// until they change them there), anyone else a fresh confirmation
-	// with the new choices; a suspended address gets nothing, as it bounces.
-	var send func(context.Context, *subscriptions.Subscriber) error
-	switch sub.Status {
-	case subscriptions.StatusActive, subscriptions.StatusPaused:
-		send = s.mail.SendManageLink
-	case subscriptions.StatusSuspended:
-	default:
-		sub.Topics, sub.Frequency, sub.Hour, sub.TZ = in.Topics, in.Frequency, in.Hour, in.TZ
-		sub.Status = subscriptions.StatusPending
-		if err := s.subs.Put(ctx, sub); err != nil {
-			s.log.Error("sign-up save failed", "err", err)
-			s.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
-			return
-		}
-		send = s.mail.SendConfirmation
 	}
 	if send != nil {
 		// Sent after the answer, so that its time does not tell either.
@@ -257,7 +239,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 			defer s.mails.Done()
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 			defer cancel()
-			if err := send(ctx, sub); err != nil {
+			if err := send(ctx); err != nil {
 				s.log.Warn("sign-up email not sent", "subscriber", sub.ID, "err", err)
 			}
 		}()
@@ -388,11 +370,11 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	if purpose == token.Link {
-		if s.mail == nil {
+		if s.su == nil {
 			s.fail(w, r, http.StatusServiceUnavailable, "Email digests are not enabled on this Herald.")
 			return
 		}
-		linked, err := s.mail.ConfirmLink(ctx, sub.ID)
+		linked, err := s.su.ConfirmLink(ctx, sub.ID)
 		if errors.Is(err, subscriptions.ErrNotFound) {
 			s.fail(w, r, http.StatusNotFound, "We hold nothing for this link any more.")
 			return

@@ -1,0 +1,122 @@
+package mailer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/delivery"
+	"github.com/herald-news/herald/subscriptions"
+	"github.com/herald-news/herald/token"
+	"github.com/herald-news/herald/watcher"
+)
+
+// entry is one article in a digest.
+type entry struct {
+	Title, URL, Source, Time, Summary string
+}
+
+type group struct {
+	Topic   string
+	Entries []entry
+}
+
+// digest builds a reader's digest from its items; n is how many articles
+// it lists (items whose article expired are skipped).
+func (m *Mailer) digest(ctx context.Context, sub *subscriptions.Subscriber, items []delivery.Item) (*Message, int, error) {
+	cmds := make([]*redis.StringCmd, len(items))
+	_, err := m.st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, it := range items {
+			cmds[i] = p.Get(ctx, watcher.ArticleKey(m.st, it.Article))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, 0, err
+	}
+	loc := zone(sub.TZ)
+	byTopic := map[string]*group{}
+	var order []string
+	n := 0
+	for i, it := range items {
+		raw, err := cmds[i].Bytes()
+		if err != nil {
+			continue
+		}
+		var a article.Article
+		if json.Unmarshal(raw, &a) != nil {
+			continue
+		}
+		g := byTopic[it.Topic]
+		if g == nil {
+			g = &group{Topic: it.Topic}
+			byTopic[it.Topic] = g
+			order = append(order, it.Topic)
+		}
+		summary := ""
+		if m.Summarize != nil {
+			summary = m.Summarize(ctx, &a, it.Topic)
+		} else {
+			summary = shorten(a.Summary, 400)
+		}
+		when := ""
+		if a.Published != nil {
+			when = a.Published.In(loc).Format("Mon 2 Jan 15:04 MST")
+		}
+		src := a.Source
+		if src == "" {
+			if u, err := url.Parse(a.URL); err == nil {
+				src = strings.TrimPrefix(u.Hostname(), "www.")
+			}
+		}
+		g.Entries = append(g.Entries, entry{Title: a.Title, URL: a.URL, Source: src, Time: when, Summary: summary})
+		n++
+	}
+	if n == 0 {
+		return nil, 0, nil
+	}
+	groups := make([]*group, 0, len(order))
+	for _, t := range order {
+		groups = append(groups, byTopic[t])
+	}
+	msg, err := m.compose(sub, groups, n)
+	return msg, n, err
+}
+
+func (m *Mailer) compose(sub *subscriptions.Subscriber, groups []*group, n int) (*Message, error) {
+	unsub := m.Link("/unsubscribe", token.Unsubscribe, sub.ID, LinkValidity)
+	manage := m.Link("/manage", token.Manage, sub.ID, LinkValidity)
+	date := m.Now().In(zone(sub.TZ)).Format("Monday 2 January 2006")
+	data := map[string]any{"Groups": groups, "Count": n, "Unsubscribe": unsub, "Manage": manage, "Date": date}
+	text, html, err := render(digestText, digestHTML, data)
+	if err != nil {
+		return nil, err
+	}
+	subject := "Herald: " + strconv.Itoa(n) + " new articles"
+	if n == 1 {
+		subject = "Herald: 1 new article"
+	}
+	if len(groups) == 1 {
+		subject += " on " + shorten(headerText(groups[0].Topic), 60)
+	}
+	return &Message{To: sub.Email, Subject: subject, Text: text, HTML: html, Unsubscribe: unsub, Sub: sub.ID}, nil
+}
+
+func shorten(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	cut := string(r[:n-1])
+	if i := strings.LastIndexByte(cut, ' '); i > n/2 {
+		cut = cut[:i]
+	}
+	return cut + "…"
+}

@@ -1,0 +1,113 @@
+package mailer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultLockTTL is how long a reader's send lock lasts unless its holder
+// extends it, so how long a process killed while sending a digest keeps
+// that reader from the others. It is not the queues' claim timeout: one
+// SMTP exchange may take longer than that, and a live holder extends its
+// lock every third of it for as long as it works on the digest.
+const DefaultLockTTL = 5 * time.Minute
+
+// lockScript extends a lock to ARGV[2] milliseconds, or releases it when
+// ARGV[2] is 0, only if it still holds its owner's token ARGV[1]: a holder
+// whose lock expired must not free, or keep alive, the next holder's.
+var lockScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+if ARGV[2] == '0' then
+  return redis.call('DEL', KEYS[1])
+end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+`)
+
+// lock is one process's hold on a reader's digest (sub:{id}:sending),
+// its value a token drawn for this acquisition.
+type lock struct {
+	rdb   redis.Scripter
+	key   string
+	token string
+	ttl   time.Duration
+
+	lost atomic.Bool
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newLock(rdb redis.Scripter, key string, ttl time.Duration) *lock {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return &lock{rdb: rdb, key: key, token: hex.EncodeToString(b[:]), ttl: ttl}
+}
+
+// acquire queues the SET NX that takes the lock on p.
+func (l *lock) acquire(ctx context.Context, p redis.Pipeliner) *redis.BoolCmd {
+	return p.SetNX(ctx, l.key, l.token, l.ttl)
+}
+
+// extend pushes the lock's expiry a whole TTL ahead; false means it is no
+// longer this holder's (it expired, and maybe another process took it).
+func (l *lock) extend(ctx context.Context) (bool, error) {
+	n, err := lockScript.Run(ctx, l.rdb, []string{l.key}, l.token, strconv.FormatInt(l.ttl.Milliseconds(), 10)).Int()
+	if err != nil {
+		return false, err
+	}
+	if n == 0 {
+		l.lost.Store(true)
+	}
+	return n == 1, nil
+}
+
+// keep extends the lock every third of its TTL (or at each of ticks, when
+// given) until release, so that a long send keeps it; told of each
+// extension, onExtend may be nil.
+func (l *lock) keep(ctx context.Context, ticks <-chan time.Time, onExtend func(held bool, err error)) {
+	l.stop = make(chan struct{})
+	if ticks == nil {
+		t := time.NewTicker(max(l.ttl/3, time.Millisecond))
+		ticks = t.C
+		l.wg.Add(1)
+		go func() { <-l.stop; t.Stop(); l.wg.Done() }()
+	}
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		for {
+			select {
+			case <-l.stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-ticks:
+			}
+			held, err := l.extend(ctx)
+			if onExtend != nil {
+				onExtend(held, err)
+			}
+			if err == nil && !held {
+				return // taken over: nothing of it is ours to extend
+			}
+		}
+	}()
+}
+
+// release stops the extensions and deletes the lock if it is still this
+// holder's.
+func (l *lock) release(ctx context.Context) error {
+	if l.stop != nil {
+		close(l.stop)
+		l.wg.Wait()
+	}
+	return lockScript.Run(ctx, l.rdb, []string{l.key}, l.token, "0").Err()
+}
