@@ -89,9 +89,6 @@ func seed(ctx context.Context, svc *service.Service, feedURL string) error {
 	}
 	for _, r := range readers {
 		r.Status = subscriptions.StatusActive
-		if err := svc.Subs.Put(ctx, r); err != nil {
-			return err
-		}
 	}
-	return nil
+	return svc.Subs.Import(ctx, readers)
 }

@@ -91,7 +91,7 @@ func TestFaultyPeers(t *testing.T) {
 	backedOff := 0
 	for i := range emails {
 		id := fmt.Sprintf("mail:r%d", i)
-		v, err := st.Redis.Get(ctx, st.Key("sub", "{"+id+"}", "retry")).Result()
+		v, err := st.Redis.Get(ctx, subscriptions.Key(st, id, "retry")).Result()
 		if err != nil {
 			continue
 		}

@@ -143,9 +143,9 @@ func (s *Store) Put(ctx context.Context, sub *Subscriber) error {
 	return s.announce(ctx, sub.ID)
 }
 
-// Import writes many subscribers in pipelined batches and announces each,
-// for bulk loads (an import, a benchmark) where Put's round trips per
-// subscriber would take too long.
+// Import writes many subscribers in pipelined batches and announces each:
+// the bulk path (the demo's readers, the fault suite's hundreds of
+// thousands), where Put's round trips per subscriber would take too long.
 func (s *Store) Import(ctx context.Context, subs []*Subscriber) error {
 	const batch = 1000
 	for len(subs) > 0 {

@@ -3,7 +3,8 @@
 // every message it accepts: envelope, raw data, parsed headers and decoded
 // text and HTML parts. Faults can be switched on: temporary (421, 451) or
 // permanent (550) answers at MAIL, RCPT or DATA, for the next messages or
-// for given recipients, slow answers and dropped connections.
+// for given recipients, slow answers, answers held until the test lets
+// them go, and dropped connections.
 //
 // A client connects with the URL from Server.URL, e.g.
 // "smtp://user:pass@127.0.0.1:2525?tls=none" (go-mail: mail.NewClient(
@@ -74,6 +75,7 @@ type Server struct {
 	rejections []Rejection
 	faults     []*Fault
 	delay      time.Duration
+	holding    int
 }
 
 // New starts an SMTP server that is closed when the test ends.
@@ -212,6 +214,10 @@ type Fault struct {
 	Delay time.Duration
 	// Drop closes the connection instead of replying.
 	Drop bool
+	// Hold, when set, keeps the reply back until it is closed (or the
+	// server closes): a server that stalls, for as long as the test
+	// wants. Holding counts the replies held so.
+	Hold <-chan struct{}
 }
 
 // AddFault switches a fault on.
@@ -243,6 +249,23 @@ func (s *Server) FailRecipient(addr string, code int) {
 // were not).
 func (s *Server) DropNext(n int) {
 	s.AddFault(Fault{Stage: AtData, Drop: true, Times: n})
+}
+
+// HoldNext holds the reply to the next message's data until release is
+// called: the message is accepted (and captured) only then. Each call
+// holds one more message, released on its own.
+func (s *Server) HoldNext() (release func()) {
+	ch := make(chan struct{})
+	s.AddFault(Fault{Stage: AtData, Times: 1, Hold: ch})
+	var once sync.Once
+	return func() { once.Do(func() { close(ch) }) }
+}
+
+// Holding is how many replies a Hold keeps back now.
+func (s *Server) Holding() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.holding
 }
 
 // SetDelay delays every MAIL, RCPT and DATA reply by d (0 switches it off).
@@ -377,6 +400,14 @@ func (ss *session) apply(stage Stage, rcpts []string) error {
 			t.Stop()
 		}
 	}
+	if f != nil && f.Hold != nil {
+		ss.s.setHolding(+1)
+		select {
+		case <-f.Hold:
+		case <-ss.s.closed:
+		}
+		ss.s.setHolding(-1)
+	}
 	if f == nil || (f.Code == 0 && !f.Drop) {
 		return nil
 	}
@@ -399,6 +430,13 @@ func (ss *session) apply(stage Stage, rcpts []string) error {
 
 // errDropped is returned after the connection was closed; nobody reads it.
 var errDropped = errors.New("smtptest: connection dropped")
+
+func (s *Server) setHolding(d int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holding += d
+	s.notifyLocked()
+}
 
 func (s *Server) record(r Rejection) {
 	s.mu.Lock()

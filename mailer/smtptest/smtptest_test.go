@@ -268,3 +268,32 @@ func TestParallelConnections(t *testing.T) {
 		t.Fatalf("Connections = %d, messages per connection %v", s.Connections(), perConn)
 	}
 }
+
+// A held reply keeps the message unaccepted until it is let go; each
+// HoldNext holds one message of its own.
+func TestHoldNext(t *testing.T) {
+	s := New(t)
+	releaseA, releaseB := s.HoldNext(), s.HoldNext()
+	done := make(chan error, 2)
+	for _, to := range []string{"a@example.com", "b@example.com"} {
+		c, m := client(t, s, "", ""), message(t, to, "Hi", "hi")
+		go func() { done <- c.DialAndSend(m) }()
+	}
+	s.WaitUntil(wait, func() bool { return s.Holding() == 2 })
+	if got := len(s.Messages()); got != 0 {
+		t.Fatalf("%d messages accepted while their replies were held", got)
+	}
+	releaseA()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := len(s.Messages()); got != 1 || s.Holding() != 1 {
+		t.Fatalf("after one release: %d accepted, %d held; want 1 and 1", got, s.Holding())
+	}
+	releaseB()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s.WaitMessages(wait, 2)
+	releaseA() // a second call is harmless
+}
