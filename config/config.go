@@ -51,10 +51,11 @@ type Config struct {
 	LLMURL               string
 	LLMModel             string
 	LLMKey               string
-	// ClaimAfter is how long work a process took and did not finish (a
-	// queue entry, a reader's digest; the process was killed) stays with it
-	// before another process takes it over. 0 keeps each part's default:
-	// 30s for queue entries, 5m for a digest's send lock.
+	// ClaimAfter is how long a queue entry a process took and did not
+	// finish (the process was killed) stays with it before another process
+	// takes it over; 0 keeps the default, 30s. A reader's digest lock is
+	// not bound by it: it has a TTL of its own (mailer.DefaultLockTTL),
+	// extended while its holder sends.
 	ClaimAfter time.Duration
 	// DigestInterval is how often the email role looks for due digests.
 	DigestInterval time.Duration
