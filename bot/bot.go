@@ -24,7 +24,7 @@ import (
 )
 
 // EmailLinker starts email digests of a chat's topics for an address,
-// after the reader confirms it by email (package mailer implements it).
+// after the reader confirms it by email (signup.Registrar implements it).
 type EmailLinker interface {
 	LinkEmail(ctx context.Context, chat *subscriptions.Subscriber, addr string) error
 }

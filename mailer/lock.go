@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -40,7 +39,6 @@ type lock struct {
 	token string
 	ttl   time.Duration
 
-	lost atomic.Bool
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -59,12 +57,9 @@ func (l *lock) acquire(ctx context.Context, p redis.Pipeliner) *redis.BoolCmd {
 // extend pushes the lock's expiry a whole TTL ahead; false means it is no
 // longer this holder's (it expired, and maybe another process took it).
 func (l *lock) extend(ctx context.Context) (bool, error) {
-	n, err := lockScript.Run(ctx, l.rdb, []string{l.key}, l.token, strconv.FormatInt(l.ttl.Milliseconds(), 10)).Int()
+	n, err := lockScript.Run(ctx, l.rdb, []string{l.key}, l.token, strconv.FormatInt(max(l.ttl.Milliseconds(), 1), 10)).Int()
 	if err != nil {
 		return false, err
-	}
-	if n == 0 {
-		l.lost.Store(true)
 	}
 	return n == 1, nil
 }
@@ -74,15 +69,14 @@ func (l *lock) extend(ctx context.Context) (bool, error) {
 // extension, onExtend may be nil.
 func (l *lock) keep(ctx context.Context, ticks <-chan time.Time, onExtend func(held bool, err error)) {
 	l.stop = make(chan struct{})
-	if ticks == nil {
-		t := time.NewTicker(max(l.ttl/3, time.Millisecond))
-		ticks = t.C
-		l.wg.Add(1)
-		go func() { <-l.stop; t.Stop(); l.wg.Done() }()
-	}
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
+		if ticks == nil {
+			t := time.NewTicker(max(l.ttl/3, time.Millisecond))
+			defer t.Stop()
+			ticks = t.C
+		}
 		for {
 			select {
 			case <-l.stop:
