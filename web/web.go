@@ -226,7 +226,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	// Whatever is known about the address, the page says the same thing
 	// (signup.Registrar.Subscribe decides what is mailed).
-	sub, send, err := s.su.Subscribe(ctx, email, signup.Prefs{Topics: in.Topics, Frequency: in.Frequency, Hour: in.Hour, TZ: in.TZ})
+	sub, send, err := s.su.Subscribe(ctx, email, signup.Prefs(in))
 	if err != nil {
 		s.log.Error("sign-up failed", "err", err)
 		s.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
@@ -247,12 +247,8 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "check", nil)
 }
 
-type prefs struct {
-	Topics    []string
-	Frequency string
-	Hour      int
-	TZ        string
-}
+// prefs are the form's choices, as signup takes them.
+type prefs signup.Prefs
 
 func (p prefs) values(email, topics string) formValues {
 	return formValues{Email: email, Topics: topics, Frequency: p.Frequency, Hour: p.Hour, TZ: p.TZ}
