@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/subscriptions"
-	"github.com/herald-news/herald/watcher"
 )
 
 func (c *call) admin(ctx context.Context) bool {
@@ -80,7 +79,7 @@ func (c *call) removeFeed(ctx context.Context) {
 	}
 	err := c.b.Feeds.Remove(ctx, c.arg)
 	switch {
-	case errors.Is(err, watcher.ErrNoFeed):
+	case errors.Is(err, ErrNoFeed):
 		c.reply(ctx, "That feed is not watched; see /feeds.")
 	case err != nil:
 		c.fail(ctx, err)

@@ -20,7 +20,6 @@ import (
 
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
-	"github.com/herald-news/herald/watcher"
 )
 
 // EmailLinker starts email digests of a chat's topics for an address,
@@ -29,14 +28,25 @@ type EmailLinker interface {
 	LinkEmail(ctx context.Context, chat *subscriptions.Subscriber, addr string) error
 }
 
-// Feeds is what the admin commands need of the watcher.
+// Feeds is what the admin commands need of the watcher; package service
+// adapts the watcher to it.
 type Feeds interface {
-	Add(ctx context.Context, rawURL string, interval time.Duration, backfill int) (*watcher.Feed, error)
+	Add(ctx context.Context, rawURL string, interval time.Duration, backfill int) (*Feed, error)
+	// Remove returns ErrNoFeed for a URL that is not watched.
 	Remove(ctx context.Context, rawURL string) error
-	List(ctx context.Context) ([]*watcher.Feed, error)
+	List(ctx context.Context) ([]*Feed, error)
 }
 
-var _ Feeds = (*watcher.Watcher)(nil)
+// Feed is what the admin commands show of a watched feed.
+type Feed struct {
+	URL       string
+	LastFetch time.Time // zero: never fetched
+	Errors    int       // consecutive failed fetches
+	Articles  int64     // published from it so far
+}
+
+// ErrNoFeed is Feeds.Remove's answer for a URL that is not watched.
+var ErrNoFeed = errors.New("feed not watched")
 
 // Bot answers commands. Only one process polls Telegram for updates at a
 // time (Telegram allows one getUpdates client): it holds a lease in Redis.

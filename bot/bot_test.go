@@ -11,39 +11,39 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/bot/telegramtest"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/store/storetest"
 	"github.com/herald-news/herald/subscriptions"
-	"github.com/herald-news/herald/watcher"
 )
 
 // fakeFeeds is the watcher as the admin commands see it.
 type fakeFeeds struct {
-	feeds []*watcher.Feed
+	feeds []*Feed
 }
 
 var _ Feeds = (*fakeFeeds)(nil)
 
-func (f *fakeFeeds) Add(_ context.Context, u string, _ time.Duration, _ int) (*watcher.Feed, error) {
+func (f *fakeFeeds) Add(_ context.Context, u string, _ time.Duration, _ int) (*Feed, error) {
 	if !strings.HasPrefix(u, "http") {
 		return nil, errors.New("not an http(s) URL")
 	}
-	fd := &watcher.Feed{URL: u}
+	fd := &Feed{URL: u}
 	f.feeds = append(f.feeds, fd)
 	return fd, nil
 }
 
 func (f *fakeFeeds) Remove(_ context.Context, u string) error {
 	n := len(f.feeds)
-	f.feeds = slices.DeleteFunc(f.feeds, func(x *watcher.Feed) bool { return x.URL == u })
+	f.feeds = slices.DeleteFunc(f.feeds, func(x *Feed) bool { return x.URL == u })
 	if len(f.feeds) == n {
-		return watcher.ErrNoFeed
+		return ErrNoFeed
 	}
 	return nil
 }
 
-func (f *fakeFeeds) List(context.Context) ([]*watcher.Feed, error) { return f.feeds, nil }
+func (f *fakeFeeds) List(context.Context) ([]*Feed, error) { return f.feeds, nil }
 
 // fakeLinker records /email requests.
 type fakeLinker struct{ got []string }
@@ -176,7 +176,7 @@ func TestPrivateConversation(t *testing.T) {
 	// Preview over the recent-articles window.
 	putArticle(t, c.st, "p1", "Belarus opens a border crossing", "Belarus said on Monday…")
 	putArticle(t, c.st, "p2", "Weather in Lisbon", "Sunny.")
-	c.st.Redis.ZAdd(ctx, watcher.RecentKey(c.st), redis.Z{Score: 1, Member: "p1"}, redis.Z{Score: 2, Member: "p2"})
+	c.st.Redis.ZAdd(ctx, articles.RecentKey(c.st), redis.Z{Score: 1, Member: "p1"}, redis.Z{Score: 2, Member: "p2"})
 	pv := c.say(me, me, "/preview belarus")
 	want(t, pv, "1 of the last 2 articles match", "Belarus opens a border crossing")
 	want(t, c.say(me, me, "/preview -x"), "can't be used")

@@ -21,12 +21,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/delivery"
 	"github.com/herald-news/herald/queue"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
 	"github.com/herald-news/herald/summary"
-	"github.com/herald-news/herald/watcher"
 )
 
 // Transport puts one HTML message into a chat.
@@ -624,7 +624,7 @@ func liveTopic(sub *subscriptions.Subscriber, a *article.Article, topic string) 
 	if live(topic) {
 		return topic
 	}
-	doc := subscriptions.NewDoc(a.Title, a.URL, a.Summary+"\n\n"+a.Text)
+	doc := subscriptions.NewDoc(a.Title, a.URL, articles.MatchText(a))
 	for _, t := range sub.Topics {
 		if !live(t) {
 			continue
@@ -678,40 +678,30 @@ func (s *Sender) articles(ctx context.Context, es []entry) (map[string]*article.
 		}
 	}
 	s.artMu.Unlock()
-	cmds := map[string]*redis.StringCmd{}
-	_, err := s.st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, e := range es {
-			if _, ok := cmds[e.al.Article]; !ok && out[e.al.Article] == nil {
-				cmds[e.al.Article] = p.Get(ctx, watcher.ArticleKey(s.st, e.al.Article))
-			}
+	var ids []string
+	asked := map[string]bool{}
+	for _, e := range es {
+		if id := e.al.Article; out[id] == nil && !asked[id] {
+			asked[id] = true
+			ids = append(ids, id)
 		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("read articles: %w", err)
 	}
-	defer func() {
-		s.artMu.Lock()
-		defer s.artMu.Unlock()
-		if s.artCache == nil || len(s.artCache) > 1024 {
-			s.artCache = map[string]cachedArticle{}
-		}
-		for id := range cmds {
-			if a := out[id]; a != nil {
-				s.artCache[id] = cachedArticle{a: a, at: now}
-			}
-		}
-	}()
-	for id, c := range cmds {
-		raw, err := c.Bytes()
-		if err != nil {
-			s.log.Warn("article expired before its alert", "article", id)
+	as, err := articles.LoadMany(ctx, s.st, ids)
+	if err != nil {
+		return nil, err
+	}
+	s.artMu.Lock()
+	defer s.artMu.Unlock()
+	if s.artCache == nil || len(s.artCache) > 1024 {
+		s.artCache = map[string]cachedArticle{}
+	}
+	for i, a := range as {
+		if a == nil {
+			s.log.Warn("article expired before its alert", "article", ids[i])
 			continue
 		}
-		var a article.Article
-		if json.Unmarshal(raw, &a) == nil {
-			out[id] = &a
-		}
+		out[ids[i]] = a
+		s.artCache[ids[i]] = cachedArticle{a: a, at: now}
 	}
 	return out, nil
 }

@@ -13,12 +13,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/bot/telegramtest"
 	"github.com/herald-news/herald/delivery"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/store/storetest"
 	"github.com/herald-news/herald/subscriptions"
-	"github.com/herald-news/herald/watcher"
 )
 
 // quietLog discards logs unless -v asks for them.
@@ -51,7 +51,7 @@ func putArticle(t testing.TB, st *store.Store, id, title, text string) *article.
 	t.Helper()
 	a := &article.Article{ID: id, URL: "https://news.example/" + id, Title: title, Text: text, Source: "Example News"}
 	b, _ := json.Marshal(a)
-	if err := st.Redis.Set(context.Background(), watcher.ArticleKey(st, id), b, time.Hour).Err(); err != nil {
+	if err := st.Redis.Set(context.Background(), articles.Key(st, id), b, time.Hour).Err(); err != nil {
 		t.Fatal(err)
 	}
 	return a

@@ -11,8 +11,8 @@ import (
 
 	"github.com/go-telegram/bot/models"
 
+	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/subscriptions"
-	"github.com/herald-news/herald/watcher"
 )
 
 func (c *call) subscribe(ctx context.Context) {
@@ -214,7 +214,7 @@ func (c *call) preview(ctx context.Context) {
 		c.reply(ctx, "That topic can't be used: "+esc(err.Error()))
 		return
 	}
-	recent, err := watcher.Recent(ctx, c.b.st, PreviewWindow)
+	recent, err := articles.Recent(ctx, c.b.st, PreviewWindow)
 	if err != nil {
 		c.fail(ctx, err)
 		return
@@ -222,7 +222,7 @@ func (c *call) preview(ctx context.Context) {
 	var hits []string
 	total := 0
 	for _, a := range recent {
-		if !q.Match(subscriptions.NewDoc(a.Title, a.URL, a.Summary+"\n\n"+a.Text)) {
+		if !q.Match(subscriptions.NewDoc(a.Title, a.URL, articles.MatchText(a))) {
 			continue
 		}
 		total++

@@ -17,9 +17,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
-	"github.com/herald-news/herald/watcher"
 )
 
 // TestScale seeds HERALD_SCALE_N (default 1,000,000) subscribers with three
@@ -79,10 +79,10 @@ func TestScale(t *testing.T) {
 
 	// Articles matched per second: each names a few subscriber words among
 	// words no topic uses, so it matches a realistic few hundred readers.
-	const articles = 2000
+	const nArticles = 2000
 	filler := vocabulary(25000)[20000:]
 	_, err := st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i := range articles {
+		for i := range nArticles {
 			var b strings.Builder
 			for j := range 300 {
 				if j%100 == 0 {
@@ -92,21 +92,21 @@ func TestScale(t *testing.T) {
 			}
 			a := article.Article{ID: fmt.Sprintf("scale%05d", i), URL: fmt.Sprintf("https://example.org/a/%d", i), Title: "Scale article " + strconv.Itoa(i), Text: b.String()}
 			body, _ := json.Marshal(a)
-			p.Set(ctx, watcher.ArticleKey(st, a.ID), body, time.Hour)
+			p.Set(ctx, articles.Key(st, a.ID), body, time.Hour)
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	streamKey := watcher.StreamKey(st)
+	streamKey := articles.StreamKey(st)
 	waitUntil(t, time.Minute, "the matcher's consumer group", func() bool {
 		g, err := st.Redis.XInfoGroups(ctx, streamKey).Result()
 		return err == nil && len(g) > 0
 	})
 	t1 := time.Now()
 	_, err = st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i := range articles {
+		for i := range nArticles {
 			p.XAdd(ctx, &redis.XAddArgs{Stream: streamKey, Values: map[string]any{"article": fmt.Sprintf("scale%05d", i)}})
 		}
 		return nil
@@ -116,16 +116,16 @@ func TestScale(t *testing.T) {
 	}
 	waitUntil(t, 10*time.Minute, "the matcher to take every article", func() bool {
 		g, err := st.Redis.XInfoGroups(ctx, streamKey).Result()
-		return err == nil && len(g) > 0 && g[0].EntriesRead >= articles && g[0].Pending == 0
+		return err == nil && len(g) > 0 && g[0].EntriesRead >= nArticles && g[0].Pending == 0
 	})
 	took := time.Since(t1)
 	queued, _ := st.Redis.XLen(ctx, "herald:{tg}:queue").Result()
-	rate := float64(articles) / took.Seconds()
-	t.Logf("matched %d articles in %s: %.0f articles/s, %d alerts queued (%.0f/s)", articles, took.Round(time.Millisecond), rate, queued, float64(queued)/took.Seconds())
+	rate := float64(nArticles) / took.Seconds()
+	t.Logf("matched %d articles in %s: %.0f articles/s, %d alerts queued (%.0f/s)", nArticles, took.Round(time.Millisecond), rate, queued, float64(queued)/took.Seconds())
 	peak := rss(h.Pid())
 
 	fmt.Printf("\nscale (%d subscribers x 3 topics):\n  Redis memory per subscriber: %.0f bytes (%.0f without the change stream)   target <= 300\n  herald matcher resident: %d MiB after load, %d MiB after matching   target <= 1024\n  matcher start-up: %s   target <= 20s\n  articles matched: %.0f/s (%d alerts queued for %d articles)\n  seeding took %s\n\n",
-		n, perSub, perSubHashes, resident>>20, peak>>20, startup.Round(100*time.Millisecond), rate, queued, articles, seeded.Round(time.Second))
+		n, perSub, perSubHashes, resident>>20, peak>>20, startup.Round(100*time.Millisecond), rate, queued, nArticles, seeded.Round(time.Second))
 	report.add(reportRow{Scenario: "scale", Note: fmt.Sprintf("%d subs: %.0f B/sub in Redis, matcher %d MiB, start-up %s, %.0f articles/s", n, perSub, resident>>20, startup.Round(100*time.Millisecond), rate)})
 	if perSub > 300 {
 		t.Errorf("Redis memory per subscriber %.0f bytes, target 300", perSub)

@@ -2,19 +2,14 @@ package mailer
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"net/url"
 	"strconv"
 	"strings"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/delivery"
 	"github.com/herald-news/herald/subscriptions"
 	"github.com/herald-news/herald/token"
-	"github.com/herald-news/herald/watcher"
 )
 
 // entry is one article in a digest.
@@ -30,14 +25,12 @@ type group struct {
 // digest builds a reader's digest from its items; n is how many articles
 // it lists (items whose article expired are skipped).
 func (m *Mailer) digest(ctx context.Context, sub *subscriptions.Subscriber, items []delivery.Item) (*Message, int, error) {
-	cmds := make([]*redis.StringCmd, len(items))
-	_, err := m.st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, it := range items {
-			cmds[i] = p.Get(ctx, watcher.ArticleKey(m.st, it.Article))
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.Article
+	}
+	as, err := articles.LoadMany(ctx, m.st, ids)
+	if err != nil {
 		return nil, 0, err
 	}
 	loc := zone(sub.TZ)
@@ -45,12 +38,8 @@ func (m *Mailer) digest(ctx context.Context, sub *subscriptions.Subscriber, item
 	var order []string
 	n := 0
 	for i, it := range items {
-		raw, err := cmds[i].Bytes()
-		if err != nil {
-			continue
-		}
-		var a article.Article
-		if json.Unmarshal(raw, &a) != nil {
+		a := as[i]
+		if a == nil {
 			continue
 		}
 		g := byTopic[it.Topic]
@@ -61,7 +50,7 @@ func (m *Mailer) digest(ctx context.Context, sub *subscriptions.Subscriber, item
 		}
 		summary := ""
 		if m.Summarize != nil {
-			summary = m.Summarize(ctx, &a, it.Topic)
+			summary = m.Summarize(ctx, a, it.Topic)
 		} else {
 			summary = shorten(a.Summary, 400)
 		}

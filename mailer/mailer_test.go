@@ -22,13 +22,13 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 
 	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/delivery"
 	"github.com/herald-news/herald/mailer"
 	"github.com/herald-news/herald/mailer/smtptest"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/store/storetest"
 	"github.com/herald-news/herald/subscriptions"
-	"github.com/herald-news/herald/watcher"
 )
 
 // clock is a time the test moves by hand.
@@ -81,7 +81,7 @@ func (f *fixture) publish(t testing.TB, sub, topic, title string) {
 	a := article.Article{ID: article.IDFor(u), URL: u, Title: title, Published: &pub, Source: "Example News",
 		Summary: "What happened, in two sentences. " + title + "."}
 	b, _ := json.Marshal(a)
-	if err := f.st.Redis.Set(ctx, watcher.ArticleKey(f.st, a.ID), b, time.Hour).Err(); err != nil {
+	if err := f.st.Redis.Set(ctx, articles.Key(f.st, a.ID), b, time.Hour).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := delivery.EnqueueDigest(ctx, f.st, sub, a.ID, delivery.Item{Article: a.ID, Topic: topic, At: f.clock.Now()}); err != nil {

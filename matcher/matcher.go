@@ -7,7 +7,6 @@ package matcher
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,12 +20,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/delivery"
 	"github.com/herald-news/herald/queue"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
-	"github.com/herald-news/herald/watcher"
 )
 
 // Matcher is the matching stage.
@@ -165,9 +163,9 @@ func (m *Matcher) Load(ctx context.Context) (string, error) {
 	// Count word frequencies over recent articles so each AND query is filed
 	// under its rarest term; with no articles yet the index guesses.
 	freq := subscriptions.NewFrequencies()
-	if recent, err := watcher.Recent(ctx, m.st, 2000); err == nil {
+	if recent, err := articles.Recent(ctx, m.st, 2000); err == nil {
 		for _, a := range recent {
-			freq.Add(subscriptions.NewDoc(a.Title, a.URL, a.Summary+"\n\n"+a.Text))
+			freq.Add(subscriptions.NewDoc(a.Title, a.URL, articles.MatchText(a)))
 		}
 	}
 	m.mu.Lock()
@@ -478,7 +476,7 @@ func (m *Matcher) Follow(ctx context.Context, from string) error {
 // Stream is the article stream as this matcher reads it.
 func (m *Matcher) Stream() *queue.Stream {
 	return &queue.Stream{
-		Redis: m.st.Redis, Key: watcher.StreamKey(m.st), Group: "matcher",
+		Redis: m.st.Redis, Key: articles.StreamKey(m.st), Group: articles.MatcherGroup,
 		Consumer: m.Consumer, ClaimAfter: m.ClaimAfter, Log: m.log,
 	}
 }
@@ -523,24 +521,22 @@ func (m *Matcher) Run(ctx context.Context) error {
 // Handle matches one article and queues its deliveries. It is safe to call
 // twice for the same article: deliveries are idempotent.
 func (m *Matcher) Handle(ctx context.Context, articleID string) error {
-	raw, err := m.st.Redis.Get(ctx, watcher.ArticleKey(m.st, articleID)).Bytes()
-	if errors.Is(err, redis.Nil) {
+	a, err := articles.Load(ctx, m.st, articleID)
+	switch {
+	case errors.Is(err, articles.ErrNotFound):
 		m.log.Warn("article expired before matching", "article", articleID)
 		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read article %s: %w", articleID, err)
-	}
-	var a article.Article
-	if err := json.Unmarshal(raw, &a); err != nil {
+	case errors.Is(err, articles.ErrUnreadable):
 		m.log.Warn("article unreadable", "article", articleID, "err", err)
 		return nil
+	case err != nil:
+		return err
 	}
 	story := a.StoryID
 	if story == "" {
 		story = a.ID
 	}
-	doc := subscriptions.NewDoc(a.Title, a.URL, a.Summary+"\n\n"+a.Text)
+	doc := subscriptions.NewDoc(a.Title, a.URL, articles.MatchText(a))
 	var alerts []delivery.Alert
 	var items []delivery.Digest
 	now := time.Now().UTC()

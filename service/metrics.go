@@ -7,11 +7,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/bot"
 	"github.com/herald-news/herald/delivery"
 	"github.com/herald-news/herald/queue"
 	"github.com/herald-news/herald/store"
-	"github.com/herald-news/herald/watcher"
 )
 
 type metrics struct {
@@ -74,7 +74,7 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	for name, q := range map[string]*queue.Stream{
-		"articles": {Redis: c.st.Redis, Key: watcher.StreamKey(c.st), Group: "matcher"},
+		"articles": {Redis: c.st.Redis, Key: articles.StreamKey(c.st), Group: articles.MatcherGroup},
 		"telegram": {Redis: c.st.Redis, Key: delivery.TelegramQueue(c.st), Group: "telegram"},
 	} {
 		st, err := q.Stats(ctx)

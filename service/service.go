@@ -209,7 +209,7 @@ func New(opts Options) (*Service, error) {
 				return nil, &config.Error{Var: "HERALD_TELEGRAM_TOKEN", Msg: cfg.Scrub(err.Error())}
 			}
 			b.Consumer = s.consumer
-			b.Feeds = s.Watcher
+			b.Feeds = botFeeds{s.Watcher}
 			// Replies count against the same Redis-held budget as alerts.
 			b.Limiter = bot.NewLimiter(s.st, cfg.TelegramRate)
 			if cfg.TelegramWebhookURL != "" {

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/articles"
 )
 
 // Near-duplicate stories. Each story's first article is filed under its
@@ -138,7 +139,7 @@ func (w *Watcher) addSource(ctx context.Context, storyID, source string) error {
 	if source == "" {
 		return nil
 	}
-	key := ArticleKey(w.st, storyID)
+	key := articles.Key(w.st, storyID)
 	update := func(tx *redis.Tx) error {
 		b, err := tx.Get(ctx, key).Bytes()
 		if errors.Is(err, redis.Nil) {

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/feed"
 	"github.com/herald-news/herald/fetch"
 	"github.com/herald-news/herald/store"
@@ -30,10 +30,9 @@ import (
 
 // How long Herald remembers things about articles.
 const (
-	SeenTTL    = 30 * 24 * time.Hour // a canonical URL seen is not announced again for a month
-	ArticleTTL = 8 * 24 * time.Hour  // article bodies, for senders, digests and previews
-	leaseTime  = 2 * time.Minute     // a claimed feed is due again after this if its watcher died
-	maxItems   = 200                 // items taken from one fetch
+	SeenTTL   = 30 * 24 * time.Hour // a canonical URL seen is not announced again for a month
+	leaseTime = 2 * time.Minute     // a claimed feed is due again after this if its watcher died
+	maxItems  = 200                 // items taken from one fetch
 )
 
 // ErrNoFeed is returned for a URL that is not watched.
@@ -93,61 +92,6 @@ func New(st *store.Store, f *fetch.Fetcher, interval time.Duration, log *slog.Lo
 	w.websub.slots = make(chan struct{}, webSubDeliveries)
 	w.Complete = w.FullText
 	return w
-}
-
-// StreamKey is the stream new articles are published on.
-func StreamKey(st *store.Store) string { return st.Key("{articles}", "stream") }
-
-// ArticleKey holds an article's JSON for the stages after the watcher.
-func ArticleKey(st *store.Store, id string) string { return st.Key("article", id) }
-
-// RecentKey is the window of recent articles (sorted set of ids scored by
-// the time they were seen) that previews of a query run over.
-func RecentKey(st *store.Store) string { return st.Key("{articles}", "recent") }
-
-// Window of recent articles kept for previews.
-const (
-	RecentWindow = 7 * 24 * time.Hour
-	RecentMax    = 20000
-)
-
-// Recent returns up to limit of the most recent articles, newest first.
-func Recent(ctx context.Context, st *store.Store, limit int) ([]*article.Article, error) {
-	ids, err := st.Redis.ZRevRange(ctx, RecentKey(st), 0, int64(limit-1)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("read recent articles: %w", err)
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = ArticleKey(st, id)
-	}
-	out := make([]*article.Article, 0, len(ids))
-	// One key at a time through a pipeline: article keys live in many
-	// cluster slots, so MGET would not do.
-	cmds := make([]*redis.StringCmd, len(keys))
-	_, err = st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			cmds[i] = p.Get(ctx, k)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("read recent articles: %w", err)
-	}
-	for _, c := range cmds {
-		b, err := c.Bytes()
-		if err != nil {
-			continue
-		}
-		var a article.Article
-		if json.Unmarshal(b, &a) == nil {
-			out = append(out, &a)
-		}
-	}
-	return out, nil
 }
 
 func (w *Watcher) dueKey() string           { return w.st.Key("feeds", "due") }
@@ -701,17 +645,14 @@ func (w *Watcher) publish(ctx context.Context, a *article.Article, linkID string
 		w.log.Warn("near-duplicate check failed", "article", a.ID, "err", err)
 		a.StoryID = a.ID
 	}
-	body, err := json.Marshal(a)
-	if err != nil {
-		return false, err
-	}
-	if err := w.st.Redis.Set(ctx, ArticleKey(w.st, a.ID), body, ArticleTTL).Err(); err != nil {
+	// The article is readable before it is announced.
+	if err := articles.Save(ctx, w.st, a); err != nil {
 		return false, err
 	}
 	now := w.Now()
 	res, err := publishScript.Run(ctx, w.st.Redis,
-		[]string{w.seenKey(a.ID), StreamKey(w.st), RecentKey(w.st), w.seenKey(linkID)},
-		a.ID, int64(SeenTTL/time.Second), now.UnixMilli(), now.Add(-RecentWindow).UnixMilli(), RecentMax, alias).Int()
+		[]string{w.seenKey(a.ID), articles.StreamKey(w.st), articles.RecentKey(w.st), w.seenKey(linkID)},
+		a.ID, int64(SeenTTL/time.Second), now.UnixMilli(), now.Add(-articles.RecentWindow).UnixMilli(), articles.RecentMax, alias).Int()
 	if err != nil {
 		return false, fmt.Errorf("publish %s: %w", a.URL, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/fetch"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/store/storetest"
@@ -157,7 +158,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 func streamed(t *testing.T, st *store.Store) []*article.Article {
 	t.Helper()
 	ctx := context.Background()
-	msgs, err := st.Redis.XRange(ctx, watcher.StreamKey(st), "-", "+").Result()
+	msgs, err := st.Redis.XRange(ctx, articles.StreamKey(st), "-", "+").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func streamed(t *testing.T, st *store.Store) []*article.Article {
 
 func load(t *testing.T, st *store.Store, id string) *article.Article {
 	t.Helper()
-	b, err := st.Redis.Get(context.Background(), watcher.ArticleKey(st, id)).Bytes()
+	b, err := st.Redis.Get(context.Background(), articles.Key(st, id)).Bytes()
 	if err != nil {
 		t.Fatalf("article %s: %v", id, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/delivery"
 	"github.com/herald-news/herald/mailer"
 	"github.com/herald-news/herald/mailer/smtptest"
@@ -25,7 +26,6 @@ import (
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/store/storetest"
 	"github.com/herald-news/herald/subscriptions"
-	"github.com/herald-news/herald/watcher"
 	"github.com/herald-news/herald/web"
 )
 
@@ -83,11 +83,11 @@ func (s *site) publish(t *testing.T, slug, title, text string) {
 	pub := s.clock.Now().Add(-10 * time.Minute).UTC()
 	a := article.Article{ID: article.IDFor(u), URL: u, Title: title, Published: &pub, Source: "Example Wire", Summary: text, Text: text}
 	b, _ := json.Marshal(a)
-	if err := s.st.Redis.Set(ctx, watcher.ArticleKey(s.st, a.ID), b, 0).Err(); err != nil {
+	if err := s.st.Redis.Set(ctx, articles.Key(s.st, a.ID), b, 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	s.st.Redis.ZAdd(ctx, watcher.RecentKey(s.st), redis.Z{Score: float64(pub.Unix()), Member: a.ID})
-	doc := subscriptions.NewDoc(a.Title, a.URL, a.Body())
+	s.st.Redis.ZAdd(ctx, articles.RecentKey(s.st), redis.Z{Score: float64(pub.Unix()), Member: a.ID})
+	doc := subscriptions.NewDoc(a.Title, a.URL, articles.MatchText(&a))
 	err := s.subs.Scan(ctx, func(sub *subscriptions.Subscriber) error {
 		if sub.Kind != subscriptions.KindEmail || !sub.Active() {
 			return nil

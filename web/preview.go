@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/subscriptions"
 	"github.com/herald-news/herald/token"
-	"github.com/herald-news/herald/watcher"
 )
 
 const (
@@ -41,13 +41,13 @@ func (s *Server) recentDocs(ctx context.Context) ([]recentDoc, error) {
 	if s.recent.docs != nil && time.Since(s.recent.at) < recentTTL {
 		return s.recent.docs, nil
 	}
-	arts, err := watcher.Recent(ctx, s.st, previewArticles)
+	arts, err := articles.Recent(ctx, s.st, previewArticles)
 	if err != nil {
 		return nil, err
 	}
 	docs := make([]recentDoc, 0, len(arts))
 	for _, a := range arts {
-		docs = append(docs, recentDoc{a: a, doc: subscriptions.NewDoc(a.Title, a.URL, a.Body())})
+		docs = append(docs, recentDoc{a: a, doc: subscriptions.NewDoc(a.Title, a.URL, articles.MatchText(a))})
 	}
 	s.recent.docs, s.recent.at = docs, time.Now()
 	return docs, nil

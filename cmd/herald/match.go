@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/subscriptions"
 )
 
@@ -82,7 +84,9 @@ func runMatch(ctx context.Context, env *cmdEnv, args []string) error {
 		} else if err != nil {
 			return usagef("articles %s: article %d: %v", *articlesPath, n, err)
 		}
-		ids := ix.Match(subscriptions.NewDoc(a.Title, a.URL, a.Text))
+		// Matched as the service matches a stored article.
+		art := article.Article{ID: a.ID, URL: a.URL, Title: a.Title, Text: a.Text}
+		ids := ix.Match(subscriptions.NewDoc(art.Title, art.URL, articles.MatchText(&art)))
 		slices.Sort(ids)
 		for _, id := range ids {
 			if err := enc.Encode(matchOutput{Article: a.ID, Query: id}); err != nil {
