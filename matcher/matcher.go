@@ -453,24 +453,49 @@ func (m *Matcher) Follow(ctx context.Context, from string) error {
 		backoff = 0
 		for _, st := range res {
 			for _, x := range st.Messages {
+				if id, _ := x.Values["sub"].(string); id != "" && !m.applyChange(ctx, id) {
+					return ctx.Err()
+				}
 				from = x.ID
-				id, _ := x.Values["sub"].(string)
-				if id == "" {
-					continue
-				}
-				s, err := m.subs.Get(ctx, id)
-				switch {
-				case errors.Is(err, subscriptions.ErrNotFound):
-					m.apply(&subscriptions.Subscriber{ID: id})
-				case err != nil:
-					m.log.Warn("cannot read changed subscriber", "subscriber", id, "err", err)
-				default:
-					m.apply(s)
-				}
 			}
 		}
 	}
 	return ctx.Err()
+}
+
+// applyChange reads a changed subscriber into the index. A read that fails
+// is tried again, backing off, until it succeeds: moving on would leave the
+// index without the change until the next restart, and later changes wait
+// behind it so that they are applied in order. It reports false if ctx
+// ended first.
+func (m *Matcher) applyChange(ctx context.Context, id string) bool {
+	backoff := time.Duration(0)
+	for failures := 0; ; failures++ {
+		s, err := m.subs.Get(ctx, id)
+		switch {
+		case err == nil:
+			if failures > 0 {
+				m.log.Info("read changed subscriber after retrying", "subscriber", id, "attempts", failures+1)
+			}
+			m.apply(s)
+			return true
+		case errors.Is(err, subscriptions.ErrNotFound):
+			m.apply(&subscriptions.Subscriber{ID: id})
+			return true
+		case ctx.Err() != nil:
+			return false
+		}
+		// Logged at the 1st, 2nd, 4th, 8th... failure: visible, not a flood.
+		if failures&(failures-1) == 0 {
+			m.log.Warn("cannot read changed subscriber; retrying", "subscriber", id, "failures", failures+1, "err", err)
+		}
+		backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(backoff):
+		}
+	}
 }
 
 // Stream is the article stream as this matcher reads it.
