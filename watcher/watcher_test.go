@@ -246,11 +246,18 @@ func TestWatcherNewFeedDoesNotFlood(t *testing.T) {
 	})
 }
 
+// Two watchers sharing feeds fetch each due feed once. They share a clock
+// that the test moves one interval at a time: after each move every feed
+// is fetched (the signal waited for), and as the clock then stands still no
+// feed is due again, so any further fetch in that step would be the second
+// watcher taking a feed the first had already claimed.
 func TestWatcherSharedFeedsFetchedOncePerInterval(t *testing.T) {
 	st := storetest.New(t)
 	const interval = time.Second
+	c := &clock{t: time.Now()}
 	sites := []*site{newSite(t, "A"), newSite(t, "B")}
 	w1, w2 := newWatcher(t, st, interval), newWatcher(t, st, interval)
+	w1.Now, w2.Now = c.Now, c.Now
 	for _, s := range sites {
 		s.publish("x", "X", longText("x"))
 		if _, err := w1.Add(context.Background(), s.URL+"/feed.xml", 0, 0); err != nil {
@@ -263,15 +270,28 @@ func TestWatcherSharedFeedsFetchedOncePerInterval(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); w.Run(ctx) }()
 	}
-	const run = 3200 * time.Millisecond
-	time.Sleep(run)
+	const steps = 4
+	for step := int64(1); step <= steps; step++ {
+		if step > 1 {
+			c.Add(interval)
+		}
+		for _, s := range sites {
+			limit := time.Now().Add(30 * time.Second)
+			for s.feedHits.Load() < step && time.Now().Before(limit) {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		for _, s := range sites {
+			if n := s.feedHits.Load(); n != step {
+				t.Errorf("interval %d: feed %s fetched %d times by two watchers, want %d", step, s.title, n, step)
+			}
+		}
+	}
 	cancel()
 	wg.Wait()
-	// Polls at about 0, 1, 2 and 3 s: four per feed, whatever the number
-	// of watchers; two watchers each polling would make about eight.
 	for _, s := range sites {
-		if n := s.feedHits.Load(); n < 2 || n > 4 {
-			t.Errorf("feed %s fetched %d times in %s by two watchers at a 1s interval, want 3-4", s.title, n, run)
+		if n := s.feedHits.Load(); n != steps {
+			t.Errorf("feed %s fetched %d times in %d intervals, want %d", s.title, n, steps, steps)
 		}
 	}
 }
