@@ -2,7 +2,6 @@ package article
 
 import (
 	"hash/fnv"
-	"math/bits"
 	"strings"
 	"unicode"
 
@@ -56,13 +55,6 @@ func Simhash(text string) uint64 {
 		}
 	}
 	return fp
-}
-
-// NearDuplicate reports whether two Simhash fingerprints belong to the same
-// text give or take light edits. Fingerprints of very short texts (a few
-// dozen words) move a lot with each edit; compare those by other means.
-func NearDuplicate(a, b uint64) bool {
-	return bits.OnesCount64(a^b) <= NearDuplicateBits
 }
 
 // shingleHash is FNV-1a over the words, then a 64-bit finaliser: FNV's last

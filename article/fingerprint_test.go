@@ -10,6 +10,12 @@ import (
 	"testing"
 )
 
+// nearDuplicate is the comparison the watcher's story script makes (in
+// Lua, beside the fingerprints it keeps): the calibration is about it.
+func nearDuplicate(a, b uint64) bool {
+	return bits.OnesCount64(a^b) <= NearDuplicateBits
+}
+
 func TestSimhashBasics(t *testing.T) {
 	if got := Simhash(""); got != 0 {
 		t.Errorf("Simhash(\"\") = %x, want 0", got)
@@ -27,8 +33,8 @@ func TestSimhashBasics(t *testing.T) {
 	if Simhash("one") == Simhash("two") {
 		t.Error("different single words collide")
 	}
-	if !NearDuplicate(0, 1<<NearDuplicateBits-1) || NearDuplicate(0, 1<<(NearDuplicateBits+1)-1) {
-		t.Error("NearDuplicate threshold is not NearDuplicateBits")
+	if !nearDuplicate(0, 1<<NearDuplicateBits-1) || nearDuplicate(0, 1<<(NearDuplicateBits+1)-1) {
+		t.Error("nearDuplicate threshold is not NearDuplicateBits")
 	}
 }
 
@@ -108,7 +114,7 @@ func TestNearDuplicateCalibration(t *testing.T) {
 			d := bits.OnesCount64(fps[i] ^ Simhash(edited))
 			editDists = append(editDists, d)
 			maxEdit[name] = max(maxEdit[name], d)
-			if !NearDuplicate(fps[i], Simhash(edited)) {
+			if !nearDuplicate(fps[i], Simhash(edited)) {
 				t.Errorf("text %d, %s: distance %d, want a near duplicate (<= %d)", i, name, d, NearDuplicateBits)
 			}
 		}
@@ -126,7 +132,7 @@ func TestNearDuplicateCalibration(t *testing.T) {
 			if d < closest {
 				closest, ci, cj = d, i, j
 			}
-			if NearDuplicate(fps[i], fps[j]) {
+			if nearDuplicate(fps[i], fps[j]) {
 				t.Errorf("texts %d and %d are different articles but %d bits apart:\n%.200s\n---\n%.200s", i, j, d, texts[i], texts[j])
 			}
 		}
@@ -165,10 +171,10 @@ func TestNearDuplicateStories(t *testing.T) {
 	a := Simhash(stormA)
 	republished := "Storm batters north coast: thousands without power\n" + stormA +
 		"\nReporting by the regional desk. Copyright 2024 Example Wire. All rights reserved."
-	if d := bits.OnesCount64(a ^ Simhash(republished)); !NearDuplicate(a, Simhash(republished)) {
+	if d := bits.OnesCount64(a ^ Simhash(republished)); !nearDuplicate(a, Simhash(republished)) {
 		t.Errorf("same story with a new headline and sign-off is %d bits away, want <= %d", d, NearDuplicateBits)
 	}
-	if d := bits.OnesCount64(a ^ Simhash(stormB)); NearDuplicate(a, Simhash(stormB)) {
+	if d := bits.OnesCount64(a ^ Simhash(stormB)); nearDuplicate(a, Simhash(stormB)) {
 		t.Errorf("two different stories on the same storm are only %d bits apart", d)
 	}
 }
