@@ -81,7 +81,7 @@ func TestFollowRetriesAFailedRead(t *testing.T) {
 		Status: subscriptions.StatusActive, Topics: []string{"zeppelin"}}); err != nil {
 		t.Fatal(err)
 	}
-	key, aside := st.Key("sub", "{tg:2}"), st.Key("sub", "{tg:2}", "aside")
+	key, aside := subscriptions.Key(st, "tg:2"), subscriptions.Key(st, "tg:2", "aside")
 	if err := st.Redis.Rename(ctx, key, aside).Err(); err != nil {
 		t.Fatal(err)
 	}
