@@ -1,5 +1,5 @@
-// Package feed turns the bytes of an RSS (0.9x, 1.0, 2.0), Atom or JSON Feed
-// document into Herald's Article shape: absolute URLs, UTC dates, plain-text
+// Package feed turns the bytes of an RSS (0.9x, 1.0, 2.0), Atom (a feed or a
+// lone entry) or JSON Feed document into Herald's Article shape: absolute URLs, UTC dates, plain-text
 // titles and summaries, newest first. It reads with gofeed and does the
 // clean-up gofeed leaves to its callers (charsets gofeed cannot see, relative
 // links, HTML in summaries, localized dates, ordering).
@@ -64,6 +64,12 @@ func Parse(body []byte, feedURL string, contentType string) (f *Feed, err error)
 	p := gofeed.NewParser()
 	p.KeepOriginalFeed = true
 	gf, err := p.Parse(bytes.NewReader(body))
+	if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
+		if wrapped := entryDocument(body); wrapped != nil {
+			body = wrapped
+			gf, err = p.Parse(bytes.NewReader(body))
+		}
+	}
 	if err != nil {
 		if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
 			return nil, fmt.Errorf("%w: not RSS, Atom or JSON Feed", ErrMalformed)

@@ -29,7 +29,7 @@ type parseOutput struct {
 
 // runParse implements "herald parse FILE|URL"; see SPEC.md.
 func runParse(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := newFlags("parse", "parse FILE|URL\n\nParses one feed (RSS 0.9x/1.0/2.0, Atom, JSON Feed) and prints one JSON object\nper item, newest first: id, url, title, published, author, summary, categories.\nA URL is fetched with private addresses refused unless HERALD_ALLOW_PRIVATE_FEEDS is on.", env.stderr)
+	fs := newFlags("parse", "parse FILE|URL\n\nParses one feed (RSS 0.9x/1.0/2.0, Atom feed or entry, JSON Feed) and prints one JSON object\nper item, newest first: id, url, title, published, author, summary, categories.\nA URL is fetched with private addresses refused unless HERALD_ALLOW_PRIVATE_FEEDS is on.", env.stderr)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -185,3 +185,25 @@ func TestParseURL(t *testing.T) {
 		t.Errorf("HTML page: exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestParseAtomEntryDocument(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "entry.xml")
+	doc := `<?xml version="1.0" encoding="utf-8"?>
+<entry xmlns="http://www.w3.org/2005/Atom">
+  <title>Single pushed entry</title>
+  <link href="https://news.example/single"/>
+  <id>urn:uuid:1</id>
+  <updated>2026-03-01T10:00:00Z</updated>
+</entry>`
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runParseCmd(t, nil, file)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	items := parseLines(t, stdout)
+	if len(items) != 1 || items[0].Title != "Single pushed entry" || items[0].URL != "https://news.example/single" {
+		t.Fatalf("items = %+v", items)
+	}
+}
