@@ -6,6 +6,7 @@
 package watcher
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -74,6 +75,7 @@ type Watcher struct {
 	Joined func()
 
 	websub websubState
+	robots robotsMemo
 }
 
 func (w *Watcher) fetched(kind, result string, n int) {
@@ -113,6 +115,8 @@ func FeedID(u string) string {
 type Feed struct {
 	ID           string        `json:"id"`
 	URL          string        `json:"url"`
+	Kind         string        `json:"kind"`           // KindFeed, KindSitemap or KindPage
+	From         string        `json:"from,omitempty"` // set by Add: the page the source was found on
 	Title        string        `json:"title,omitempty"`
 	Site         string        `json:"site,omitempty"` // the site the feed describes
 	Interval     time.Duration `json:"interval"`
@@ -156,14 +160,20 @@ func (w *Watcher) resolve(ctx context.Context, u string) (id string, ok bool, er
 	return moved, true, nil
 }
 
-// Add starts watching a feed. Its current items are marked seen on the first
-// fetch, except the newest backfill ones. Adding a watched feed changes only
-// its interval.
+// Add starts watching a source: a feed, or for a site's page the feed it
+// links (see discover), a sitemap, or a section page. Its current items
+// are marked seen on the first fetch, except the newest backfill ones (of
+// a feed). Adding a watched source changes only its interval.
 func (w *Watcher) Add(ctx context.Context, rawURL string, interval time.Duration, backfill int) (*Feed, error) {
 	u, err := checkFeedURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
+	src, err := w.lookAt(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	u = src.URL
 	id, _, err := w.resolve(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("add feed %s: %w", u, err)
@@ -180,6 +190,7 @@ func (w *Watcher) Add(ctx context.Context, rawURL string, interval time.Duration
 	}
 	if created {
 		fields["added"] = now.Unix()
+		fields["kind"] = src.Kind
 		fields["new"] = 1
 		fields["backfill"] = backfill
 	}
@@ -193,7 +204,11 @@ func (w *Watcher) Add(ctx context.Context, rawURL string, interval time.Duration
 			return nil, fmt.Errorf("schedule feed %s: %w", u, err)
 		}
 	}
-	return w.Get(ctx, id)
+	f, err := w.Get(ctx, id)
+	if f != nil {
+		f.From = src.From
+	}
+	return f, err
 }
 
 // Watched reports whether a URL is watched (directly or as where a feed moved).
@@ -435,6 +450,12 @@ var errFeedFailed = errors.New("feed failed")
 // poll fetches and publishes; it returns how long the server asked to be
 // left alone (max-age, Retry-After). It updates f.hints from the feed.
 func (w *Watcher) poll(ctx context.Context, f *Feed) (time.Duration, error) {
+	switch f.Kind {
+	case KindSitemap:
+		return w.pollSitemap(ctx, f)
+	case KindPage:
+		return w.pollPage(ctx, f)
+	}
 	resp, err := w.fetcher.Get(ctx, f.URL, fetch.Conditional{ETag: f.ETag, LastModified: f.LastModified})
 	if err != nil {
 		w.fetched("feed", "error", 0)
@@ -563,9 +584,17 @@ func (w *Watcher) ingest(ctx context.Context, f *Feed, items []article.Article) 
 			n++
 		}
 	}
+	return n, w.recordNew(ctx, f, n, now)
+}
+
+// recordNew notes on a source that a fetch published n articles, and that
+// it has been fetched once.
+func (w *Watcher) recordNew(ctx context.Context, f *Feed, n int, now time.Time) error {
 	key := w.feedKey(f.ID)
 	if f.New {
-		w.st.Redis.HDel(ctx, key, "new", "backfill")
+		if err := w.st.Redis.HDel(ctx, key, "new", "backfill").Err(); err != nil {
+			return fmt.Errorf("record first fetch of %s: %w", f.URL, err)
+		}
 		f.New = false
 	}
 	if n > 0 {
@@ -576,7 +605,7 @@ func (w *Watcher) ingest(ctx context.Context, f *Feed, items []article.Article) 
 			w.Published(float64(n))
 		}
 	}
-	return n, nil
+	return nil
 }
 
 // markSeen records items as seen without publishing them.
@@ -683,7 +712,7 @@ func sourceName(a *article.Article) string {
 }
 
 func decodeFeed(id string, m map[string]string, def time.Duration) *Feed {
-	f := &Feed{ID: id, URL: m["url"], Title: m["title"], ETag: m["etag"], LastModified: m["lm"], LastError: m["last_error"]}
+	f := &Feed{ID: id, URL: m["url"], Kind: cmp.Or(m["kind"], KindFeed), Title: m["title"], ETag: m["etag"], LastModified: m["lm"], LastError: m["last_error"]}
 	unix := func(k string) time.Time {
 		if v, err := strconv.ParseInt(m[k], 10, 64); err == nil && v > 0 {
 			return time.Unix(v, 0).UTC()
