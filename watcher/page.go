@@ -25,11 +25,13 @@ import (
 const (
 	// MinArticleWords is the least text a page must have to be announced.
 	MinArticleWords = 120
-	// listLinks and listWordsPerLink tell a category page from an
-	// article: many same-site article links in the content and little
-	// text for each is a list of teasers.
+	// listLinks, listWordsPerLink and teaserWords tell a category page
+	// from an article: many same-site article links in the content, little
+	// text for each, in short paragraphs, is a list of teasers. An article
+	// with a box of related links has long paragraphs.
 	listLinks        = 8
 	listWordsPerLink = 40
+	teaserWords      = 25
 	// maxSectionLinks bounds the links taken from one section page.
 	maxSectionLinks = maxItems
 )
@@ -242,8 +244,9 @@ func notArticle(res *extract.Result, page []byte, pageURL string) string {
 		return ""
 	}
 	base, _ := url.Parse(pageURL)
-	if n := len(sectionLinks(doc, base)); n >= listLinks && words < n*listWordsPerLink {
-		return fmt.Sprintf("a list page: %d article links for %d words", n, words)
+	paragraphs := len(strings.Split(strings.TrimSpace(res.Text), "\n\n"))
+	if n := len(sectionLinks(doc, base)); n >= listLinks && words < n*listWordsPerLink && words/paragraphs < teaserWords {
+		return fmt.Sprintf("a list page: %d article links, %d words in %d paragraphs", n, words, paragraphs)
 	}
 	return ""
 }

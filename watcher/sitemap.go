@@ -141,16 +141,32 @@ func (w *Watcher) pollSitemap(ctx context.Context, f *Feed) (time.Duration, erro
 		return 0, err
 	}
 	hint := max(resp.MaxAge, resp.RetryAfter)
+	now := w.Now()
+	var doc *sitemapDoc
 	if resp.NotModified {
 		w.fetched("sitemap", "not_modified", 0)
-		return hint, nil
+		// An index may stay the same while its recent children grow (not
+		// every site updates their lastmod): those of the last walk are
+		// asked again, each with its own validators.
+		known, err := w.st.Redis.HKeys(ctx, w.sitemapChildrenKey(f.ID)).Result()
+		if err != nil {
+			return hint, fmt.Errorf("read sitemap validators of %s: %w", f.URL, err)
+		}
+		if len(known) == 0 {
+			return hint, nil
+		}
+		doc = &sitemapDoc{XMLName: xml.Name{Local: "sitemapindex"}}
+		slices.Sort(known)
+		for _, u := range known {
+			doc.Sitemaps = append(doc.Sitemaps, sitemapEntry{Loc: u, LastMod: now.Format(time.RFC3339)})
+		}
+	} else {
+		w.fetched("sitemap", "ok", len(resp.Body))
+		doc, err = parseSitemap(resp.Body)
+		if err != nil {
+			return hint, fmt.Errorf("%s: %w", f.URL, err)
+		}
 	}
-	w.fetched("sitemap", "ok", len(resp.Body))
-	doc, err := parseSitemap(resp.Body)
-	if err != nil {
-		return hint, fmt.Errorf("%s: %w", f.URL, err)
-	}
-	now := w.Now()
 	entries := doc.URLs
 	done, index := true, doc.XMLName.Local == "sitemapindex"
 	var children map[string]string
