@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,7 +48,7 @@ func (c *call) feeds(ctx context.Context) {
 		if f.Errors > 0 {
 			state += fmt.Sprintf(", %d errors", f.Errors)
 		}
-		line := fmt.Sprintf("%d. %s — %s, %d articles\n", i+1, esc(clip(f.URL, 200)), state, f.Articles)
+		line := fmt.Sprintf("%d. %s (%s) — %s, %d articles\n", i+1, esc(clip(f.URL, 200)), esc(cmp.Or(f.Kind, watcher.KindFeed)), state, f.Articles)
 		if textLen(sb.String())+textLen(line) > MaxMessage-100 {
 			fmt.Fprintf(&sb, "… and %d more", len(fs)-i)
 			break
@@ -70,7 +71,11 @@ func (c *call) addFeed(ctx context.Context) {
 		c.reply(ctx, "Can't add that feed: "+esc(clip(err.Error(), 300)))
 		return
 	}
-	c.reply(ctx, "Watching "+esc(f.URL)+".")
+	found := ""
+	if f.From != "" {
+		found = ", found on " + esc(clip(f.From, 200))
+	}
+	c.reply(ctx, "Watching "+esc(f.URL)+" ("+esc(cmp.Or(f.Kind, watcher.KindFeed))+found+").")
 }
 
 func (c *call) removeFeed(ctx context.Context) {

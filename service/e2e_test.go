@@ -90,6 +90,13 @@ type harness struct {
 
 func start(t *testing.T) *harness {
 	t.Helper()
+	return startWith(t, nil)
+}
+
+// startWith starts herald with the harness's configuration, changed by
+// adjust when given.
+func startWith(t *testing.T, adjust func(*config.Config)) *harness {
+	t.Helper()
 	h := &harness{tg: telegramtest.New(t), mail: smtptest.New(t), feed: newFeedServer(t)}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -110,6 +117,9 @@ func start(t *testing.T) *harness {
 	cfg.PollInterval = time.Second
 	cfg.AllowPrivateFeeds = true
 	cfg.Feeds = []string{h.feed.URL + "/feed.xml"}
+	if adjust != nil {
+		adjust(&cfg)
+	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	h.svc, err = service.New(service.Options{Config: cfg, Store: st, Listener: l, Log: log, DigestTick: time.Hour})
 	if err != nil {

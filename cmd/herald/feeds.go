@@ -74,7 +74,7 @@ func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
 				}
 				return usagef("%v", err)
 			}
-			fmt.Fprintf(env.stdout, "watching %s (every %s)\n", f.URL, f.Interval)
+			fmt.Fprintln(env.stdout, addedLine(f))
 		}
 		return nil
 	case "remove":
@@ -113,7 +113,7 @@ func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "URL\tLAST FETCH\tLAST NEW\tERRORS\tNEXT POLL\tSTATE")
+		fmt.Fprintln(tw, "URL\tKIND\tLAST FETCH\tLAST NEW\tERRORS\tNEXT POLL\tSTATE")
 		for _, f := range feeds {
 			state := "ok"
 			switch {
@@ -127,7 +127,7 @@ func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
 			if f.WebSub != "" {
 				state += " (websub " + f.WebSub + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", f.URL, ago(f.LastFetch), ago(f.LastNew), f.Errors, until(f.NextPoll), state)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", f.URL, f.Kind, ago(f.LastFetch), ago(f.LastNew), f.Errors, until(f.NextPoll), state)
 		}
 		return tw.Flush()
 	case "import":
@@ -241,6 +241,16 @@ func importFeeds(ctx context.Context, env *cmdEnv, w *watcher.Watcher, list []wa
 		return usagef("feeds import: no usable feed URL in the file")
 	}
 	return nil
+}
+
+// addedLine says what feeds add watches for a URL: the source, its kind,
+// and the page it was found on when that is not the URL given.
+func addedLine(f *watcher.Feed) string {
+	found := ""
+	if f.From != "" {
+		found = ", found on " + f.From
+	}
+	return fmt.Sprintf("watching %s (%s%s, every %s)", f.URL, f.Kind, found, f.Interval)
 }
 
 func ago(t time.Time) string {
