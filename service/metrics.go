@@ -38,7 +38,7 @@ func newMetrics(reg *prometheus.Registry, st *store.Store) *metrics {
 		telegramSent: prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_telegram_sent_total", Help: "Telegram alerts sent."}),
 		emailsSent:   prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_emails_sent_total", Help: "Emails accepted by the mail server."}),
 	}
-	m.fetches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_watcher_fetches_total", Help: "Watcher fetches by kind (feed, page, websub) and result (ok, not_modified, error)."}, []string{"kind", "result"})
+	m.fetches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_watcher_fetches_total", Help: "Watcher fetches by kind (feed, sitemap, section, page, robots, websub) and result (ok, not_modified, error)."}, []string{"kind", "result"})
 	m.fetchBytes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_watcher_fetched_bytes_total", Help: "Bytes the watcher fetched or was pushed, after decompression, by kind."}, []string{"kind"})
 	m.storiesJoined = prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_stories_joined_total", Help: "Articles published as a near-duplicate of an earlier story."})
 	reg.MustRegister(m.published, m.matched, m.telegramSent, m.emailsSent, m.fetches, m.fetchBytes, m.storiesJoined, &queueCollector{st: st})

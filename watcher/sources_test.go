@@ -554,3 +554,38 @@ func TestRealNewsPages(t *testing.T) {
 		t.Errorf("%d of %d pages published under the title the corpus expects", matched, len(names))
 	}
 }
+
+func TestRobotsCachedAndRevalidated(t *testing.T) {
+	st := storetest.New(t)
+	c := &clock{t: time.Now()}
+	w := newWatcher(t, st, time.Minute)
+	w.Now = c.Now
+	s := newNewsSite(t)
+	s.disallowed = "/private/"
+	s.set("/robots.txt", "text/plain", "User-agent: *\nDisallow: /private/\n")
+	s.set("/world/", htmlType, sectionPage())
+	f, err := w.Add(context.Background(), s.URL+"/world/", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pollOnce(t, w, f)
+	pollOnce(t, w, f)
+	// Another watcher process shares the copy in Redis.
+	w2 := newWatcher(t, st, time.Minute)
+	w2.Now = c.Now
+	pollOnce(t, w2, f)
+	if n, _ := s.fetches("/robots.txt", false); n != 1 {
+		t.Fatalf("robots.txt fetched %d times in a day, want 1", n)
+	}
+	c.Add(25 * time.Hour)
+	s.set("/world/", htmlType, sectionPage([2]string{"/private/2026/internal-story-for-staff-only", "Staff"}))
+	pollOnce(t, w, f)
+	if n, nm := s.fetches("/robots.txt", false); n != 2 || nm != 1 {
+		t.Fatalf("robots.txt fetched %d times (%d conditional) after a day, want 2 (1)", n, nm)
+	}
+	// A link under the disallowed path is not fetched (the site would fail
+	// the test) and not published.
+	if got := streamed(t, st); len(got) != 0 {
+		t.Fatalf("published %d articles from a disallowed path", len(got))
+	}
+}

@@ -67,7 +67,8 @@ type Watcher struct {
 
 	// Published, when set, is told how many new articles a poll published.
 	Published func(n float64)
-	// Fetched, when set, is told of every fetch: kind "feed" or "page",
+	// Fetched, when set, is told of every fetch: kind "feed", "sitemap",
+	// "section" (a section page), "page" (an article's) or "robots",
 	// result "ok", "not_modified" or "error", and the body's size.
 	Fetched func(kind, result string, bytes int)
 	// Joined, when set, is told each time an article joins an earlier story
@@ -251,6 +252,7 @@ func (w *Watcher) Remove(ctx context.Context, rawURL string) error {
 	if err != nil {
 		return fmt.Errorf("remove feed: %w", err)
 	}
+	w.st.Redis.Del(ctx, w.sitemapChildrenKey(id)) // another slot: a DEL of its own
 	w.st.Redis.ZRem(ctx, w.dueKey(), id)
 	if n == 0 {
 		return ErrNoFeed
