@@ -48,7 +48,7 @@ func (c *call) feeds(ctx context.Context) {
 		if f.Errors > 0 {
 			state += fmt.Sprintf(", %d errors", f.Errors)
 		}
-		line := fmt.Sprintf("%d. %s (%s) — %s, %d articles\n", i+1, esc(clip(f.URL, 200)), esc(cmp.Or(f.Kind, watcher.KindFeed)), state, f.Articles)
+		line := fmt.Sprintf("%d. %s (%s) — %s, %d articles\n", i+1, esc(clip(f.URL, 200)), esc(cmp.Or(f.Kind, "feed")), state, f.Articles)
 		if textLen(sb.String())+textLen(line) > MaxMessage-100 {
 			fmt.Fprintf(&sb, "… and %d more", len(fs)-i)
 			break
@@ -75,7 +75,7 @@ func (c *call) addFeed(ctx context.Context) {
 	if f.From != "" {
 		found = ", found on " + esc(clip(f.From, 200))
 	}
-	c.reply(ctx, "Watching "+esc(f.URL)+" ("+esc(cmp.Or(f.Kind, watcher.KindFeed))+found+").")
+	c.reply(ctx, "Watching "+esc(f.URL)+" ("+esc(cmp.Or(f.Kind, "feed"))+found+").")
 }
 
 func (c *call) removeFeed(ctx context.Context) {

@@ -40,6 +40,8 @@ type Feeds interface {
 // Feed is what the admin commands show of a watched feed.
 type Feed struct {
 	URL       string
+	Kind      string    // feed, sitemap or page
+	From      string    // set by Add: the page the source was found on, if not URL
 	LastFetch time.Time // zero: never fetched
 	Errors    int       // consecutive failed fetches
 	Articles  int64     // published from it so far

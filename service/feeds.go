@@ -45,5 +45,5 @@ func (f botFeeds) List(ctx context.Context) ([]*bot.Feed, error) {
 }
 
 func botFeed(fd *watcher.Feed) *bot.Feed {
-	return &bot.Feed{URL: fd.URL, LastFetch: fd.LastFetch, Errors: fd.Errors, Articles: fd.Articles}
+	return &bot.Feed{URL: fd.URL, Kind: fd.Kind, From: fd.From, LastFetch: fd.LastFetch, Errors: fd.Errors, Articles: fd.Articles}
 }
