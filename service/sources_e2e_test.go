@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -20,18 +21,20 @@ import (
 // the test.
 type noFeedSite struct {
 	*httptest.Server
-	t     *testing.T
-	mu    sync.Mutex
-	paths map[string]string
+	t      *testing.T
+	mu     sync.Mutex
+	paths  map[string]string
+	agents map[string]bool
 }
 
 func newNoFeedSite(t *testing.T) *noFeedSite {
-	s := &noFeedSite{t: t, paths: map[string]string{}}
+	s := &noFeedSite{t: t, paths: map[string]string{}, agents: map[string]bool{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/private/") {
 			t.Errorf("herald fetched %s, which robots.txt disallows", r.URL.Path)
 		}
 		s.mu.Lock()
+		s.agents[r.UserAgent()] = true
 		body, ok := s.paths[r.URL.Path]
 		s.mu.Unlock()
 		if !ok {
@@ -150,6 +153,7 @@ func TestEndToEndSitesWithoutFeeds(t *testing.T) {
 
 	// A new article on each site, and one the sitemap lists under a path
 	// robots.txt disallows.
+	published := time.Now()
 	sitemapSite.article("/news/2026/harbour-ferry-returns-after-storm", "Harbour ferry returns after the storm", "The ferry is back.")
 	sitemapSite.set("/news-sitemap.xml", sitemapSite.sitemap("/news/2026/harbour-ferry-returns-after-storm", "/private/2026/harbour-staff-memo-for-editors"))
 	sectionSite.article("/news/2026/harbour-market-opens-on-the-quay", "Harbour market opens on the quay", "Stalls opened at dawn.")
@@ -168,6 +172,9 @@ func TestEndToEndSitesWithoutFeeds(t *testing.T) {
 		}
 		return len(got) == len(titles)
 	})
+	latency := time.Since(published)
+	t.Logf("new pages on a sitemap and a section page to alerts: %s (poll interval 1s)", latency.Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "e2e: pages new on a sitemap and a section page reached Telegram within %s\n", latency.Round(time.Millisecond))
 	for title, plain := range got {
 		t.Logf("alert: %s", plain)
 		for _, noise := range []string{"Sport menu item", "Copyright Harbour Gazette", "from the sitemap", "<"} {
@@ -180,6 +187,15 @@ func TestEndToEndSitesWithoutFeeds(t *testing.T) {
 	// and every alert sent.
 	waitFor(t, 10*time.Second, "the matcher to finish", func() bool { return h.queueIdle(t, "articles") })
 	waitFor(t, 10*time.Second, "the sender to finish", func() bool { return h.queueIdle(t, "telegram") })
+	for _, site := range []*noFeedSite{withFeed, sitemapSite, sectionSite} {
+		site.mu.Lock()
+		for ua := range site.agents {
+			if !strings.HasPrefix(ua, "Herald/") || !strings.Contains(ua, "(+"+h.base+")") {
+				t.Errorf("User-Agent %q does not name Herald and the operator's URL %s", ua, h.base)
+			}
+		}
+		site.mu.Unlock()
+	}
 	alerts := 0
 	for _, m := range h.tg.SentTo(admin)[replies:] {
 		for _, title := range titles {
