@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"path"
 	"strings"
@@ -149,7 +150,7 @@ func (w *Watcher) ingestPages(ctx context.Context, f *Feed, stubs []*article.Art
 			case err == nil:
 				a.SeenAt = now
 				got[i] = a
-			case errors.Is(err, errNotArticle), errors.Is(err, errDisallowed), errors.Is(err, errNotHTML):
+			case errors.Is(err, errNotArticle), errors.Is(err, errDisallowed), errors.Is(err, errNotHTML), gone(err):
 				w.log.Debug("link skipped", "feed", f.URL, "article", stub.URL, "err", err)
 				done = append(done, stub)
 			default:
@@ -228,6 +229,18 @@ func (w *Watcher) fetchArticle(ctx context.Context, f *Feed, stub *article.Artic
 		a.URL = c
 	}
 	return a, nil
+}
+
+// gone reports a page fetch that will not work next time either: the
+// page is missing or refused (4xx other than 429), too large, or on an
+// address Herald does not fetch.
+func gone(err error) bool {
+	var se *fetch.StatusError
+	if errors.As(err, &se) {
+		return se.Code >= 400 && se.Code < 500 && se.Code != http.StatusTooManyRequests
+	}
+	return errors.Is(err, fetch.ErrTooLarge) || errors.Is(err, fetch.ErrPrivateAddress) ||
+		errors.Is(err, fetch.ErrScheme) || errors.Is(err, fetch.ErrTooManyRedirects)
 }
 
 // notArticle says why an extracted page is not an article, or "".

@@ -25,14 +25,15 @@ import (
 // at once.
 type newsSite struct {
 	*httptest.Server
-	t          *testing.T
-	mu         sync.Mutex
-	paths      map[string]sitePage
-	requests   []string // path and the If-None-Match sent, in order
-	agents     map[string]bool
-	disallowed string // a path prefix robots.txt disallows; requests under it fail the test
-	inFlight   atomic.Int32
-	maxPages   atomic.Int32
+	t            *testing.T
+	mu           sync.Mutex
+	paths        map[string]sitePage
+	requests     []string // path and the If-None-Match sent, in order
+	agents       map[string]bool
+	disallowed   string // a path prefix robots.txt disallows; requests under it fail the test
+	robotsStatus int    // when set, /robots.txt answers this status
+	inFlight     atomic.Int32
+	maxPages     atomic.Int32
 }
 
 type sitePage struct {
@@ -52,7 +53,12 @@ func (s *newsSite) serve(w http.ResponseWriter, r *http.Request) {
 	s.agents[r.UserAgent()] = true
 	page, ok := s.paths[r.URL.Path]
 	bad := s.disallowed != "" && strings.HasPrefix(r.URL.Path, s.disallowed)
+	robotsStatus := s.robotsStatus
 	s.mu.Unlock()
+	if r.URL.Path == "/robots.txt" && robotsStatus != 0 {
+		w.WriteHeader(robotsStatus)
+		return
+	}
 	if bad {
 		s.t.Errorf("fetched %s, which robots.txt disallows", r.URL.Path)
 	}
@@ -289,6 +295,7 @@ func TestNewsSitemapPublishesNewPages(t *testing.T) {
 		{"/news/2026/council-approves-harbour-bridge-budget", "Council backs bridge", recent(10 * time.Minute)},
 		{"/private/2026/embargoed-story-not-for-robots", "Embargoed", recent(5 * time.Minute)},
 		{"/news/2026/two-year-old-story-relisted", "Old story", "2024-01-05"},
+		{"/news/2026/listed-but-never-put-online", "Missing", recent(20 * time.Minute)}, // 404
 	}, old...)
 	s.set("/news-sitemap.xml", "application/xml", newsSitemap(s.URL, entries...))
 	s.set(entries[0][0], htmlType, articlePage(s.URL, "Council approves the harbour bridge budget", "Jonas Berg", story("bridge budget")...))
@@ -325,6 +332,9 @@ func TestNewsSitemapPublishesNewPages(t *testing.T) {
 	}
 	if n, _ := s.fetches(entries[0][0], false); n != 1 {
 		t.Errorf("the new page was fetched %d times, want 1", n)
+	}
+	if n, _ := s.fetches(entries[3][0], false); n != 1 {
+		t.Errorf("a listed page that answers 404 was fetched %d times, want 1 (then marked seen)", n)
 	}
 	if n, _ := s.fetches("/robots.txt", false); n != 1 {
 		t.Errorf("robots.txt fetched %d times in three polls, want 1 (cached)", n)
@@ -587,5 +597,39 @@ func TestRobotsCachedAndRevalidated(t *testing.T) {
 	// the test) and not published.
 	if got := streamed(t, st); len(got) != 0 {
 		t.Fatalf("published %d articles from a disallowed path", len(got))
+	}
+}
+
+func TestRobotsServerErrorDisallowsTheSite(t *testing.T) {
+	st := storetest.New(t)
+	w := newWatcher(t, st, time.Minute)
+	// No robots.txt at all (404): everything is allowed.
+	s := newNewsSite(t)
+	s.set("/world/", htmlType, sectionPage())
+	f, err := w.Add(context.Background(), s.URL+"/world/", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pollOnce(t, w, f)
+	if n, _ := s.fetches("/world/", false); n != 2 {
+		t.Fatalf("with no robots.txt the page was fetched %d times, want 2 (discovery, poll)", n)
+	}
+
+	// robots.txt answering 503: nothing of the site is fetched.
+	g := newNewsSite(t)
+	g.robotsStatus = http.StatusServiceUnavailable
+	g.set("/world/", htmlType, sectionPage())
+	h, err := w.Add(context.Background(), g.URL+"/world/", 0, 0) // the page the operator named is looked at
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.mu.Lock()
+	g.disallowed = "/world/"
+	g.mu.Unlock()
+	if err := w.Poll(context.Background(), h.ID); err == nil || !strings.Contains(err.Error(), "robots.txt") {
+		t.Fatalf("poll with robots.txt answering 503 = %v, want a robots.txt refusal", err)
+	}
+	if got, _ := w.Get(context.Background(), h.ID); got.Errors != 1 {
+		t.Errorf("errors = %d, want 1 (shown in feeds list, backed off)", got.Errors)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/herald-news/herald/fetch"
 	"github.com/herald-news/herald/store/storetest"
@@ -106,6 +107,21 @@ func TestFeedsImportBadInput(t *testing.T) {
 		env := &cmdEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
 		if code := run(context.Background(), env, args); code != 2 || errb.Len() == 0 {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and a reason", args, code, errb.String())
+		}
+	}
+}
+
+func TestAddedLineSaysWhatWasFound(t *testing.T) {
+	for _, c := range []struct {
+		f    watcher.Feed
+		want string
+	}{
+		{watcher.Feed{URL: "https://a.example/feed.xml", Kind: watcher.KindFeed, Interval: time.Minute}, "watching https://a.example/feed.xml (feed, every 1m0s)"},
+		{watcher.Feed{URL: "https://a.example/feed/", Kind: watcher.KindFeed, From: "https://a.example/", Interval: time.Minute}, "watching https://a.example/feed/ (feed, found on https://a.example/, every 1m0s)"},
+		{watcher.Feed{URL: "https://b.example/world/", Kind: watcher.KindPage, Interval: time.Hour}, "watching https://b.example/world/ (page, every 1h0m0s)"},
+	} {
+		if got := addedLine(&c.f); got != c.want {
+			t.Errorf("addedLine = %q, want %q", got, c.want)
 		}
 	}
 }
