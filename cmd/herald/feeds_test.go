@@ -6,6 +6,8 @@ import (
 	"encoding/xml"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,5 +125,36 @@ func TestAddedLineSaysWhatWasFound(t *testing.T) {
 		if got := addedLine(&c.f); got != c.want {
 			t.Errorf("addedLine = %q, want %q", got, c.want)
 		}
+	}
+}
+
+func TestFeedsImportDiscoversASitesFeed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/":
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, `<html><head><link rel="alternate" type="application/atom+xml" href="/atom.xml"></head><body></body></html>`)
+		case "/atom.xml":
+			w.Header().Set("Content-Type", "application/atom+xml")
+			io.WriteString(w, `<feed xmlns="http://www.w3.org/2005/Atom"><title>Site</title></feed>`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	st := storetest.New(t)
+	w := watcher.New(st, fetch.New(fetch.Options{AllowPrivate: true}), 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	opml := `<opml version="2.0"><body><outline text="A site" xmlUrl="` + srv.URL + `/"/></body></opml>`
+	list, err := watcher.ReadOPML(strings.NewReader(opml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if err := importFeeds(context.Background(), &cmdEnv{stdout: &out, stderr: &errb}, w, list, 0); err != nil {
+		t.Fatal(err)
+	}
+	feeds, err := w.List(context.Background())
+	if err != nil || len(feeds) != 1 || feeds[0].URL != srv.URL+"/atom.xml" || feeds[0].Kind != watcher.KindFeed {
+		t.Fatalf("after import: %+v, %v (%s %s)", feeds, err, out.String(), errb.String())
 	}
 }
