@@ -497,7 +497,7 @@ func (s *Service) addFeedWhenReady(ctx context.Context, u string) {
 	try := func() bool {
 		c, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
-		_, err := s.Watcher.Add(c, u, 0, 0)
+		_, err := s.Watcher.AddFeed(c, u, 0, 0) // HERALD_FEEDS names feeds: nothing to discover
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("cannot add feed from HERALD_FEEDS yet", "feed", u, "err", err)
 			return false

@@ -174,7 +174,21 @@ func (w *Watcher) Add(ctx context.Context, rawURL string, interval time.Duration
 	if err != nil {
 		return nil, err
 	}
-	u = src.URL
+	return w.add(ctx, src, interval, backfill)
+}
+
+// AddFeed starts watching a URL known to be a feed (HERALD_FEEDS), as Add
+// does but without fetching it first.
+func (w *Watcher) AddFeed(ctx context.Context, rawURL string, interval time.Duration, backfill int) (*Feed, error) {
+	u, err := checkFeedURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return w.add(ctx, source{URL: u, Kind: KindFeed}, interval, backfill)
+}
+
+func (w *Watcher) add(ctx context.Context, src source, interval time.Duration, backfill int) (*Feed, error) {
+	u := src.URL
 	id, _, err := w.resolve(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("add feed %s: %w", u, err)
