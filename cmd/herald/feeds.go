@@ -208,6 +208,9 @@ func readOPMLFile(env *cmdEnv, name string) ([]watcher.OPMLFeed, error) {
 // reported and skipped; only a file with no usable feed is an error.
 func importFeeds(ctx context.Context, env *cmdEnv, w *watcher.Watcher, list []watcher.OPMLFeed, interval time.Duration) error {
 	added, known, bad := 0, 0, 0
+	// A site's URL is watched through the feed it links, which an earlier
+	// import may have added: a feed added before this import began is known.
+	began := time.Now().Truncate(time.Second)
 	for _, o := range list {
 		watched, err := w.Watched(ctx, o.URL)
 		if err != nil && ctx.Err() != nil {
@@ -227,7 +230,7 @@ func importFeeds(ctx context.Context, env *cmdEnv, w *watcher.Watcher, list []wa
 			bad++
 			continue
 		}
-		if watched {
+		if watched || (f.From != "" && f.Added.Before(began)) {
 			known++
 			continue
 		}

@@ -157,4 +157,13 @@ func TestFeedsImportDiscoversASitesFeed(t *testing.T) {
 	if err != nil || len(feeds) != 1 || feeds[0].URL != srv.URL+"/atom.xml" || feeds[0].Kind != watcher.KindFeed {
 		t.Fatalf("after import: %+v, %v (%s %s)", feeds, err, out.String(), errb.String())
 	}
+	// Importing the file again, later, finds the feed known.
+	st.Redis.HSet(context.Background(), st.Key("feed", feeds[0].ID), "added", time.Now().Add(-time.Hour).Unix())
+	out.Reset()
+	if err := importFeeds(context.Background(), &cmdEnv{stdout: &out, stderr: &errb}, w, list, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "imported 0 feeds (1 already watched") {
+		t.Errorf("second import said %q", out.String())
+	}
 }
