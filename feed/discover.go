@@ -3,6 +3,7 @@ package feed
 import (
 	"bytes"
 	"net/url"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -52,7 +53,7 @@ func Alternates(page []byte, pageURL string) []Alternate {
 				rels := strings.Fields(strings.ToLower(attrOf(n, "rel")))
 				mt := strings.ToLower(strings.TrimSpace(strings.Split(attrOf(n, "type"), ";")[0]))
 				kind, ok := alternateTypes[mt]
-				if ok && contains(rels, "alternate") {
+				if ok && slices.Contains(rels, "alternate") {
 					if u := absURL(base, attrOf(n, "href")); u != nil && !seen[u.String()] {
 						seen[u.String()] = true
 						out = append(out, Alternate{URL: u.String(), Type: kind, Title: plainLine(attrOf(n, "title"))})
@@ -75,13 +76,4 @@ func attrOf(n *html.Node, key string) string {
 		}
 	}
 	return ""
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
