@@ -480,6 +480,7 @@ func TestSectionPagePublishesNewLinks(t *testing.T) {
 	if n, _ := s.fetches(links[2][0], false); n != 1 {
 		t.Errorf("the list page behind a content link fetched %d times, want 1 (then marked seen)", n)
 	}
+	t.Logf("article pages in flight at once, at most: %d", s.maxPages.Load())
 	if m := s.maxPages.Load(); m > 2 {
 		t.Errorf("%d article pages fetched at once from one host, want at most 2", m)
 	}
