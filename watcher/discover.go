@@ -152,3 +152,32 @@ func (w *Watcher) lookAt(ctx context.Context, u string) (source, error) {
 	w.log.Info("cannot look at the URL now; watching it as a feed", "feed", u, "err", err)
 	return here, nil
 }
+
+// rekind looks again at a source taken as a feed because it could not be
+// fetched when it was added, once its first fetch shows it is not a feed
+// (an HTML page, a sitemap): the source becomes what discover finds there,
+// and is polled as that. again reports that it was, and err that poll's
+// outcome.
+func (w *Watcher) rekind(ctx context.Context, f *Feed, resp *fetch.Response) (again bool, err error) {
+	if !f.New || f.Kind != KindFeed || f.rekinded || (!isHTML(resp.ContentType) && !isSitemap(resp.Body)) {
+		return false, nil
+	}
+	f.rekinded = true
+	src, err := w.discover(ctx, f.URL)
+	if err != nil || (src.Kind == KindFeed && src.URL == f.URL) {
+		return false, nil
+	}
+	w.log.Info("source is not a feed; watching what it leads to", "feed", f.URL, "kind", src.Kind, "url", src.URL)
+	if src.URL != f.URL {
+		if err := w.move(ctx, f, src.URL); err != nil {
+			return true, err
+		}
+	}
+	if err := w.st.Redis.HSet(ctx, w.feedKey(f.ID), "kind", src.Kind).Err(); err != nil {
+		return true, fmt.Errorf("record the kind of %s: %w", f.URL, err)
+	}
+	f.Kind = src.Kind
+	f.ETag, f.LastModified = "", ""
+	_, err = w.poll(ctx, f)
+	return true, err
+}

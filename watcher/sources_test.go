@@ -634,3 +634,34 @@ func TestRobotsServerErrorDisallowsTheSite(t *testing.T) {
 		t.Errorf("errors = %d, want 1 (shown in feeds list, backed off)", got.Errors)
 	}
 }
+
+func TestSourceAddedWhileDownIsLookedAtAgain(t *testing.T) {
+	st := storetest.New(t)
+	w := newWatcher(t, st, time.Minute)
+	s := newNewsSite(t)
+	// Not served yet (404) when added: taken as a feed, as Herald always
+	// took URLs.
+	f, err := w.Add(context.Background(), s.URL+"/", 0, 0)
+	if err != nil || f.Kind != watcher.KindFeed || f.URL != s.URL+"/" {
+		t.Fatalf("added while down: %+v, %v", f, err)
+	}
+	s.set("/", htmlType, `<html><head><link rel="alternate" type="application/rss+xml" href="/feed.xml"></head><body></body></html>`)
+	s.set("/feed.xml", "application/rss+xml", `<?xml version="1.0"?><rss version="2.0"><channel><title>Gazette</title>
+<item><title>Already there</title><link>`+s.URL+`/news/2026/already-there-before-the-first-fetch</link></item></channel></rss>`)
+	pollOnce(t, w, f)
+	g, err := w.Get(context.Background(), f.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.URL != s.URL+"/feed.xml" || g.Kind != watcher.KindFeed || g.Errors != 0 || g.Title != "Gazette" {
+		t.Fatalf("after the first fetch: %s (%s), %d errors, title %q; want the linked feed", g.URL, g.Kind, g.Errors, g.Title)
+	}
+	if got := streamed(t, st); len(got) != 0 {
+		t.Errorf("the first fetch published %d items, want them marked seen", len(got))
+	}
+	// Adding the feed's URL now finds the same source.
+	h, err := w.Add(context.Background(), s.URL+"/feed.xml", 0, 0)
+	if err != nil || h.ID != f.ID {
+		t.Errorf("adding the feed's URL: %+v, %v", h, err)
+	}
+}

@@ -138,6 +138,7 @@ type Feed struct {
 	WebSub       string        `json:"websub,omitempty"` // pending, active, denied, failed
 	WebSubUntil  time.Time     `json:"websub_until,omitzero"`
 	hints        hints
+	rekinded     bool // looked at again this poll (rekind): not twice
 }
 
 // resolve returns the id of the feed watching u: FeedID(u), or the feed
@@ -490,6 +491,9 @@ func (w *Watcher) poll(ctx context.Context, f *Feed) (time.Duration, error) {
 	w.fetched("feed", "ok", len(resp.Body))
 	parsed, err := feed.Parse(resp.Body, resp.FinalURL, resp.ContentType+";charset="+resp.Charset)
 	if err != nil {
+		if again, err := w.rekind(ctx, f, resp); again || err != nil {
+			return hint, err
+		}
 		return hint, err
 	}
 	f.hints = hints{TTL: parsed.TTL, SkipHours: parsed.SkipHours}
