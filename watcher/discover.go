@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/herald-news/herald/feed"
 	"github.com/herald-news/herald/fetch"
@@ -24,8 +25,14 @@ const (
 // link it, tried in this order on the site's root.
 var commonFeedPaths = []string{"/feed", "/rss", "/rss.xml", "/atom.xml", "/index.xml", "/feed.json"}
 
-// maxAlternates bounds the linked feeds tried on one page.
-const maxAlternates = 4
+const (
+	// maxAlternates bounds the linked feeds tried on one page.
+	maxAlternates = 4
+	// discoverTimeout bounds looking at one URL (up to 15 fetches): an
+	// operator waits for the answer, and a slow site is taken as a feed
+	// and looked at again on its first poll (rekind).
+	discoverTimeout = 45 * time.Second
+)
 
 // errUnknownSource means a URL is neither a feed, a sitemap nor a page.
 var errUnknownSource = errors.New("not a feed, a sitemap or an HTML page")
@@ -42,6 +49,8 @@ type source struct {
 // one when several), else a feed at a usual path, else a sitemap named in
 // robots.txt, else the page itself as a section page.
 func (w *Watcher) discover(ctx context.Context, u string) (source, error) {
+	ctx, cancel := context.WithTimeout(ctx, discoverTimeout)
+	defer cancel()
 	resp, err := w.fetcher.Get(ctx, u, fetch.Conditional{})
 	if err != nil {
 		return source{}, err
@@ -83,6 +92,10 @@ func (w *Watcher) discover(ctx context.Context, u string) (source, error) {
 				return source{URL: sm, Kind: KindSitemap, From: u}, nil
 			}
 		}
+	}
+	if ctx.Err() != nil {
+		// Out of time before every place was tried: no verdict.
+		return source{}, fmt.Errorf("discover %s: %w", u, ctx.Err())
 	}
 	return source{URL: u, Kind: KindPage}, nil
 }
