@@ -11,13 +11,23 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Config holds every setting of SPEC.md's table.
 type Config struct {
-	RedisURL       string
-	HTTPAddr       string
-	PublicURL      string
+	RedisURL  string
+	HTTPAddr  string
+	PublicURL string
+	// AllowHTTPPublicURL lets HERALD_PUBLIC_URL be http:// on a host that
+	// is not loopback while email is on (HERALD_ALLOW_HTTP_PUBLIC_URL):
+	// for a test deployment that knows its links are not protected.
+	AllowHTTPPublicURL bool
+	// SiteName is the name shown on pages and in emails
+	// (HERALD_SITE_NAME), Operator who runs this instance
+	// (HERALD_OPERATOR), shown in footers.
+	SiteName       string
+	Operator       string
 	Secret         string
 	TelegramToken  string
 	TelegramAPIURL string
@@ -71,6 +81,7 @@ func Defaults() Config {
 		RedisURL:        "redis://127.0.0.1:6379/0",
 		HTTPAddr:        "127.0.0.1:8080",
 		PublicURL:       "http://127.0.0.1:8080",
+		SiteName:        "Herald",
 		TelegramAPIURL:  "https://api.telegram.org",
 		TelegramRate:    25,
 		MailRate:        20,
@@ -101,6 +112,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	r.str("HERALD_REDIS_URL", &c.RedisURL)
 	r.str("HERALD_HTTP_ADDR", &c.HTTPAddr)
 	r.str("HERALD_PUBLIC_URL", &c.PublicURL)
+	r.boolean("HERALD_ALLOW_HTTP_PUBLIC_URL", &c.AllowHTTPPublicURL)
+	r.str("HERALD_SITE_NAME", &c.SiteName)
+	r.str("HERALD_OPERATOR", &c.Operator)
 	r.secret("HERALD_SECRET", &c.Secret)
 	r.secret("HERALD_TELEGRAM_TOKEN", &c.TelegramToken)
 	r.str("HERALD_TELEGRAM_API_URL", &c.TelegramAPIURL)
@@ -193,6 +207,17 @@ func (c *Config) Validate() error {
 	if err := checkHTTPURL(c.PublicURL); err != nil {
 		return &Error{"HERALD_PUBLIC_URL", err.Error()}
 	}
+	if err := c.checkPublicURLForEmail(); err != nil {
+		return err
+	}
+	if err := checkName(c.SiteName, 64); err != nil {
+		return &Error{"HERALD_SITE_NAME", err.Error()}
+	}
+	if c.Operator != "" {
+		if err := checkName(c.Operator, 200); err != nil {
+			return &Error{"HERALD_OPERATOR", err.Error()}
+		}
+	}
 	if err := checkHTTPURL(c.TelegramAPIURL); err != nil {
 		return &Error{"HERALD_TELEGRAM_API_URL", err.Error()}
 	}
@@ -249,6 +274,39 @@ func (c *Config) Validate() error {
 	if c.LLMURL != "" {
 		if err := checkHTTPURL(c.LLMURL); err != nil {
 			return &Error{"HERALD_LLM_URL", err.Error()}
+		}
+	}
+	return nil
+}
+
+// checkPublicURLForEmail wants an https public URL when email is on:
+// emails carry confirm, manage and one-click unsubscribe links under it,
+// which must not travel in the clear, and Gmail and Yahoo honour only an
+// https List-Unsubscribe. http passes for loopback (a test, the demo) or
+// when HERALD_ALLOW_HTTP_PUBLIC_URL says so.
+func (c *Config) checkPublicURLForEmail() error {
+	if c.SMTPURL == "" || c.AllowHTTPPublicURL {
+		return nil
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || u.Scheme == "https" || isLoopback(u.Hostname()) {
+		return nil
+	}
+	return &Error{"HERALD_PUBLIC_URL", fmt.Sprintf("%q is not https://, and email is on (HERALD_SMTP_URL): the links in emails would travel in the clear; use https (or set HERALD_ALLOW_HTTP_PUBLIC_URL=true)", Redact(c.PublicURL))}
+}
+
+// checkName accepts a name shown on pages and in emails: one line, of at
+// most max characters.
+func checkName(s string, max int) error {
+	if strings.TrimSpace(s) == "" {
+		return fmt.Errorf("is empty")
+	}
+	if n := len([]rune(s)); n > max {
+		return fmt.Errorf("is %d characters long; at most %d", n, max)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return fmt.Errorf("%q holds a control character or line break", s)
 		}
 	}
 	return nil

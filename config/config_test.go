@@ -80,3 +80,69 @@ func TestSecretsFromFiles(t *testing.T) {
 		t.Fatal("a missing secret file was accepted")
 	}
 }
+
+// With email on, links in emails must be https, except on loopback or
+// when the operator says otherwise; the error names HERALD_PUBLIC_URL.
+func TestPublicURLWithEmail(t *testing.T) {
+	smtp := map[string]string{"HERALD_SMTP_URL": "smtp://mail.example:587", "HERALD_MAIL_FROM": "news@example.org"}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range smtp {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	for _, c := range []struct {
+		name string
+		vars map[string]string
+		ok   bool
+	}{
+		{"https", with(map[string]string{"HERALD_PUBLIC_URL": "https://news.example.org"}), true},
+		{"http on a public host", with(map[string]string{"HERALD_PUBLIC_URL": "http://news.example.org"}), false},
+		{"http on a private address", with(map[string]string{"HERALD_PUBLIC_URL": "http://10.0.0.5:8080"}), false},
+		{"http allowed explicitly", with(map[string]string{"HERALD_PUBLIC_URL": "http://news.example.org", "HERALD_ALLOW_HTTP_PUBLIC_URL": "true"}), true},
+		{"http on loopback (the default)", with(nil), true},
+		{"http on localhost", with(map[string]string{"HERALD_PUBLIC_URL": "http://localhost:8080"}), true},
+		{"http on ::1", with(map[string]string{"HERALD_PUBLIC_URL": "http://[::1]:8080"}), true},
+		{"http without email", map[string]string{"HERALD_PUBLIC_URL": "http://news.example.org"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := FromEnv(env(c.vars))
+			if c.ok {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Var != "HERALD_PUBLIC_URL" || !strings.Contains(err.Error(), "https") {
+				t.Fatalf("FromEnv = %v; want an error naming HERALD_PUBLIC_URL and https", err)
+			}
+		})
+	}
+	if _, err := FromEnv(env(with(map[string]string{"HERALD_ALLOW_HTTP_PUBLIC_URL": "sometimes"}))); err == nil ||
+		!strings.Contains(err.Error(), "HERALD_ALLOW_HTTP_PUBLIC_URL") {
+		t.Fatalf("a bad HERALD_ALLOW_HTTP_PUBLIC_URL: %v", err)
+	}
+}
+
+func TestSiteNameAndOperator(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil || c.SiteName != "Herald" || c.Operator != "" {
+		t.Fatalf("defaults: %q %q %v", c.SiteName, c.Operator, err)
+	}
+	c, err = FromEnv(env(map[string]string{"HERALD_SITE_NAME": "Вестник", "HERALD_OPERATOR": "Example Newsroom <ops@example.org>"}))
+	if err != nil || c.SiteName != "Вестник" || c.Operator != "Example Newsroom <ops@example.org>" {
+		t.Fatalf("set: %q %q %v", c.SiteName, c.Operator, err)
+	}
+	for name, v := range map[string]string{"HERALD_SITE_NAME": "Herald\nBcc: x@y.z", "HERALD_OPERATOR": strings.Repeat("x", 201)} {
+		_, err := FromEnv(env(map[string]string{name: v}))
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != name {
+			t.Errorf("%s=%q: %v; want an error naming it", name, v, err)
+		}
+	}
+}

@@ -1,54 +1,72 @@
 package mailer
 
 import (
-	"context"
 	"fmt"
+	"time"
 
-	"github.com/herald-news/herald/subscriptions"
 	"github.com/herald-news/herald/token"
 )
 
-// SendConfirmation mails the double opt-in link to a pending reader.
-func (m *Mailer) SendConfirmation(ctx context.Context, sub *subscriptions.Subscriber) error {
-	link := m.Link("/confirm", token.Confirm, sub.ID, ConfirmValidity)
-	text, html, err := render(confirmText, confirmHTML, map[string]any{"Link": link, "Topics": sub.Topics, "Frequency": sub.Frequency})
-	if err != nil {
-		return err
-	}
-	msg := &Message{To: sub.Email, Subject: "Confirm your Herald news digest", Text: text, HTML: html, Sub: sub.ID}
-	if err := m.sendNow(ctx, msg); err != nil {
-		return fmt.Errorf("send confirmation to %s: %w", sub.ID, err)
-	}
-	return nil
+// Kinds of Confirmation.
+const (
+	// ConfirmSignup asks the address of a web sign-up to confirm the
+	// choices the email lists.
+	ConfirmSignup = "signup"
+	// ConfirmLink asks an address to confirm digests of a Telegram chat's
+	// topics (Telegram's /email).
+	ConfirmLink = "link"
+	// ConfirmManage mails a reader who is already subscribed, and signed
+	// up again, the link to their settings.
+	ConfirmManage = "manage"
+)
+
+// Confirmation is one email answering a sign-up: a confirmation link or a
+// manage link. It waits in Redis until a mail server takes it
+// (QueueConfirmation), so that a greylisting server's 4xx only delays it.
+type Confirmation struct {
+	Kind string `json:"k"`
+	// Sub is the reader it goes to, for bounce counting and logs.
+	Sub string `json:"s"`
+	To  string `json:"to"`
+	// Ticket is the subject of the signed link of a ConfirmSignup
+	// (token.Confirm) or a ConfirmLink (token.Link): it names the pending
+	// confirmation that the link completes, which holds what Topics list.
+	Ticket string `json:"t,omitempty"`
+	// Expires is when the signed link stops working.
+	Expires time.Time `json:"x,omitzero"`
+	// Topics are what the email lists: what the link confirms.
+	Topics    []string `json:"q,omitempty"`
+	Frequency string   `json:"f,omitempty"`
+
+	// Set by the queue.
+	ID       string    `json:"id"`
+	Queued   time.Time `json:"at"`
+	Attempts int       `json:"n,omitempty"`
 }
 
-// SendManageLink mails an active reader who signed up again the link to
-// their preferences: the sign-up page answers the same for every address,
-// and only the owner of the inbox learns that it was already subscribed.
-func (m *Mailer) SendManageLink(ctx context.Context, sub *subscriptions.Subscriber) error {
-	link := m.Link("/manage", token.Manage, sub.ID, LinkValidity)
-	text, html, err := render(manageText, manageHTML, map[string]any{"Link": link, "Topics": sub.Topics})
+// message renders a confirmation into the email that carries it.
+func (m *Mailer) confirmationMessage(c *Confirmation) (*Message, error) {
+	data := map[string]any{"Topics": c.Topics, "Frequency": c.Frequency, "Site": m.site(), "Operator": m.Operator}
+	var subject string
+	tt, ht := confirmText, confirmHTML
+	switch c.Kind {
+	case ConfirmSignup:
+		data["Link"] = m.linkUntil("/confirm", token.Confirm, c.Ticket, c.Expires)
+		subject = "Confirm your " + m.site() + " news digest"
+	case ConfirmLink:
+		data["Link"] = m.linkUntil("/confirm", token.Link, c.Ticket, c.Expires)
+		data["Telegram"] = true
+		subject = "Confirm " + m.site() + " digests of your Telegram topics"
+	case ConfirmManage:
+		data["Link"] = m.Link("/manage", token.Manage, c.Sub, LinkValidity)
+		tt, ht = manageText, manageHTML
+		subject = "Your " + m.site() + " digest settings"
+	default:
+		return nil, fmt.Errorf("%w: confirmation of unknown kind %q", ErrCompose, c.Kind)
+	}
+	text, html, err := render(tt, ht, data)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("%w: render confirmation: %w", ErrCompose, err)
 	}
-	msg := &Message{To: sub.Email, Subject: "Your Herald digest settings", Text: text, HTML: html, Sub: sub.ID}
-	if err := m.sendNow(ctx, msg); err != nil {
-		return fmt.Errorf("send manage link to %s: %w", sub.ID, err)
-	}
-	return nil
-}
-
-// SendLinkConfirmation mails reader's address the link that, once opened,
-// gives it digests of chat's topics (Telegram's /email; see signup).
-func (m *Mailer) SendLinkConfirmation(ctx context.Context, reader, chat *subscriptions.Subscriber) error {
-	link := m.Link("/confirm", token.Link, reader.ID+" "+chat.ID, ConfirmValidity)
-	text, html, err := render(confirmText, confirmHTML, map[string]any{"Link": link, "Topics": chat.Topics, "Telegram": true})
-	if err != nil {
-		return err
-	}
-	msg := &Message{To: reader.Email, Subject: "Confirm Herald digests of your Telegram topics", Text: text, HTML: html, Sub: reader.ID}
-	if err := m.sendNow(ctx, msg); err != nil {
-		return fmt.Errorf("send link confirmation to %s: %w", reader.ID, err)
-	}
-	return nil
+	return &Message{To: c.To, Subject: subject, Text: text, HTML: html, Sub: c.Sub}, nil
 }

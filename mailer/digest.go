@@ -17,9 +17,11 @@ type entry struct {
 	Title, URL, Source, Time, Summary string
 }
 
+// group is one topic's articles: Heading says in words what Topic, the
+// query as the reader keeps it, asks for.
 type group struct {
-	Topic   string
-	Entries []entry
+	Heading, Topic string
+	Entries        []entry
 }
 
 // digest builds a reader's digest from its items; n is how many articles
@@ -44,7 +46,7 @@ func (m *Mailer) digest(ctx context.Context, sub *subscriptions.Subscriber, item
 		}
 		g := byTopic[it.Topic]
 		if g == nil {
-			g = &group{Topic: it.Topic}
+			g = &group{Heading: heading(it.Topic), Topic: it.Topic}
 			byTopic[it.Topic] = g
 			order = append(order, it.Topic)
 		}
@@ -82,19 +84,45 @@ func (m *Mailer) compose(sub *subscriptions.Subscriber, groups []*group, n int) 
 	unsub := m.Link("/unsubscribe", token.Unsubscribe, sub.ID, LinkValidity)
 	manage := m.Link("/manage", token.Manage, sub.ID, LinkValidity)
 	date := m.Now().In(zone(sub.TZ)).Format("Monday 2 January 2006")
-	data := map[string]any{"Groups": groups, "Count": n, "Unsubscribe": unsub, "Manage": manage, "Date": date}
+	data := map[string]any{"Groups": groups, "Count": n, "Unsubscribe": unsub, "Manage": manage, "Date": date,
+		"Lang": htmlLang(sub.Lang), "Site": m.site(), "Operator": m.Operator}
 	text, html, err := render(digestText, digestHTML, data)
 	if err != nil {
 		return nil, err
 	}
-	subject := "Herald: " + strconv.Itoa(n) + " new articles"
+	subject := m.site() + ": " + strconv.Itoa(n) + " new articles"
 	if n == 1 {
-		subject = "Herald: 1 new article"
+		subject = m.site() + ": 1 new article"
 	}
 	if len(groups) == 1 {
-		subject += " on " + shorten(headerText(groups[0].Topic), 60)
+		subject += " on " + shorten(headerText(groups[0].Heading), 60)
 	}
 	return &Message{To: sub.Email, Subject: subject, Text: text, HTML: html, Unsubscribe: unsub, Sub: sub.ID}, nil
+}
+
+// heading is a topic in words a reader reads (subscriptions.Query.Heading);
+// a topic that no longer parses is shown as it is.
+func heading(topic string) string {
+	q, err := subscriptions.Parse(topic)
+	if err != nil {
+		return topic
+	}
+	return q.Heading()
+}
+
+// htmlLang is the reader's language as an HTML lang value: a language tag
+// of letters, digits and hyphens, else English, which the page's own
+// words are in.
+func htmlLang(l string) string {
+	if l == "" || len(l) > 35 {
+		return "en"
+	}
+	for _, r := range l {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return "en"
+		}
+	}
+	return l
 }
 
 func shorten(s string, n int) string {

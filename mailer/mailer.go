@@ -56,12 +56,17 @@ type Mailer struct {
 	Connections int
 	// Rate caps emails per second over all connections (0: no cap).
 	Rate float64
+	// SiteName is the service's name in emails (HERALD_SITE_NAME; default
+	// "Herald"), Operator who runs it (HERALD_OPERATOR), shown in footers.
+	SiteName, Operator string
 	// LockTTL is how long a reader's send lock outlives a process killed
 	// while sending its digest (default DefaultLockTTL); a live sender
 	// extends it while it works.
 	LockTTL time.Duration
 
 	limit limiter
+	// wake tells RunConfirmations of a confirmation queued here.
+	wake chan struct{}
 	// lockTicks and onExtend, set by tests only, pace the extensions of
 	// send locks and are told of each.
 	lockTicks <-chan time.Time
@@ -74,7 +79,14 @@ func New(st *store.Store, subs *subscriptions.Store, tr Transport, publicURL str
 		log = slog.Default()
 	}
 	return &Mailer{st: st, subs: subs, tr: tr, publicURL: strings.TrimRight(publicURL, "/"), secret: secret, log: log,
-		Now: time.Now, Connections: 3}
+		Now: time.Now, Connections: 3, wake: make(chan struct{}, 1)}
+}
+
+func (m *Mailer) site() string {
+	if m.SiteName == "" {
+		return "Herald"
+	}
+	return m.SiteName
 }
 
 // Link returns the signed link for a page about a subscriber.
@@ -89,31 +101,6 @@ func (m *Mailer) Link(path, purpose, sub string, validity time.Duration) string 
 func (m *Mailer) lastKey(sub string) string  { return subscriptions.Key(m.st, sub, "last") }
 func (m *Mailer) retryKey(sub string) string { return subscriptions.Key(m.st, sub, "retry") }
 func (m *Mailer) lockKey(sub string) string  { return subscriptions.Key(m.st, sub, "sending") }
-
-// sendNow sends one transactional email (a confirmation, a manage link),
-// trying once more after a temporary failure: the reader is waiting for it.
-func (m *Mailer) sendNow(ctx context.Context, msg *Message) error {
-	var err error
-	for attempt := range 2 {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Second):
-			}
-		}
-		if err = m.tr.Send(ctx, []*Message{msg})[0]; err == nil {
-			if m.Sent != nil {
-				m.Sent(msg)
-			}
-			return nil
-		}
-		if !IsTemporary(err) {
-			break
-		}
-	}
-	return err
-}
 
 func render(text textTemplate, html htmlTemplate, data any) (string, string, error) {
 	var t, h bytes.Buffer
@@ -134,8 +121,15 @@ const SweepEvery = 5 * time.Minute
 
 // Run sends due digests every tick until ctx ends; at start and every
 // SweepEvery it first sweeps the digest lists, so that items stranded by a
-// crashed matcher go out with the next round.
+// crashed matcher go out with the next round. Confirmations go out beside
+// them as they are queued (RunConfirmations).
 func (m *Mailer) Run(ctx context.Context, tick time.Duration) error {
+	confirmations := make(chan struct{})
+	go func() {
+		defer close(confirmations)
+		_ = m.RunConfirmations(ctx)
+	}()
+	defer func() { <-confirmations }()
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	var swept time.Time

@@ -132,7 +132,7 @@ func (m *Message) build(from string, dkimOpts *dkim.SignOptions) (*gomail.Msg, e
 	if err := msg.To(to); err != nil {
 		return nil, fmt.Errorf("recipient: %w", err)
 	}
-	msg.Subject(headerText(m.Subject))
+	msg.SetGenHeaderPreformatted(gomail.HeaderSubject, encodeSubject(headerText(m.Subject)))
 	msg.SetDate()
 	msg.SetMessageIDWithValue(messageID(from))
 	if m.Unsubscribe != "" {

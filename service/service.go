@@ -253,7 +253,8 @@ func New(opts Options) (*Service, error) {
 		s.Mailer.Connections = cfg.MailConnections
 		s.Mailer.Rate = cfg.MailRate
 		s.Mailer.Sent = func(*mailer.Message) { s.m.emailsSent.Inc() }
-		s.Signup = signup.New(s.Subs, s.Mailer, s.log.With("role", "email"))
+		s.Mailer.SiteName, s.Mailer.Operator = cfg.SiteName, cfg.Operator
+		s.Signup = signup.New(s.st, s.Subs, s.Mailer, s.log.With("role", "email"))
 		s.Signup.Now = opts.Now
 		// /email in the bot links a chat to digests once mail can be sent.
 		if s.Bot != nil {
@@ -265,6 +266,7 @@ func New(opts Options) (*Service, error) {
 	}
 	s.Web = web.New(s.st, s.Subs, s.Signup, s.secret, s.reg, s.log.With("role", "web"))
 	s.Web.Now = opts.Now
+	s.Web.PublicURL, s.Web.SiteName, s.Web.Operator = cfg.PublicURL, cfg.SiteName, cfg.Operator
 	s.roles = s.roleList()
 	s.sv = newSupervisor()
 	return s, nil

@@ -2,8 +2,9 @@
 // form, answered by a confirmation email (double opt-in) or, for a reader
 // already active, by their manage link; and Telegram's /email, which makes
 // an email reader of a chat's topics and links the two once the address
-// confirms. It decides who gets which email and what changes when a link
-// is opened; the mailer builds and sends the emails.
+// confirms. It decides who gets which email, keeps what each confirmation
+// link confirms, and applies it when a person presses the confirm button;
+// the mailer builds the emails and sends them through its queue.
 package signup
 
 import (
@@ -11,42 +12,53 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/herald-news/herald/mailer"
+	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
-	"github.com/herald-news/herald/token"
 )
 
-// Mail sends the emails that answer a sign-up; *mailer.Mailer does.
+// Mail queues the emails that answer a sign-up; *mailer.Mailer does.
 type Mail interface {
-	SendConfirmation(ctx context.Context, sub *subscriptions.Subscriber) error
-	SendManageLink(ctx context.Context, sub *subscriptions.Subscriber) error
-	SendLinkConfirmation(ctx context.Context, reader, chat *subscriptions.Subscriber) error
+	QueueConfirmation(ctx context.Context, c *mailer.Confirmation) error
 }
 
-// ErrAddress is a malformed email address given to LinkEmail.
-var ErrAddress = errors.New("not an email address")
+var (
+	// ErrAddress is a malformed email address given to LinkEmail.
+	ErrAddress = errors.New("not an email address")
+	// ErrUsed is a confirmation link whose confirmation was already
+	// completed (by this link or a later one) or has expired.
+	ErrUsed = errors.New("confirmation already used or expired")
+)
+
+// DailyLimit is how many sign-up emails (confirmations and manage links)
+// one address, and one Telegram chat, may be sent in any 24 hours,
+// whatever asked for them. Beyond it a request is accepted as usual and
+// only logged, so that neither the page nor the bot tells anything about
+// the address.
+const DailyLimit = 3
 
 // Registrar takes sign-ups and the confirmations of their links.
 type Registrar struct {
+	st   *store.Store
 	subs *subscriptions.Store
 	mail Mail
 	log  *slog.Logger
 
 	// Now is the clock; tests control it.
 	Now func() time.Time
+	// Limit is DailyLimit unless a test changes it.
+	Limit int
 }
 
-// New returns a Registrar keeping readers in subs and mailing them
+// New returns a Registrar keeping readers in subs (on st) and mailing them
 // through mail.
-func New(subs *subscriptions.Store, mail Mail, log *slog.Logger) *Registrar {
+func New(st *store.Store, subs *subscriptions.Store, mail Mail, log *slog.Logger) *Registrar {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Registrar{subs: subs, mail: mail, log: log, Now: time.Now}
+	return &Registrar{st: st, subs: subs, mail: mail, log: log, Now: time.Now, Limit: DailyLimit}
 }
 
 // Prefs are a sign-up's choices, already checked.
@@ -57,40 +69,55 @@ type Prefs struct {
 	TZ        string
 }
 
-// Subscribe records a sign-up of a checked address and returns the reader
-// and the email that answers it, for the caller to send when it chooses
-// (the web page sends it after answering, so that the answer's time tells
-// nothing); send is nil when nothing is to be sent.
-//
-// Whatever is known about the address, the caller may say the same thing:
-// an active or paused reader is mailed their manage link (their choices
-// stay until they change them there), anyone else a fresh confirmation
-// with the new choices; a suspended address gets nothing, as it bounces.
-func (r *Registrar) Subscribe(ctx context.Context, email string, p Prefs) (sub *subscriptions.Subscriber, send func(context.Context) error, err error) {
-	sub, err = r.subs.ByEmail(ctx, email)
+// Subscribe answers a sign-up of a checked address. Whatever is known
+// about the address, the caller says the same thing: an active or paused
+// reader is mailed their manage link (their choices stay until they change
+// them there), anyone else a confirmation listing p, which the link in it
+// confirms and nothing else does; a suspended address gets nothing, as it
+// bounces, and neither does one over DailyLimit. Nothing about the reader
+// changes before a link is used.
+func (r *Registrar) Subscribe(ctx context.Context, email string, p Prefs) error {
+	sub, err := r.subs.ByEmail(ctx, email)
 	switch {
 	case errors.Is(err, subscriptions.ErrNotFound):
-		sub = &subscriptions.Subscriber{ID: subscriptions.NewReaderID(), Kind: subscriptions.KindEmail, Email: email, Status: subscriptions.StatusPending}
+		sub = nil
 	case err != nil:
-		return nil, nil, fmt.Errorf("look up sign-up: %w", err)
+		return fmt.Errorf("look up sign-up: %w", err)
+	case sub.Status == subscriptions.StatusSuspended:
+		r.log.Info("sign-up of a suspended address not mailed", "subscriber", sub.ID)
+		return nil
 	}
-	switch sub.Status {
-	case subscriptions.StatusActive, subscriptions.StatusPaused:
-		return sub, func(ctx context.Context) error { return r.mail.SendManageLink(ctx, sub) }, nil
-	case subscriptions.StatusSuspended:
-		return sub, nil, nil
+	if ok, err := r.admit(ctx, "email", addressKey(email)); err != nil || !ok {
+		if err == nil {
+			r.log.Warn("sign-up over the daily limit of its address; nothing sent", "subscriber", idOf(sub))
+		}
+		return err
 	}
-	sub.Topics, sub.Frequency, sub.Hour, sub.TZ = p.Topics, p.Frequency, p.Hour, p.TZ
-	sub.Status = subscriptions.StatusPending
-	if err := r.subs.Put(ctx, sub); err != nil {
-		return nil, nil, fmt.Errorf("save sign-up: %w", err)
+	if sub != nil && (sub.Status == subscriptions.StatusActive || sub.Status == subscriptions.StatusPaused) {
+		return r.queue(ctx, &mailer.Confirmation{Kind: mailer.ConfirmManage, Sub: sub.ID, To: sub.Email, Topics: sub.Topics})
 	}
-	return sub, func(ctx context.Context) error { return r.mail.SendConfirmation(ctx, sub) }, nil
+	if sub == nil {
+		// The reader exists from the first sign-up on, holding no topics:
+		// what they get is decided by the link they confirm.
+		sub = &subscriptions.Subscriber{ID: subscriptions.NewReaderID(), Kind: subscriptions.KindEmail, Email: email,
+			Status: subscriptions.StatusPending, Frequency: p.Frequency, Hour: p.Hour, TZ: p.TZ, Created: r.Now().UTC()}
+		if err := r.subs.Put(ctx, sub); err != nil {
+			return fmt.Errorf("save sign-up: %w", err)
+		}
+	}
+	ticket, exp, err := r.hold(ctx, sub.ID, &pending{Topics: p.Topics, Frequency: p.Frequency, Hour: p.Hour, TZ: p.TZ})
+	if err != nil {
+		return err
+	}
+	return r.queue(ctx, &mailer.Confirmation{Kind: mailer.ConfirmSignup, Sub: sub.ID, To: sub.Email, Ticket: ticket,
+		Expires: exp, Topics: p.Topics, Frequency: p.Frequency})
 }
 
 // LinkEmail is Telegram's /email ADDRESS: it mails addr a confirmation, and
-// once it is opened (ConfirmLink) the address gets digests of the chat's
+// once it is confirmed (Confirm) the address gets digests of the chat's
 // topics. Nothing about an existing reader of addr changes before that.
+// Over DailyLimit for the chat or the address it sends nothing and says
+// nothing different.
 //
 // Topics stay in step through Subscriber.LinkedTo, which each of the two
 // names the other with: whoever changes one side's topics copies them to
@@ -104,56 +131,54 @@ func (r *Registrar) LinkEmail(ctx context.Context, chat *subscriptions.Subscribe
 	sub, err := r.subs.ByEmail(ctx, email)
 	switch {
 	case errors.Is(err, subscriptions.ErrNotFound):
+		sub = nil
+	case err != nil:
+		return fmt.Errorf("link email to %s: %w", chat.ID, err)
+	case sub.Status == subscriptions.StatusSuspended:
+		// The address bounced; another confirmation would bounce too.
+		r.log.Info("email link to a suspended address not sent", "subscriber", sub.ID, "chat_id", chat.ChatID)
+		return nil
+	}
+	for _, k := range []struct{ kind, key string }{{"chat", chat.ID}, {"email", addressKey(email)}} {
+		ok, err := r.admit(ctx, k.kind, k.key)
+		if err != nil {
+			return fmt.Errorf("link email to %s: %w", chat.ID, err)
+		}
+		if !ok {
+			r.log.Warn("email link over the daily limit of its "+k.kind+"; nothing sent", "chat_id", chat.ChatID, "subscriber", idOf(sub))
+			return nil
+		}
+	}
+	if sub == nil {
 		tz := chat.TZ
 		if tz == "" {
 			tz = "UTC"
 		}
 		sub = &subscriptions.Subscriber{ID: subscriptions.NewReaderID(), Kind: subscriptions.KindEmail, Email: email,
-			Status: subscriptions.StatusPending, Topics: slices.Clone(chat.Topics), Frequency: "daily", Hour: 8, TZ: tz,
-			LinkedTo: chat.ID, Created: r.Now().UTC()}
+			Status: subscriptions.StatusPending, Frequency: "daily", Hour: 8, TZ: tz, Created: r.Now().UTC()}
 		if err := r.subs.Put(ctx, sub); err != nil {
 			return fmt.Errorf("link email to %s: %w", chat.ID, err)
 		}
-	case err != nil:
-		return fmt.Errorf("link email to %s: %w", chat.ID, err)
-	case sub.Status == subscriptions.StatusSuspended:
-		// The address bounced; another confirmation would bounce too.
-		r.log.Info("email link to a suspended address not sent", "subscriber", sub.ID, "chat", chat.ID)
-		return nil
 	}
-	return r.mail.SendLinkConfirmation(ctx, sub, chat)
+	ticket, exp, err := r.hold(ctx, sub.ID, &pending{Chat: chat.ID, Topics: chat.Topics})
+	if err != nil {
+		return fmt.Errorf("link email to %s: %w", chat.ID, err)
+	}
+	return r.queue(ctx, &mailer.Confirmation{Kind: mailer.ConfirmLink, Sub: sub.ID, To: sub.Email, Ticket: ticket,
+		Expires: exp, Topics: chat.Topics})
 }
 
-// ConfirmLink completes LinkEmail once the link in its email was opened:
-// subject is the token's "READER CHAT". The reader becomes active with the
-// chat's topics and the two name each other in LinkedTo.
-func (r *Registrar) ConfirmLink(ctx context.Context, subject string) (*subscriptions.Subscriber, error) {
-	readerID, chatID, ok := strings.Cut(subject, " ")
-	if !ok || readerID == "" || chatID == "" {
-		return nil, token.ErrInvalid
+func (r *Registrar) queue(ctx context.Context, c *mailer.Confirmation) error {
+	if err := r.mail.QueueConfirmation(ctx, c); err != nil {
+		return err
 	}
-	chat, err := r.subs.Get(ctx, chatID)
-	if err != nil {
-		return nil, err
+	r.log.Info("sign-up email queued", "subscriber", c.Sub, "kind", c.Kind)
+	return nil
+}
+
+func idOf(s *subscriptions.Subscriber) string {
+	if s == nil {
+		return ""
 	}
-	sub, err := r.subs.Update(ctx, readerID, func(s *subscriptions.Subscriber) error {
-		if s.Status == subscriptions.StatusSuspended {
-			return nil
-		}
-		s.Status = subscriptions.StatusActive
-		s.LinkedTo = chat.ID
-		s.Topics = slices.Clone(chat.Topics)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if _, err := r.subs.Update(ctx, chat.ID, func(c *subscriptions.Subscriber) error {
-		c.LinkedTo = sub.ID
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	r.log.Info("email linked to chat", "subscriber", sub.ID, "chat", chat.ID)
-	return sub, nil
+	return s.ID
 }

@@ -62,7 +62,7 @@ func TestPreviewAgreesWithMatcher(t *testing.T) {
 		matched[it.Article] = true
 	}
 
-	code, body := get(t, s.base+"/preview?format=json&topics="+url.QueryEscape("zeppelin"))
+	code, body := s.get(t, s.base+"/preview?format=json&topics="+url.QueryEscape("zeppelin"))
 	if code != 200 {
 		t.Fatalf("preview = %d %s", code, body)
 	}

@@ -98,6 +98,8 @@ func TestBrowser(t *testing.T) {
 	}
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(link),
+		chromedp.WaitVisible(`//h1[contains(., "Confirm your digest")]`),
+		chromedp.Click(`//button[contains(., "Confirm my subscription")]`),
 		chromedp.WaitVisible(`//h1[contains(., "subscribed")]`),
 		chromedp.Click(`//a[contains(., "Change topics")]`),
 		chromedp.WaitVisible(chromedp.ID("topics")),

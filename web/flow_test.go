@@ -22,12 +22,12 @@ func TestEmailFlow(t *testing.T) {
 	vilnius, _ := time.LoadLocation("Europe/Vilnius")
 	s.clock.Set(time.Date(2030, 3, 11, 14, 0, 0, 0, vilnius))
 
-	code, page := get(t, s.base+"/")
+	code, page := s.get(t, s.base+"/")
 	if code != 200 {
 		t.Fatalf("GET / = %d", code)
 	}
 	form := hidden(t, page)
-	code, page = post(t, s.base+"/subscribe", url.Values{"form": {form}, "email": {"reader@example.org"},
+	code, page = s.post(t, s.base+"/subscribe", url.Values{"form": {form}, "email": {"reader@example.org"},
 		"topics": {"belarus\nmuseum*"}, "frequency": {"daily"}, "hour": {"8"}, "tz": {"Europe/Vilnius"}})
 	if code != 200 || !strings.Contains(page, "Check your inbox") {
 		t.Fatalf("POST /subscribe = %d:\n%s", code, page)
@@ -45,7 +45,7 @@ func TestEmailFlow(t *testing.T) {
 		t.Fatalf("a digest went to an unconfirmed reader")
 	}
 
-	code, page = get(t, link)
+	code, page = s.confirm(t, link)
 	if code != 200 || !strings.Contains(page, "subscribed") {
 		t.Fatalf("confirm = %d:\n%s", code, page)
 	}
@@ -70,7 +70,7 @@ func TestEmailFlow(t *testing.T) {
 		t.Fatalf("SendDigests at 8:00 = %d, %v; want 1", n, err)
 	}
 	digest := s.smtp.WaitMessagesTo(5*time.Second, "reader@example.org", 2)[1]
-	contains(t, "digest text", digest.Text, "Minsk museum shows Belarus maps", "Museums of Europe reopen", "== belarus ==", "== museum* ==", "Example Wire")
+	contains(t, "digest text", digest.Text, "Minsk museum shows Belarus maps", "Museums of Europe reopen", "== Belarus ==\n(belarus)", "== Museum… ==\n(museum*)", "Example Wire")
 	contains(t, "digest HTML", digest.HTML, `href="https://news.example/museum"`, "Minsk museum shows Belarus maps")
 	if strings.Contains(digest.Text, "Harbour weather") {
 		t.Errorf("digest lists an article matching no topic")
@@ -164,9 +164,9 @@ func TestTokensRefused(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var code int
 			if c.method == "GET" {
-				code, _ = get(t, c.url)
+				code, _ = s.get(t, c.url)
 			} else {
-				code, _ = post(t, c.url, url.Values{"List-Unsubscribe": {"One-Click"}})
+				code, _ = s.post(t, c.url, url.Values{"List-Unsubscribe": {"One-Click"}})
 			}
 			if code != c.want {
 				t.Fatalf("%s %s = %d, want %d", c.method, c.url, code, c.want)
@@ -176,11 +176,11 @@ func TestTokensRefused(t *testing.T) {
 	// Expired: the same links two hours on.
 	s.clock.Add(2 * time.Hour)
 	for _, u := range []string{confirm, manage} {
-		if code, _ := get(t, u); code != http.StatusGone {
+		if code, _ := s.get(t, u); code != http.StatusGone {
 			t.Errorf("expired link %s = %d, want 410", u, code)
 		}
 	}
-	if code, _ := post(t, unsub, url.Values{"List-Unsubscribe": {"One-Click"}}); code != http.StatusGone {
+	if code, _ := s.post(t, unsub, url.Values{"List-Unsubscribe": {"One-Click"}}); code != http.StatusGone {
 		t.Errorf("expired one-click unsubscribe = %d, want 410", code)
 	}
 	got, _ := s.subs.Get(ctx, sub.ID)
@@ -193,7 +193,7 @@ func TestTokensRefused(t *testing.T) {
 func TestSignupProtections(t *testing.T) {
 	s := newSite(t)
 	ctx := context.Background()
-	_, page := get(t, s.base+"/")
+	_, page := s.get(t, s.base+"/")
 	form := hidden(t, page)
 	ok := func(email string) url.Values {
 		return url.Values{"form": {form}, "email": {email}, "topics": {"belarus"}, "frequency": {"daily"}, "hour": {"8"}, "tz": {"UTC"}}
@@ -201,20 +201,20 @@ func TestSignupProtections(t *testing.T) {
 
 	// CRLF in the address or a topic cannot add a header.
 	v := ok("a@example.org\r\nBcc: evil@example.org")
-	if code, _ := post(t, s.base+"/subscribe", v); code != 400 {
+	if code, _ := s.post(t, s.base+"/subscribe", v); code != 400 {
 		t.Errorf("address with CRLF = %d, want 400", code)
 	}
 	v = ok("crlf@example.org")
 	v.Set("topics", "belarus\r\nBcc: evil@example.org")
 	v.Set("tz", "UTC\r\nBcc: evil@example.org")
-	if code, _ := post(t, s.base+"/subscribe", v); code != 400 {
+	if code, _ := s.post(t, s.base+"/subscribe", v); code != 400 {
 		t.Errorf("time zone with CRLF = %d, want 400", code)
 	}
 
 	// Honeypot filled: the same answer, nothing stored or sent.
 	v = ok("bot@example.org")
 	v.Set("website", "http://spam.example")
-	if code, page := post(t, s.base+"/subscribe", v); code != 200 || !strings.Contains(page, "Check your inbox") {
+	if code, page := s.post(t, s.base+"/subscribe", v); code != 200 || !strings.Contains(page, "Check your inbox") {
 		t.Errorf("honeypot answer = %d", code)
 	}
 	if _, err := s.subs.ByEmail(ctx, "bot@example.org"); err == nil {
@@ -223,7 +223,7 @@ func TestSignupProtections(t *testing.T) {
 	// No or forged form token.
 	v = ok("forged@example.org")
 	v.Set("form", "forged")
-	if code, _ := post(t, s.base+"/subscribe", v); code != 403 {
+	if code, _ := s.post(t, s.base+"/subscribe", v); code != 403 {
 		t.Errorf("forged form token = %d, want 403", code)
 	}
 
@@ -231,8 +231,8 @@ func TestSignupProtections(t *testing.T) {
 	active := &subscriptions.Subscriber{ID: "mail:known", Kind: subscriptions.KindEmail, Email: "known@example.org",
 		Status: subscriptions.StatusActive, Topics: []string{"minsk"}, Frequency: "weekly", TZ: "UTC"}
 	s.subs.Put(ctx, active)
-	_, fresh := post(t, s.base+"/subscribe", ok("new@example.org"))
-	_, known := post(t, s.base+"/subscribe", ok("known@example.org"))
+	_, fresh := s.post(t, s.base+"/subscribe", ok("new@example.org"))
+	_, known := s.post(t, s.base+"/subscribe", ok("known@example.org"))
 	if fresh != known {
 		t.Errorf("the answer for a known address differs from a new one's")
 	}
@@ -253,14 +253,14 @@ func TestSignupProtections(t *testing.T) {
 
 	// Per-IP limit.
 	s.web.SignupLimit = 5 // four used above (two refused, two accepted)
-	if code, _ := post(t, s.base+"/subscribe", ok("x1@example.org")); code != 200 {
+	if code, _ := s.post(t, s.base+"/subscribe", ok("x1@example.org")); code != 200 {
 		t.Errorf("4th sign-up = %d", code)
 	}
-	if code, _ := post(t, s.base+"/subscribe", ok("x2@example.org")); code != http.StatusTooManyRequests {
+	if code, _ := s.post(t, s.base+"/subscribe", ok("x2@example.org")); code != http.StatusTooManyRequests {
 		t.Errorf("5th sign-up in an hour = %d, want 429", code)
 	}
 	s.clock.Add(time.Hour)
-	if code, _ := post(t, s.base+"/subscribe", ok("x3@example.org")); code != 200 {
+	if code, _ := s.post(t, s.base+"/subscribe", ok("x3@example.org")); code != 200 {
 		t.Errorf("sign-up an hour later = %d", code)
 	}
 }
@@ -269,7 +269,7 @@ func TestPreview(t *testing.T) {
 	s := newSite(t)
 	s.publish(t, "a", "Belarus and Iran sign a drone deal", "Belarus and Iran agreed on drones.")
 	s.publish(t, "b", "Minsk museum reopens", "The museum in Minsk reopened.")
-	code, body := get(t, s.base+"/preview?format=json&topics="+url.QueryEscape("belarus\nmuseum*\n\"unclosed"))
+	code, body := s.get(t, s.base+"/preview?format=json&topics="+url.QueryEscape("belarus\nmuseum*\n\"unclosed"))
 	if code != 200 {
 		t.Fatalf("preview = %d %s", code, body)
 	}
@@ -288,8 +288,8 @@ func TestPreview(t *testing.T) {
 		t.Fatalf("preview result: %s", body)
 	}
 	// Without script: the form's Preview button posts the form here.
-	_, page := get(t, s.base+"/")
-	code, page = post(t, s.base+"/preview", url.Values{"form": {hidden(t, page)}, "email": {"p@example.org"}, "topics": {"museum*"}})
+	_, page := s.get(t, s.base+"/")
+	code, page = s.post(t, s.base+"/preview", url.Values{"form": {hidden(t, page)}, "email": {"p@example.org"}, "topics": {"museum*"}})
 	if code != 200 {
 		t.Fatalf("POST /preview = %d", code)
 	}
@@ -306,42 +306,42 @@ func TestManage(t *testing.T) {
 	}
 	one := s.m.Link("/manage", "manage", "mail:one", time.Hour)
 	two := s.m.Link("/manage", "manage", "mail:two", time.Hour)
-	_, page := get(t, one)
+	_, page := s.get(t, one)
 	csrfOne := hidden(t, page)
 	save := url.Values{"action": {"save"}, "topics": {"minsk\niran drones"}, "frequency": {"weekly"}, "hour": {"19"}, "tz": {"Asia/Tbilisi"}}
 
 	save.Set("csrf", csrfOne)
-	if code, _ := post(t, two, save); code != 403 {
+	if code, _ := s.post(t, two, save); code != 403 {
 		t.Errorf("reader one's form token accepted on reader two's page: %d", code)
 	}
 	save.Del("csrf")
-	if code, _ := post(t, one, save); code != 403 {
+	if code, _ := s.post(t, one, save); code != 403 {
 		t.Errorf("save without a form token = %d", code)
 	}
 	save.Set("csrf", csrfOne)
-	if code, page := post(t, one, save); code != 200 || !strings.Contains(page, "Saved") {
+	if code, page := s.post(t, one, save); code != 200 || !strings.Contains(page, "Saved") {
 		t.Fatalf("save = %d\n%s", code, page)
 	}
 	got, _ := s.subs.Get(ctx, "mail:one")
 	if strings.Join(got.Topics, "|") != "minsk|drones iran" || got.Frequency != "weekly" || got.Hour != 19 || got.TZ != "Asia/Tbilisi" {
 		t.Fatalf("after save: %+v", got)
 	}
-	if code, _ := post(t, one, url.Values{"csrf": {csrfOne}, "action": {"pause"}, "pause": {"7d"}}); code != 200 {
+	if code, _ := s.post(t, one, url.Values{"csrf": {csrfOne}, "action": {"pause"}, "pause": {"7d"}}); code != 200 {
 		t.Fatalf("pause = %d", code)
 	}
 	got, _ = s.subs.Get(ctx, "mail:one")
 	if !got.PausedUntil.After(s.clock.Now().Add(6 * 24 * time.Hour)) {
 		t.Fatalf("paused until %v", got.PausedUntil)
 	}
-	code, body := get(t, strings.Replace(one, "/manage?", "/manage/export?", 1))
+	code, body := s.get(t, strings.Replace(one, "/manage?", "/manage/export?", 1))
 	if code != 200 || !strings.Contains(body, `"email": "one@example.org"`) || !strings.Contains(body, "drones iran") {
 		t.Fatalf("export = %d\n%s", code, body)
 	}
 	del := strings.Replace(one, "/manage?", "/manage/delete?", 1)
-	if code, _ := post(t, del, url.Values{"csrf": {csrfOne}}); code != 400 {
+	if code, _ := s.post(t, del, url.Values{"csrf": {csrfOne}}); code != 400 {
 		t.Errorf("delete without ticking the box = %d", code)
 	}
-	if code, _ := post(t, del, url.Values{"csrf": {csrfOne}, "sure": {"yes"}}); code != 200 {
+	if code, _ := s.post(t, del, url.Values{"csrf": {csrfOne}, "sure": {"yes"}}); code != 200 {
 		t.Fatalf("delete = %d", code)
 	}
 	if _, err := s.subs.Get(ctx, "mail:one"); err != subscriptions.ErrNotFound {
@@ -350,7 +350,7 @@ func TestManage(t *testing.T) {
 	if _, err := s.subs.ByEmail(ctx, "one@example.org"); err != subscriptions.ErrNotFound {
 		t.Fatalf("address still indexed after delete: %v", err)
 	}
-	if code, _ := get(t, one); code != 404 {
+	if code, _ := s.get(t, one); code != 404 {
 		t.Errorf("manage link after delete = %d, want 404", code)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -46,9 +47,12 @@ type site struct {
 	smtp  *smtptest.Server
 	m     *mailer.Mailer
 	web   *web.Server
+	su    *signup.Registrar
 	http  *httptest.Server
 	clock *clock
 	base  string
+	// client is the visitor's browser as far as cookies go.
+	client *http.Client
 }
 
 func newSite(t *testing.T) *site {
@@ -64,11 +68,23 @@ func newSite(t *testing.T) *site {
 	log := slog.New(slog.DiscardHandler)
 	s.m = mailer.New(s.st, s.subs, tr, s.base, []byte("web-test-secret"), log)
 	s.m.Now = s.clock.Now
-	su := signup.New(s.subs, s.m, log)
+	su := signup.New(s.st, s.subs, s.m, log)
 	su.Now = s.clock.Now
+	s.su = su
 	s.web = web.New(s.st, s.subs, su, []byte("web-test-secret"), nil, log)
 	s.web.Now = s.clock.Now
+	s.web.PublicURL = s.base
 	s.http.Config.Handler = s.web.Handler()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.client = &http.Client{Jar: jar}
+	// Confirmations go out through the mailer's queue, as in the email role.
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { defer close(ran); s.m.RunConfirmations(ctx) }()
+	t.Cleanup(func() { cancel(); <-ran })
 	t.Cleanup(s.web.Wait)
 	return s
 }
@@ -106,12 +122,31 @@ func (s *site) publish(t *testing.T, slug, title, text string) {
 	}
 }
 
-var formRe = regexp.MustCompile(`name="(form|csrf)" value="([^"]+)"`)
+var (
+	formRe  = regexp.MustCompile(`name="(form|csrf)" value="([^"]+)"`)
+	tokenRe = regexp.MustCompile(`<form method="post" action="/confirm">\s*<input type="hidden" name="token" value="([^"]+)"`)
+)
 
-// get fetches a page and returns its status and body.
-func get(t *testing.T, u string) (int, string) {
+// confirm opens a confirmation link as a person does: the page, then its
+// button. It returns the button's answer.
+func (s *site) confirm(t *testing.T, link string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(u)
+	code, page := s.get(t, link)
+	if code != 200 {
+		t.Fatalf("GET %s = %d:\n%s", link, code, page)
+	}
+	m := tokenRe.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no confirm button in the page:\n%s", page)
+	}
+	return s.post(t, s.base+"/confirm", url.Values{"token": {html.UnescapeString(m[1])}})
+}
+
+// get fetches a page with the visitor's cookies and returns its status
+// and body.
+func (s *site) get(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := s.client.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,9 +155,26 @@ func get(t *testing.T, u string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func post(t *testing.T, u string, v url.Values) (int, string) {
+// post sends a form with the visitor's cookies, as a browser does from
+// the site's own page (with its Origin).
+func (s *site) post(t *testing.T, u string, v url.Values) (int, string) {
 	t.Helper()
-	resp, err := http.PostForm(u, v)
+	return s.postFrom(t, s.base, u, v)
+}
+
+// postFrom posts a form naming origin as its Origin ("" for none, as a
+// client that is not a browser sends).
+func (s *site) postFrom(t *testing.T, origin, u string, v url.Values) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", u, strings.NewReader(v.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	resp, err := s.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -208,7 +208,7 @@ func (s *Server) deleteAll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := func(part string) string { return subscriptions.Key(s.st, sub.ID, part) }
-	s.st.Redis.Del(ctx, delivery.DigestKey(s.st, sub.ID), k("last"), k("retry"), k("sending"))
+	s.st.Redis.Del(ctx, delivery.DigestKey(s.st, sub.ID), k("last"), k("retry"), k("sending"), k("confirm"))
 	s.st.Redis.SRem(ctx, delivery.PendingKey(s.st), sub.ID)
 	s.log.Info("reader deleted all data", "subscriber", sub.ID)
 	s.render(w, r, http.StatusOK, "deleted", nil)

@@ -11,8 +11,8 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 {{define "head"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<meta name="referrer" content="no-referrer">
-<title>Herald — news on your topics</title>
+<meta name="referrer" content="same-origin">
+<title>{{.Site}} — news on your topics</title>
 <style>
 :root{--fg:#1a1a1a;--bg:#fbfbfa;--muted:#5c6166;--accent:#1f5fbf;--line:#d9dcdf;--card:#ffffff;--bad:#b00020}
 @media (prefers-color-scheme: dark){:root{--fg:#e8e8e8;--bg:#111418;--muted:#a4acb4;--accent:#7fb0ff;--line:#30363d;--card:#1b2027;--bad:#ff8a9a}}
@@ -42,7 +42,7 @@ button.danger{background:var(--bad);border-color:var(--bad)}
 code{font-size:.95em}
 :focus-visible{outline:3px solid #f5a300;outline-offset:2px}
 </style></head><body><main id="main">{{end}}
-{{define "foot"}}</main></body></html>{{end}}
+{{define "foot"}}</main><footer class="hint" style="margin-top:3rem">{{.Site}}{{with .Operator}} · run by {{.}}{{end}}</footer></body></html>{{end}}
 
 {{define "prefs"}}
 <label for="topics">Topics <span class="hint" id="topics-hint">— one per line, e.g. <code>belarus</code> or <code>"military cooperation" iran -israel</code></span></label>
@@ -71,10 +71,10 @@ code{font-size:.95em}
 {{with .Matches}}<ul>{{range .}}<li><a href="{{.URL}}" rel="noopener noreferrer">{{.Title}}</a> <span class="hint">{{.Source}}{{with .Published}} · {{.}}{{end}}</span></li>{{end}}</ul>{{end}}
 {{end}}{{end}}{{end}}{{end}}
 
-{{define "signup"}}{{template "head"}}{{with .Data}}
-<h1>Herald</h1>
+{{define "signup"}}{{template "head" $}}{{with .Data}}
+<h1>{{$.Site}}</h1>
 <p>News on the topics you follow, in one calm email, only when something new was published.</p>
-{{if not .Email}}<p class="problems">Email digests are not enabled on this Herald.</p>{{end}}
+{{if not .Email}}<p class="problems">Email digests are not enabled here.</p>{{end}}
 {{template "problems" .Problems}}
 <form id="signup" method="post" action="/subscribe">
 <input type="hidden" name="form" value="{{.Form}}">
@@ -120,22 +120,34 @@ function ask(){
 ta.addEventListener('input',function(){clearTimeout(timer);timer=setTimeout(ask,400);});
 })();
 </script>
-{{template "foot"}}{{end}}
+{{template "foot" $}}{{end}}
 
-{{define "check"}}{{template "head"}}
+{{define "check"}}{{template "head" $}}
 <h1>Check your inbox</h1>
 <p>If the address can receive digests, an email is on its way. Open the link in it to start or to change your digest.</p>
 <p class="hint">Nothing arrived after a few minutes? Look in the spam folder, or <a href="/">try again</a>.</p>
-{{template "foot"}}{{end}}
+{{template "foot" $}}{{end}}
 
-{{define "confirmed"}}{{template "head"}}{{with .Data}}
+{{define "confirm"}}{{template "head" $}}{{with .Data}}
+<h1>Confirm your digest</h1>
+<p>{{$.Site}} will email <strong>{{.Pending.Reader.Email}}</strong> when something new matches{{if .Pending.Chat}} your Telegram chat's topics{{end}}:</p>
+<ul>{{range .Pending.Topics}}<li><code>{{.}}</code></li>{{end}}</ul>
+{{with .Pending.Frequency}}<p class="hint">{{if eq . "instant"}}As it happens{{else if eq . "weekly"}}Once a week{{else}}Once a day{{end}}{{if ne . "instant"}}, at {{$.Data.Pending.Hour}}:00 {{$.Data.Pending.TZ}}{{end}}.</p>{{end}}
+<form method="post" action="/confirm">
+<input type="hidden" name="token" value="{{.Token}}">
+<button type="submit">Confirm my subscription</button>
+</form>
+<p class="hint">Nothing is sent until you press the button. If you did not ask for this, close this page.</p>
+{{end}}{{template "foot" $}}{{end}}
+
+{{define "confirmed"}}{{template "head" $}}{{with .Data}}
 <h1>You're subscribed</h1>
-<p>Herald will email <strong>{{.Sub.Email}}</strong> when something new matches{{if .Sub.LinkedTo}} your Telegram chat's topics{{end}}:</p>
+<p>{{$.Site}} will email <strong>{{.Sub.Email}}</strong> when something new matches{{if .Sub.LinkedTo}} your Telegram chat's topics{{end}}:</p>
 <ul>{{range .Sub.Topics}}<li><code>{{.}}</code></li>{{end}}</ul>
 <p><a href="/manage?token={{.Manage}}">Change topics, frequency or time</a></p>
-{{end}}{{template "foot"}}{{end}}
+{{end}}{{template "foot" $}}{{end}}
 
-{{define "manage"}}{{template "head"}}{{with .Data}}
+{{define "manage"}}{{template "head" $}}{{with .Data}}
 <h1>Your digest</h1>
 <p>For <strong>{{.Sub.Email}}</strong>{{if eq .Sub.Status "unsubscribed"}} · unsubscribed{{else if eq .Sub.Status "suspended"}} · suspended because emails to it bounced{{else if eq .Sub.Status "pending"}} · not confirmed yet{{end}}{{with .Paused}} · paused {{.}}{{end}}.</p>
 {{if .Sub.LinkedTo}}<p class="hint">These topics are shared with your Telegram chat: a change here changes them there too.</p>{{end}}
@@ -168,33 +180,33 @@ ta.addEventListener('input',function(){clearTimeout(timer);timer=setTimeout(ask,
 <button type="submit" class="danger">Delete all my data</button>
 </form>
 </section>
-{{end}}{{template "foot"}}{{end}}
+{{end}}{{template "foot" $}}{{end}}
 
-{{define "unsubscribe"}}{{template "head"}}{{with .Data}}
+{{define "unsubscribe"}}{{template "head" $}}{{with .Data}}
 <h1>Unsubscribe</h1>
 <p>Stop sending digests to <strong>{{.Sub.Email}}</strong>?</p>
 <form method="post" action="/unsubscribe?token={{.Token}}">
 <input type="hidden" name="csrf" value="{{.CSRF}}">
 <button type="submit">Stop sending me digests</button>
 </form>
-{{end}}{{template "foot"}}{{end}}
+{{end}}{{template "foot" $}}{{end}}
 
-{{define "unsubscribed"}}{{template "head"}}{{with .Data}}
+{{define "unsubscribed"}}{{template "head" $}}{{with .Data}}
 <h1>Unsubscribed</h1>
 <p>No more digests will be sent to this address.</p>
 <p class="hint">Changed your mind, or want everything deleted? <a href="/manage?token={{.Manage}}">Open your settings</a>.</p>
-{{end}}{{template "foot"}}{{end}}
+{{end}}{{template "foot" $}}{{end}}
 
-{{define "deleted"}}{{template "head"}}
+{{define "deleted"}}{{template "head" $}}
 <h1>Deleted</h1>
-<p>Herald no longer holds your address, your topics or anything waiting for you.</p>
-{{template "foot"}}{{end}}
+<p>{{$.Site}} no longer holds your address, your topics or anything waiting for you.</p>
+{{template "foot" $}}{{end}}
 
-{{define "message"}}{{template "head"}}{{with .Data}}
-<h1>Herald</h1>
+{{define "message"}}{{template "head" $}}{{with .Data}}
+<h1>{{$.Site}}</h1>
 <p role="alert">{{.Message}}</p>
 <p><a href="/">Go to the sign-up page</a></p>
-{{end}}{{template "foot"}}{{end}}
+{{end}}{{template "foot" $}}{{end}}
 `))
 
 // commonZones fill the time-zone field's suggestions; any IANA name works.

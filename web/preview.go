@@ -12,7 +12,6 @@ import (
 	"github.com/herald-news/herald/article"
 	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/subscriptions"
-	"github.com/herald-news/herald/token"
 )
 
 const (
@@ -160,8 +159,8 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 	page := &signupPage{Email: s.su != nil, Preview: res, Values: in.values(r.FormValue("email"), r.FormValue("topics"))}
 	// A posted form keeps its token if it is still good, else gets a fresh one.
 	page.Form = r.PostFormValue("form")
-	if _, err := token.Verify(s.secret, token.Form, page.Form, s.Now()); err != nil {
-		page.Form = s.formToken()
+	if !s.checkForm(r) {
+		page.Form = s.formToken(s.formBinding(w, r))
 	}
 	s.render(w, r, http.StatusOK, "signup", page)
 }

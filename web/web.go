@@ -54,10 +54,16 @@ type Server struct {
 	// SignupLimit and PreviewLimit cap requests per client IP (see the
 	// defaults); they are counted in Redis so they hold across processes.
 	SignupLimit, PreviewLimit int
+	// PublicURL is HERALD_PUBLIC_URL: a sign-up must be posted from its
+	// origin (or from the host it was sent to).
+	PublicURL string
+	// SiteName and Operator are shown on every page (HERALD_SITE_NAME,
+	// default "Herald"; HERALD_OPERATOR).
+	SiteName, Operator string
 
 	recent recentCache
-	// mails tracks confirmation emails still being sent after the page
-	// answered (the answer must not wait for, or reveal, what was sent).
+	// mails tracks sign-ups still being handled after the page answered
+	// (the answer must not wait for, or reveal, what is mailed).
 	mails sync.WaitGroup
 }
 
@@ -71,7 +77,8 @@ func New(st *store.Store, subs *subscriptions.Store, su *signup.Registrar, secre
 		SignupLimit: DefaultSignupLimit, PreviewLimit: DefaultPreviewLimit}
 }
 
-// Wait returns when emails started by earlier requests were handed over.
+// Wait returns when sign-ups answered earlier were handled (their emails
+// queued).
 func (s *Server) Wait() { s.mails.Wait() }
 
 // Handler routes every page.
@@ -81,7 +88,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /subscribe", s.subscribe)
 	mux.HandleFunc("GET /preview", s.preview)
 	mux.HandleFunc("POST /preview", s.preview)
-	mux.HandleFunc("GET /confirm", s.confirm)
+	mux.HandleFunc("GET /confirm", s.confirmPage)
+	mux.HandleFunc("POST /confirm", s.confirm)
 	mux.HandleFunc("GET /unsubscribe", s.unsubscribePage)
 	mux.HandleFunc("POST /unsubscribe", s.unsubscribe)
 	mux.HandleFunc("GET /manage", s.manage)
@@ -104,7 +112,11 @@ func securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", basePolicy)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Referrer-Policy", "no-referrer")
+		// same-origin, not no-referrer: a browser then names our origin on
+		// the pages' own posts (no-referrer makes it "null", which the
+		// sign-up's Origin check refuses) and still tells other sites
+		// nothing, not even which page a link was on.
+		w.Header().Set("Referrer-Policy", "same-origin")
 		w.Header().Set("X-Frame-Options", "DENY")
 		h.ServeHTTP(w, r)
 	})
@@ -121,12 +133,6 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write([]byte("ready\n"))
-}
-
-// formToken protects the sign-up form: it proves the form was served by us
-// recently, which stops cross-site posts and most bots without a cookie.
-func (s *Server) formToken() string {
-	return token.Sign(s.secret, token.Form, "signup", s.Now().Add(formValidity))
 }
 
 // csrfToken binds a subscriber's forms to that subscriber and page, so a
@@ -171,7 +177,7 @@ func (s *Server) allow(ctx context.Context, kind, ip string, limit int, window t
 }
 
 func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "signup", &signupPage{Form: s.formToken(), Email: s.su != nil, Values: defaultValues()})
+	s.render(w, r, http.StatusOK, "signup", &signupPage{Form: s.formToken(s.formBinding(w, r)), Email: s.su != nil, Values: defaultValues()})
 }
 
 type signupPage struct {
@@ -195,7 +201,12 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
-	if _, err := token.Verify(s.secret, token.Form, r.PostFormValue("form"), s.Now()); err != nil {
+	if !s.sameOrigin(r) {
+		s.log.Info("sign-up posted from another site refused", "origin", r.Header.Get("Origin"), "ip", clientIP(r))
+		s.fail(w, r, http.StatusForbidden, "This form can only be sent from this site's own page.")
+		return
+	}
+	if !s.checkForm(r) {
 		s.fail(w, r, http.StatusForbidden, "This form has expired; please reload the page and try again.")
 		return
 	}
@@ -220,30 +231,22 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		problems = append([]string{"Please give a valid email address."}, problems...)
 	}
 	if len(problems) > 0 {
-		s.render(w, r, http.StatusBadRequest, "signup", &signupPage{Form: s.formToken(), Email: true, Problems: problems,
+		s.render(w, r, http.StatusBadRequest, "signup", &signupPage{Form: s.formToken(s.formBinding(w, r)), Email: true, Problems: problems,
 			Values: in.values(r.PostFormValue("email"), r.PostFormValue("topics"))})
 		return
 	}
 	// Whatever is known about the address, the page says the same thing
-	// (signup.Registrar.Subscribe decides what is mailed).
-	sub, send, err := s.su.Subscribe(ctx, email, signup.Prefs(in))
-	if err != nil {
-		s.log.Error("sign-up failed", "err", err)
-		s.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
-		return
-	}
-	if send != nil {
-		// Sent after the answer, so that its time does not tell either.
-		s.mails.Add(1)
-		go func() {
-			defer s.mails.Done()
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-			defer cancel()
-			if err := send(ctx); err != nil {
-				s.log.Warn("sign-up email not sent", "subscriber", sub.ID, "err", err)
-			}
-		}()
-	}
+	// (signup.Registrar.Subscribe decides what is mailed), and says it
+	// before looking: the time of the answer tells nothing either.
+	s.mails.Add(1)
+	go func() {
+		defer s.mails.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := s.su.Subscribe(ctx, email, signup.Prefs(in)); err != nil {
+			s.log.Error("sign-up failed", "err", err)
+		}
+	}()
 	s.render(w, r, http.StatusOK, "check", nil)
 }
 
@@ -315,10 +318,31 @@ func readPrefs(r *http.Request) (prefs, []string) {
 // verify checks the link's token for one of purposes and returns the
 // subscriber it names (and the purpose that matched).
 func (s *Server) verify(w http.ResponseWriter, r *http.Request, purposes ...string) (*subscriptions.Subscriber, string, bool) {
+	id, purpose, ok := s.checkToken(w, r, r.URL.Query().Get("token"), purposes...)
+	if !ok {
+		return nil, "", false
+	}
+	sub, err := s.subs.Get(r.Context(), id)
+	if errors.Is(err, subscriptions.ErrNotFound) {
+		s.fail(w, r, http.StatusNotFound, "We hold nothing for this link any more.")
+		return nil, "", false
+	}
+	if err != nil {
+		s.log.Error("link lookup failed", "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
+		return nil, "", false
+	}
+	return sub, purpose, true
+}
+
+// checkToken checks a link's token for one of purposes and returns its
+// subject and the purpose that matched; it answers the request itself
+// when the token is refused.
+func (s *Server) checkToken(w http.ResponseWriter, r *http.Request, tok string, purposes ...string) (string, string, bool) {
 	var id, purpose string
 	var err error
 	for _, p := range purposes {
-		got, e := token.Verify(s.secret, p, r.URL.Query().Get("token"), s.Now())
+		got, e := token.Verify(s.secret, p, tok, s.Now())
 		if e == nil {
 			id, purpose, err = got, p, nil
 			break
@@ -336,69 +360,14 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, purposes ...stri
 			code = http.StatusGone
 		}
 		s.fail(w, r, code, msg)
-		return nil, "", false
+		return "", "", false
 	}
-	if purpose == token.Link {
-		return &subscriptions.Subscriber{ID: id}, purpose, true
-	}
-	sub, err := s.subs.Get(r.Context(), id)
-	if errors.Is(err, subscriptions.ErrNotFound) {
-		s.fail(w, r, http.StatusNotFound, "We hold nothing for this link any more.")
-		return nil, "", false
-	}
-	if err != nil {
-		s.log.Error("link lookup failed", "err", err)
-		s.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
-		return nil, "", false
-	}
-	return sub, purpose, true
+	return id, purpose, true
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
 	s.log.Error(what, "err", err)
 	s.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
-}
-
-func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
-	sub, purpose, ok := s.verify(w, r, token.Confirm, token.Link)
-	if !ok {
-		return
-	}
-	ctx := r.Context()
-	if purpose == token.Link {
-		if s.su == nil {
-			s.fail(w, r, http.StatusServiceUnavailable, "Email digests are not enabled on this Herald.")
-			return
-		}
-		linked, err := s.su.ConfirmLink(ctx, sub.ID)
-		if errors.Is(err, subscriptions.ErrNotFound) {
-			s.fail(w, r, http.StatusNotFound, "We hold nothing for this link any more.")
-			return
-		}
-		if err != nil {
-			s.internal(w, r, "link confirmation failed", err)
-			return
-		}
-		sub = linked
-	} else if sub.Status == subscriptions.StatusPending {
-		var err error
-		sub, err = s.subs.Update(ctx, sub.ID, func(x *subscriptions.Subscriber) error {
-			if x.Status == subscriptions.StatusPending {
-				x.Status = subscriptions.StatusActive
-			}
-			return nil
-		})
-		if err != nil {
-			s.internal(w, r, "confirm failed", err)
-			return
-		}
-		s.log.Info("reader confirmed", "subscriber", sub.ID)
-	}
-	if sub.Status != subscriptions.StatusActive {
-		s.fail(w, r, http.StatusConflict, "This address cannot receive digests any more (it was unsubscribed or its emails bounced). Sign up again to start afresh.")
-		return
-	}
-	s.render(w, r, http.StatusOK, "confirmed", map[string]any{"Sub": sub, "Manage": s.manageToken(sub.ID)})
 }
 
 func (s *Server) manageToken(id string) string {
@@ -457,12 +426,17 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 	if r.Method == http.MethodHead {
 		return
 	}
-	if err := pages.ExecuteTemplate(w, name, pageData{Nonce: nonce, Data: data}); err != nil {
+	site := s.SiteName
+	if site == "" {
+		site = "Herald"
+	}
+	if err := pages.ExecuteTemplate(w, name, pageData{Nonce: nonce, Site: site, Operator: s.Operator, Data: data}); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
 	}
 }
 
 type pageData struct {
-	Nonce string
-	Data  any
+	Nonce          string
+	Site, Operator string
+	Data           any
 }
