@@ -6,10 +6,13 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,6 +29,9 @@ import (
 
 // startCluster starts a three-master Redis Cluster on loopback ports and
 // returns its HERALD_REDIS_URL.
+// confirmButton finds the token the confirm page's button posts.
+var confirmButton = regexp.MustCompile(`name="token" value="([^"]+)"`)
+
 func startCluster(t *testing.T) (string, []*redisProc) {
 	t.Helper()
 	if _, err := exec.LookPath("redis-cli"); err != nil {
@@ -94,11 +100,19 @@ func TestCluster(t *testing.T) {
 
 	// Sign up by email and confirm.
 	base := "http://" + a.Addr
-	m := formField.FindStringSubmatch(a.body("/"))
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := formField.FindStringSubmatch(string(page))
 	if m == nil {
 		t.Fatal("no form token on the sign-up page")
 	}
-	resp, err := http.PostForm(base+"/subscribe", url.Values{"form": {html.UnescapeString(m[1])}, "email": {"reader@example.org"},
+	resp, err = client.PostForm(base+"/subscribe", url.Values{"form": {html.UnescapeString(m[1])}, "email": {"reader@example.org"},
 		"topics": {"belarus"}, "frequency": {"instant"}, "hour": {"8"}, "tz": {"UTC"}})
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +125,17 @@ func TestCluster(t *testing.T) {
 	if confirm == "" {
 		t.Fatal("no confirmation link")
 	}
-	if resp, err = http.Get(confirm); err != nil || resp.StatusCode != http.StatusOK {
+	// The link's page, then its button.
+	if resp, err = client.Get(confirm); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("confirm page: %v %v", resp.StatusCode, err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	button := confirmButton.FindStringSubmatch(string(page))
+	if button == nil {
+		t.Fatalf("no confirm button on:\n%s", page)
+	}
+	if resp, err = client.PostForm(base+"/confirm", url.Values{"token": {html.UnescapeString(button[1])}}); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("confirm: %v %v", resp.StatusCode, err)
 	}
 	resp.Body.Close()

@@ -10,6 +10,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -278,7 +279,10 @@ func TestHostileUsers(t *testing.T) {
 	feedFetched(t, st, site.FeedURL())
 	base := "http://" + h.Addr
 	ctx := context.Background()
-	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// Cookies kept, as a browser keeps them: the sign-up form's token is
+	// bound to one, so the refusals below are about the fields.
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	post := func(path string, v url.Values) (int, time.Duration) {
 		start := time.Now()
 		resp, err := client.PostForm(base+path, v)
@@ -299,7 +303,13 @@ func TestHostileUsers(t *testing.T) {
 		return resp.StatusCode
 	}
 	form := func() string {
-		m := formField.FindStringSubmatch(h.body("/"))
+		resp, err := client.Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := formField.FindStringSubmatch(string(page))
 		if m == nil {
 			t.Fatal("sign-up page has no form token")
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -241,8 +242,11 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// A reader signs up by email, confirms, and gets a digest.
-	form := getFormToken(t, h.base)
-	resp, err := http.PostForm(h.base+"/subscribe", url.Values{
+	// A client with cookies, as a browser: the form's token is bound to one.
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	form := getFormToken(t, client, h.base)
+	resp, err := client.PostForm(h.base+"/subscribe", url.Values{
 		"form": {form}, "email": {"reader@example.org"}, "topics": {"belarus\nmuseum*"},
 		"frequency": {"daily"}, "hour": {"8"}, "tz": {"Europe/Vilnius"},
 	})
@@ -258,13 +262,24 @@ func TestEndToEnd(t *testing.T) {
 	if link == "" {
 		t.Fatalf("no confirmation link in:\n%s", confirmation.Text)
 	}
-	resp, err = http.Get(link)
+	// The link shows a page; its button confirms.
+	resp, err = client.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := confirmRe.FindSubmatch(page)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("GET confirm link = %d, without its button:\n%s", resp.StatusCode, page)
+	}
+	resp, err = client.PostForm(h.base+"/confirm", url.Values{"token": {html.UnescapeString(string(m[1]))}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET confirm link = %d", resp.StatusCode)
+		t.Fatalf("POST /confirm = %d", resp.StatusCode)
 	}
 
 	// The Telegram subscriber follows belarus too: that alert comes first.
@@ -329,11 +344,14 @@ func (h *harness) queueIdle(t *testing.T, queue string) bool {
 	return lag && pending
 }
 
-var formRe = regexp.MustCompile(`name="form" value="([^"]+)"`)
+var (
+	formRe    = regexp.MustCompile(`name="form" value="([^"]+)"`)
+	confirmRe = regexp.MustCompile(`name="token" value="([^"]+)"`)
+)
 
-func getFormToken(t *testing.T, base string) string {
+func getFormToken(t *testing.T, client *http.Client, base string) string {
 	t.Helper()
-	resp, err := http.Get(base + "/")
+	resp, err := client.Get(base + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
