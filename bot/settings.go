@@ -213,5 +213,8 @@ func (c *call) email(ctx context.Context) {
 		c.reply(ctx, "I could not start email digests for that address: "+esc(clip(err.Error(), 200)))
 		return
 	}
-	c.reply(ctx, "I sent a confirmation link to "+esc(addr)+". Digests of these topics start once it is opened.")
+	// The same answer whether or not a link was mailed (a suspended
+	// address, or one over signup.DailyLimit, gets none): the chat learns
+	// nothing about the address.
+	c.reply(ctx, "A confirmation link is on its way to "+esc(addr)+", if it can receive email from us. Digests of these topics start once it is confirmed there.")
 }
