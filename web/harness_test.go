@@ -163,7 +163,7 @@ func (s *site) post(t *testing.T, u string, v url.Values) (int, string) {
 }
 
 // postFrom posts a form naming origin as its Origin ("" for none, as a
-// client that is not a browser sends).
+// client that is not a browser sends; "referer URL" for a Referer alone).
 func (s *site) postFrom(t *testing.T, origin, u string, v url.Values) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest("POST", u, strings.NewReader(v.Encode()))
@@ -171,7 +171,9 @@ func (s *site) postFrom(t *testing.T, origin, u string, v url.Values) (int, stri
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if origin != "" {
+	if referer, ok := strings.CutPrefix(origin, "referer "); ok {
+		req.Header.Set("Referer", referer)
+	} else if origin != "" {
 		req.Header.Set("Origin", origin)
 	}
 	resp, err := s.client.Do(req)

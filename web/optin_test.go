@@ -115,6 +115,9 @@ func TestSignupFormBoundToBrowser(t *testing.T) {
 	if code, _ := s.postFrom(t, "null", s.base+"/subscribe", v("null@example.org")); code != 403 {
 		t.Errorf("post with Origin null = %d, want 403", code)
 	}
+	if code, _ := s.postFrom(t, "referer https://evil.example/page", s.base+"/subscribe", v("referer@example.org")); code != 403 {
+		t.Errorf("post with another site's Referer and no Origin = %d, want 403", code)
+	}
 	// Another browser (no cookie, or its own) with this browser's token.
 	other := &site{base: s.base, client: &http.Client{}}
 	if code, _ := other.post(t, s.base+"/subscribe", v("nocookie@example.org")); code != 403 {
@@ -130,13 +133,17 @@ func TestSignupFormBoundToBrowser(t *testing.T) {
 	if code, _ := s.post(t, s.base+"/subscribe", v("ok@example.org")); code != 200 {
 		t.Errorf("the form as served = %d", code)
 	}
+	if code, _ := s.postFrom(t, "referer "+s.base+"/", s.base+"/subscribe", v("ref@example.org")); code != 200 {
+		t.Errorf("the form with this site's Referer and no Origin = %d", code)
+	}
 	if code, _ := s.postFrom(t, "", s.base+"/subscribe", v("plain@example.org")); code != 200 {
 		t.Errorf("the form from a client sending no Origin = %d", code)
 	}
 	s.smtp.WaitMessagesTo(5*time.Second, "ok@example.org", 1)
 	s.smtp.WaitMessagesTo(5*time.Second, "plain@example.org", 1)
 	s.web.Wait()
-	for _, a := range []string{"cross@example.org", "null@example.org", "nocookie@example.org", "othercookie@example.org"} {
+	s.smtp.WaitMessagesTo(5*time.Second, "ref@example.org", 1)
+	for _, a := range []string{"cross@example.org", "null@example.org", "referer@example.org", "nocookie@example.org", "othercookie@example.org"} {
 		if _, err := s.subs.ByEmail(ctx, a); err == nil {
 			t.Errorf("refused sign-up of %s was stored", a)
 		}
