@@ -3,7 +3,9 @@ package mailer_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"mime"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -241,5 +243,33 @@ func TestDigestContent(t *testing.T) {
 	}
 	if en := f.smtp.WaitMessagesTo(5*time.Second, "en@example.org", 1)[0]; !strings.Contains(en.HTML, `<html lang="en">`) {
 		t.Errorf("a reader without a language did not get English")
+	}
+}
+
+// A mail server that cannot be reached defers the whole batch, as a 4xx.
+func TestConfirmationServerDown(t *testing.T) {
+	f := newFixture(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	tr, err := mailer.NewSMTP("smtp://"+addr+"?tls=none", "Herald <news@herald.test>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.m = mailer.New(f.st, f.subs, tr, "https://herald.test", []byte("test-secret"), slog.New(slog.DiscardHandler))
+	f.m.Now = f.clock.Now
+	f.queue(t, f.pendingReader(t, "a@example.org"))
+	f.queue(t, f.pendingReader(t, "b@example.org"))
+	if n := f.confirmations(t); n != 2 {
+		t.Fatalf("handled %d, want 2", n)
+	}
+	if f.queued(t) != 2 {
+		t.Fatal("a confirmation was dropped while the server was down")
+	}
+	if n := f.confirmations(t); n != 0 {
+		t.Fatal("tried again at once")
 	}
 }

@@ -133,6 +133,9 @@ func (m *Mailer) SendConfirmations(ctx context.Context) (int, error) {
 	}
 	m.limit.setRate(m.Rate)
 	var conn Conn
+	// A server that cannot be reached fails the rest of the batch at
+	// once: dialling again for each would outlast the lease.
+	var dialErr error
 	defer func() {
 		if conn != nil {
 			_ = conn.Close()
@@ -156,7 +159,10 @@ func (m *Mailer) SendConfirmations(ctx context.Context) (int, error) {
 			err = m.limit.wait(ctx)
 		}
 		if err == nil && conn == nil {
-			conn, err = open(ctx, m.tr)
+			if dialErr == nil {
+				conn, dialErr = open(ctx, m.tr)
+			}
+			err = dialErr
 		}
 		if err == nil {
 			err = conn.Send(ctx, msg)
