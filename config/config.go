@@ -193,7 +193,16 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if r.err != nil {
 		return c, r.err
 	}
-	return c, c.Validate()
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	// The default public URL is loopback, which passes the https rule but
+	// reaches no reader: with email on, every email's links would point at
+	// the server itself. So email needs the operator to name it.
+	if c.SMTPURL != "" && r.get("HERALD_PUBLIC_URL") == "" {
+		return c, &Error{"HERALD_PUBLIC_URL", "is not set, and email is on (HERALD_SMTP_URL): every email's confirm, manage and unsubscribe links start with it, and the default " + c.PublicURL + " reaches no reader; set it to the https address readers open"}
+	}
+	return c, nil
 }
 
 // Validate checks values that do not depend on what the process will do.

@@ -104,7 +104,7 @@ func TestPublicURLWithEmail(t *testing.T) {
 		{"http on a public host", with(map[string]string{"HERALD_PUBLIC_URL": "http://news.example.org"}), false},
 		{"http on a private address", with(map[string]string{"HERALD_PUBLIC_URL": "http://10.0.0.5:8080"}), false},
 		{"http allowed explicitly", with(map[string]string{"HERALD_PUBLIC_URL": "http://news.example.org", "HERALD_ALLOW_HTTP_PUBLIC_URL": "true"}), true},
-		{"http on loopback (the default)", with(nil), true},
+		{"http on loopback", with(map[string]string{"HERALD_PUBLIC_URL": "http://127.0.0.1:8080"}), true},
 		{"http on localhost", with(map[string]string{"HERALD_PUBLIC_URL": "http://localhost:8080"}), true},
 		{"http on ::1", with(map[string]string{"HERALD_PUBLIC_URL": "http://[::1]:8080"}), true},
 		{"http without email", map[string]string{"HERALD_PUBLIC_URL": "http://news.example.org"}, true},
@@ -144,5 +144,18 @@ func TestSiteNameAndOperator(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Var != name {
 			t.Errorf("%s=%q: %v; want an error naming it", name, v, err)
 		}
+	}
+}
+
+// With email on, the public URL must be named: the default is loopback,
+// and every email's links would point at the server itself.
+func TestPublicURLRequiredWithEmail(t *testing.T) {
+	_, err := FromEnv(env(map[string]string{"HERALD_SMTP_URL": "smtp://mail.example:587", "HERALD_MAIL_FROM": "news@example.org"}))
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Var != "HERALD_PUBLIC_URL" || !strings.Contains(err.Error(), "not set") {
+		t.Fatalf("FromEnv with email on and no HERALD_PUBLIC_URL = %v; want an error naming HERALD_PUBLIC_URL", err)
+	}
+	if _, err := FromEnv(env(map[string]string{})); err != nil {
+		t.Fatalf("without email the default public URL is refused: %v", err)
 	}
 }
