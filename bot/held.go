@@ -29,26 +29,22 @@ type heldItem struct {
 	Topic   string `json:"t"`
 }
 
-// holdAlertsScript moves alerts from the stream to a subscriber's held list and
-// schedules its round-up, atomically, so a crash neither loses nor doubles
-// them. KEYS: held list, due set, stream. ARGV: sub, due ms, group, then
-// entry id and item pairs.
-var holdAlertsScript = redis.NewScript(`
-for i = 4, #ARGV, 2 do
-  redis.call('RPUSH', KEYS[1], ARGV[i + 1])
-  redis.call('XACK', KEYS[3], ARGV[3], ARGV[i])
-end
-redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
-return 1
-`)
-
+// hold moves alerts from the queue to a subscriber's held list and
+// schedules its round-up in one transaction (every key is in the {tg}
+// slot), so a crash neither loses nor doubles them.
 func (s *Sender) hold(ctx context.Context, sub string, es []entry, at time.Time) error {
-	args := []any{sub, at.UnixMilli(), "telegram"}
-	for _, e := range es {
+	items := make([]any, len(es))
+	ids := make([]string, len(es))
+	for i, e := range es {
 		b, _ := json.Marshal(heldItem{Article: e.al.Article, Topic: e.al.Topic})
-		args = append(args, e.id, string(b))
+		items[i], ids[i] = string(b), e.id
 	}
-	err := holdAlertsScript.Run(ctx, s.st.Redis, []string{HeldKey(s.st, sub), DueKey(s.st), delivery.TelegramQueue(s.st)}, args...).Err()
+	_, err := s.st.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.RPush(ctx, HeldKey(s.st, sub), items...)
+		s.queue.AckIn(ctx, p, ids...)
+		p.ZAddNX(ctx, DueKey(s.st), redis.Z{Score: float64(at.UnixMilli()), Member: sub})
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("hold alerts for %s: %w", sub, err)
 	}

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -25,6 +26,9 @@ import (
 type pending struct {
 	Item
 	ids []string
+	// unsure counts sends of it that ended with no answer: it may be
+	// sent again only while this is under 2.
+	unsure int
 }
 
 // serve sends what waits for one chat. It returns the alerts to try again
@@ -86,7 +90,7 @@ func (s *Sender) serve(ctx context.Context, chat int64, items []entry) (rest []e
 			e.al.Topic = topic
 			hold = append(hold, e)
 		default:
-			send = appendUnique(send, pending{Item: Item{Article: a, Topic: topic}, ids: []string{e.id}})
+			send = appendUnique(send, pending{Item: Item{Article: a, Topic: topic}, ids: []string{e.id}, unsure: s.unsureCount(e.id)})
 		}
 	}
 	finished(drop)
@@ -137,6 +141,7 @@ func appendUnique(ps []pending, p pending) []pending {
 	for i := range ps {
 		if ps[i].Article.ID == p.Article.ID || (p.Article.StoryID != "" && ps[i].Article.StoryID == p.Article.StoryID) {
 			ps[i].ids = append(ps[i].ids, p.ids...)
+			ps[i].unsure = max(ps[i].unsure, p.unsure)
 			return ps
 		}
 	}
@@ -209,17 +214,36 @@ type result struct {
 const sendGrace = 5 * time.Second
 
 // deliver sends ps to the subscriber's chat, gathering as many as fit into
-// each message, and returns how many were delivered. With block it waits
-// out the chat's limits; otherwise it returns at the first wait.
+// each message, and returns how many were delivered (or given up on: see
+// below). With block it waits out the chat's limits; otherwise it returns
+// at the first wait.
+//
+// An answer that leaves it unclear whether Telegram took a message (no
+// answer after the request was written) sends that message again once;
+// when the second try ends unclear too, it counts as sent, since a third
+// try could make a third copy. An HTTP 200 always counts as sent. A
+// message Telegram refuses for its form goes again once as plain text.
 func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps []pending, block bool, gather int) (int, result) {
 	chatID := sub.ChatID
 	done, attempt, gather := 0, 0, max(gather, 1)
+	plain := false // ps[done] was refused once: it goes as plain text
 	for done < len(ps) {
-		items := make([]Item, 0, min(gather, len(ps)-done))
-		for _, p := range ps[done:min(done+gather, len(ps))] {
-			items = append(items, p.Item)
+		var html string
+		n := 1
+		if plain {
+			h, _ := Gathered([]Item{ps[done].Item}, s.Now())
+			html = plainText(h)
+			if u := safeURL(ps[done].Article.URL); u != "" {
+				html += "\n\n" + esc(u)
+			}
+		} else {
+			items := make([]Item, 0, min(gather, len(ps)-done))
+			for _, p := range ps[done:min(done+gather, len(ps))] {
+				items = append(items, p.Item)
+			}
+			html, n = Gathered(items, s.Now())
 		}
-		html, n := Gathered(items, s.Now())
+		msg := ps[done : done+n]
 		// The message is ready before it asks for a slot, so a slot is
 		// never held by a worker with something left to do.
 		tk, wait, err := s.lim.Admit(ctx, chatID)
@@ -242,47 +266,51 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 		// saw one repeat per worker on SIGTERM).
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendGrace)
 		var err2 error
-		if at, ok := s.tr.(AlertTransport); ok && n == 1 {
-			err2 = at.SendAlert(sctx, chatID, html, items[0].Article.URL, muteData(items[0].Topic))
-		} else if n == 1 {
-			err2 = s.tr.Send(sctx, chatID, html, items[0].Article.URL)
-		} else {
+		link := msg[0].Article.URL
+		switch at, ok := s.tr.(AlertTransport); {
+		case plain:
+			err2 = s.tr.Send(sctx, chatID, html, "")
+		case ok && n == 1:
+			err2 = at.SendAlert(sctx, chatID, html, link, muteData(msg[0].Topic))
+		case n == 1:
+			err2 = s.tr.Send(sctx, chatID, html, link)
+		default:
 			err2 = s.tr.Send(sctx, chatID, html, "")
 		}
 		cancel()
-		// The send's end, the chat's next time and the acks of what went
-		// are written in one call; a 429 or a failure holds the chat.
-		var ack []string
+		sent := err2 == nil || errors.Is(err2, ErrUnreadable)
+		// The send's end and the chat's next time are written first; a 429
+		// or a failure holds the chat. What went is acknowledged after: a
+		// crash in between sends it once more, and loses nothing.
 		var hold time.Duration
 		var ra *RetryAfterError
 		var mig *MigratedError
 		switch {
-		case err2 == nil:
-			for _, p := range ps[done : done+n] {
-				ack = append(ack, p.ids...)
-			}
+		case sent:
 		case errors.As(err2, &ra):
 			hold = ra.After
-		case errors.Is(err2, ErrBadInput) && n == 1:
-			ack = ps[done].ids // dropped below
 		case errors.Is(err2, ErrBlocked), errors.Is(err2, ErrBadInput), errors.As(err2, &mig):
 		default:
 			hold = min(time.Duration(1<<min(attempt+1, 6))*250*time.Millisecond, 30*time.Second)
 		}
-		if err := s.lim.Finish(ctx, tk, hold, ack); err != nil {
+		if err := s.lim.Finish(ctx, tk, hold); err != nil {
 			s.log.Warn("cannot record a send", "chat_id", chatID, "err", err)
-			s.ack(ctx, ack)
 		}
 		switch {
-		case err2 == nil:
+		case sent:
+			s.ack(ctx, idsOf(msg))
+			if err2 != nil {
+				s.log.Warn("telegram took a message but its answer is unreadable; counted as sent", "chat_id", chatID, "err", err2)
+				s.trouble(TroubleUnreadable)
+			}
 			if s.Sent != nil {
 				s.Sent(chatID, html)
 			}
-			for _, p := range ps[done : done+n] {
-				s.log.Info("alert sent", "chat_id", chatID, "subscriber", sub.ID, "article", p.Article.ID, "gathered", n)
+			for _, p := range msg {
+				s.log.Info("alert sent", "chat_id", chatID, "subscriber", sub.ID, "article", p.Article.ID, "gathered", n, "plain", plain)
 			}
 			done += n
-			attempt = 0
+			attempt, plain = 0, false
 		case errors.As(err2, &ra):
 			s.log.Warn("telegram asked to slow down", "chat_id", chatID, "retry_after", ra.After)
 			if block && sleep(ctx, ra.After) {
@@ -308,10 +336,30 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 		case errors.Is(err2, ErrBadInput) && n > 1:
 			// Something in one of them upset Telegram: send them one by one.
 			gather = 1
+		case errors.Is(err2, ErrBadInput) && !plain:
+			// Herald wrote something Telegram does not take: a bug to fix,
+			// so loud, but the reader still gets the alert.
+			s.log.Error("telegram refused an alert; sending it as plain text", "chat_id", chatID, "article", msg[0].Article.ID, "err", err2)
+			s.trouble(TroubleRefused)
+			plain = true
 		case errors.Is(err2, ErrBadInput):
-			s.log.Error("telegram refused an alert; dropping it", "chat_id", chatID, "article", ps[done].Article.ID, "err", err2)
+			s.log.Error("telegram refused an alert even as plain text; dropping it", "chat_id", chatID, "article", msg[0].Article.ID, "err", err2)
+			s.trouble(TroubleDropped)
+			s.ack(ctx, idsOf(msg))
 			done++
+			plain = false
 		default:
+			if errors.Is(err2, ErrUnsure) {
+				if k := s.unsure(msg); k > 0 {
+					s.log.Warn("no answer from telegram twice; counting the message as sent", "chat_id", chatID, "alerts", k, "err", err2)
+					s.ack(ctx, idsOf(msg[:k]))
+					done += k
+					if k == n {
+						attempt, plain = 0, false
+						continue
+					}
+				}
+			}
 			if ctx.Err() != nil {
 				return done, result{wait: time.Second}
 			}
@@ -325,6 +373,57 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 		}
 	}
 	return done, result{next: time.Now().Add(s.lim.gap(chatID))}
+}
+
+// unsure notes that msg may have reached Telegram. It moves the alerts
+// that already went unanswered once to the front and returns how many:
+// those count as sent. The others may be sent once more.
+func (s *Sender) unsure(msg []pending) int {
+	s.mu.Lock()
+	slices.SortStableFunc(msg, func(a, b pending) int { return cmp.Compare(b.unsure, a.unsure) })
+	k := 0
+	for i := range msg {
+		if msg[i].unsure > 0 {
+			k++
+		}
+		msg[i].unsure++
+		for _, id := range msg[i].ids {
+			s.unsures[id] = msg[i].unsure
+		}
+	}
+	s.mu.Unlock()
+	s.trouble(TroubleUnsure)
+	if k > 0 {
+		s.trouble(TroubleUnsureAgain)
+	}
+	return k
+}
+
+// idsOf lists the queue entries a message answers.
+func idsOf(ps []pending) []string {
+	var ids []string
+	for _, p := range ps {
+		ids = append(ids, p.ids...)
+	}
+	return ids
+}
+
+// plainText is an alert's HTML without its tags: what is left is escaped
+// text, which Telegram's HTML parse mode takes whatever upset it before.
+func plainText(h string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range h {
+		switch {
+		case r == '<':
+			in = true
+		case r == '>' && in:
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // migrate moves a group's subscription to its new supergroup id, and

@@ -3,19 +3,12 @@ package bot
 import (
 	"cmp"
 	"context"
-	"errors"
 	"log/slog"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/herald-news/herald/article"
 	"github.com/herald-news/herald/delivery"
-	"github.com/herald-news/herald/queue"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
 )
@@ -57,8 +50,12 @@ type Sender struct {
 	// FlushEvery is how often held alerts (round-ups, quiet hours) are
 	// looked at (default 2 s).
 	FlushEvery time.Duration
+	// Trouble, when set, is told of each send that went wrong in a way an
+	// operator should see (metrics): one of the Trouble* kinds.
+	Trouble func(kind string)
 
-	lim *Limiter
+	lim   *Limiter
+	queue *delivery.AlertQueue
 
 	artMu    sync.Mutex
 	artCache map[string]cachedArticle
@@ -68,6 +65,7 @@ type Sender struct {
 	chats    map[int64]*chatQueue
 	ready    []int64
 	inHand   map[string]struct{}
+	unsures  map[string]int // entries whose sends ended with no answer, and how often
 	stopping bool
 }
 
@@ -97,16 +95,18 @@ func NewSender(st *store.Store, subs *subscriptions.Store, tr Transport, log *sl
 }
 
 // Stream is the alert queue as this sender reads it.
-func (s *Sender) Stream() *queue.Stream {
-	return &queue.Stream{Redis: s.st.Redis, Key: delivery.TelegramQueue(s.st), Group: "telegram", Consumer: s.Consumer, Log: s.log}
+func (s *Sender) Stream() *delivery.AlertQueue {
+	return delivery.NewAlertQueue(s.st, s.Consumer, s.ClaimAfter, s.log)
 }
 
 // Run sends alerts until ctx ends. On the way out it finishes nothing new;
 // alerts in hand stay pending in the group and are claimed again.
 func (s *Sender) Run(ctx context.Context) error {
-	q := s.Stream()
+	// Zero values from a caller mean the defaults.
+	s.ClaimAfter = cmp.Or(s.ClaimAfter, 30*time.Second)
+	s.queue = s.Stream()
 	for {
-		err := q.Ensure(ctx)
+		err := s.queue.Ensure(ctx)
 		if err == nil {
 			break
 		}
@@ -115,8 +115,6 @@ func (s *Sender) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	// Zero values from a caller mean the defaults.
-	s.ClaimAfter = cmp.Or(s.ClaimAfter, 30*time.Second)
 	s.FlushEvery = cmp.Or(s.FlushEvery, 2*time.Second)
 	s.MaxInHand = cmp.Or(s.MaxInHand, 4096)
 	s.MaxGather = cmp.Or(s.MaxGather, 10)
@@ -124,6 +122,7 @@ func (s *Sender) Run(ctx context.Context) error {
 	s.cond = sync.NewCond(&s.mu)
 	s.chats = map[int64]*chatQueue{}
 	s.inHand = map[string]struct{}{}
+	s.unsures = map[string]int{}
 	s.ready = nil
 	s.stopping = false
 	s.mu.Unlock()
@@ -152,99 +151,37 @@ func (s *Sender) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// read takes alerts from the stream (new ones, and ones a dead consumer
+// read takes alerts from the queue (new ones, and ones a dead consumer
 // left) while there is room in hand, until ctx ends.
 func (s *Sender) read(ctx context.Context) {
-	key := delivery.TelegramQueue(s.st)
-	var lastClaim time.Time
-	backoff := time.Duration(0)
-	for ctx.Err() == nil {
+	room := func(context.Context) int {
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		for len(s.inHand) >= s.MaxInHand && !s.stopping {
 			s.cond.Wait()
 		}
-		room := s.MaxInHand - len(s.inHand)
-		s.mu.Unlock()
-		if ctx.Err() != nil {
-			return
-		}
-		var got []redis.XMessage
-		var err error
-		source := "new"
-		if time.Since(lastClaim) > s.ClaimAfter/4 {
-			source = "claimed"
-			lastClaim = time.Now()
-			got, _, err = s.st.Redis.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-				Stream: key, Group: "telegram", Consumer: s.Consumer,
-				MinIdle: s.ClaimAfter, Start: "0-0", Count: int64(min(room, 500)),
-			}).Result()
-			if errors.Is(err, redis.Nil) {
-				err = nil
-			}
-		}
-		if err == nil && len(got) == 0 {
-			source = "new"
-			var res []redis.XStream
-			res, err = s.st.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{
-				Group: "telegram", Consumer: s.Consumer, Streams: []string{key, ">"},
-				Count: int64(min(room, 500)), Block: time.Second,
-			}).Result()
-			if errors.Is(err, redis.Nil) {
-				err = nil
-			}
-			for _, x := range res {
-				got = append(got, x.Messages...)
-			}
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			if strings.Contains(err.Error(), "NOGROUP") {
-				_ = s.Stream().Ensure(ctx)
-			}
-			backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
-			s.log.Warn("alert queue read failed", "err", err, "retry_in", backoff)
-			sleep(ctx, backoff)
-			continue
-		}
-		backoff = 0
-		var junk []string
+		// One read of at most 500 keeps Redis's answer small.
+		return min(s.MaxInHand-len(s.inHand), 500)
+	}
+	_ = s.queue.Consume(ctx, room, func(_ context.Context, got []delivery.Queued) {
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		for _, m := range got {
-			e, ok := parseEntry(m)
-			if !ok {
-				junk = append(junk, m.ID)
+			if _, dup := s.inHand[m.ID]; dup {
 				continue
 			}
-			if _, dup := s.inHand[e.id]; dup {
-				continue
-			}
-			s.log.Debug("alert read", "source", source, "entry", e.id, "chat_id", e.al.ChatID, "article", e.al.Article)
-			s.inHand[e.id] = struct{}{}
-			q := s.chats[e.al.ChatID]
+			s.log.Debug("alert read", "claimed", m.Claimed, "entry", m.ID, "chat_id", m.ChatID, "article", m.Article)
+			s.inHand[m.ID] = struct{}{}
+			q := s.chats[m.ChatID]
 			if q == nil {
 				q = &chatQueue{}
-				s.chats[e.al.ChatID] = q
+				s.chats[m.ChatID] = q
 			}
-			q.items = append(q.items, e)
-			s.scheduleLocked(e.al.ChatID, q)
+			q.items = append(q.items, entry{id: m.ID, al: m.Alert})
+			s.scheduleLocked(m.ChatID, q)
 		}
 		s.pruneLocked()
-		s.mu.Unlock()
-		if len(junk) > 0 {
-			s.ack(ctx, junk)
-		}
-	}
-}
-
-func parseEntry(m redis.XMessage) (entry, bool) {
-	str := func(k string) string { v, _ := m.Values[k].(string); return v }
-	chat, err := strconv.ParseInt(str("chat"), 10, 64)
-	if err != nil || chat == 0 || str("sub") == "" || str("article") == "" {
-		return entry{}, false
-	}
-	return entry{id: m.ID, al: delivery.Alert{Sub: str("sub"), ChatID: chat, Article: str("article"), Topic: str("topic")}}, true
+	})
 }
 
 // scheduleLocked makes a chat with alerts ready for a worker, now or when
@@ -318,6 +255,7 @@ func (s *Sender) work(ctx context.Context) {
 				// they are claimed again after ClaimAfter.
 				for _, e := range rest {
 					delete(s.inHand, e.id)
+					delete(s.unsures, e.id)
 				}
 				q.attempts = 0
 				s.log.Warn("giving alerts back to the queue after repeated failures", "chat_id", chat, "alerts", len(rest))
@@ -338,15 +276,49 @@ func (s *Sender) done(ids []string) {
 	s.mu.Lock()
 	for _, id := range ids {
 		delete(s.inHand, id)
+		delete(s.unsures, id)
 	}
 	s.mu.Unlock()
 }
 
+// unsureCount is how many sends of an entry ended with no answer.
+func (s *Sender) unsureCount(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unsures[id]
+}
+
+// Kinds of trouble a Sender reports through Trouble.
+const (
+	// TroubleUnreadable: Telegram answered HTTP 200 with a body that does
+	// not decode. The message counts as sent.
+	TroubleUnreadable = "unreadable"
+	// TroubleUnsure: no answer came after the request was written, so
+	// Telegram may have the message. It is sent again once.
+	TroubleUnsure = "unsure"
+	// TroubleUnsureAgain: the second try ended with no answer too. The
+	// message counts as sent rather than risk a third copy.
+	TroubleUnsureAgain = "unsure_again"
+	// TroubleRefused: Telegram refused a message for its form (a 400 that
+	// is not about the chat). It is sent again as plain text.
+	TroubleRefused = "refused"
+	// TroubleDropped: the plain text was refused too; the alert is dropped.
+	TroubleDropped = "dropped"
+)
+
+func (s *Sender) trouble(kind string) {
+	if s.Trouble != nil {
+		s.Trouble(kind)
+	}
+}
+
+// ack takes finished alerts off the queue. A failure only means they
+// may be sent again once claimed: nothing is lost.
 func (s *Sender) ack(ctx context.Context, ids []string) {
 	if len(ids) == 0 {
 		return
 	}
-	if err := s.st.Redis.XAck(context.WithoutCancel(ctx), delivery.TelegramQueue(s.st), "telegram", ids...).Err(); err != nil {
+	if err := s.queue.Ack(context.WithoutCancel(ctx), ids...); err != nil {
 		s.log.Warn("alert ack failed; it may be sent again", "err", err)
 	}
 }
@@ -355,7 +327,6 @@ func (s *Sender) ack(ctx context.Context, ids []string) {
 // for a slow chat are not taken over by another process as if this one
 // had died.
 func (s *Sender) keepAlive(ctx context.Context) {
-	key := delivery.TelegramQueue(s.st)
 	for sleep(ctx, s.ClaimAfter/3) {
 		s.mu.Lock()
 		ids := make([]string, 0, len(s.inHand))
@@ -363,13 +334,8 @@ func (s *Sender) keepAlive(ctx context.Context) {
 			ids = append(ids, id)
 		}
 		s.mu.Unlock()
-		for chunk := range slices.Chunk(ids, 500) {
-			err := s.st.Redis.XClaimJustID(ctx, &redis.XClaimArgs{
-				Stream: key, Group: "telegram", Consumer: s.Consumer, MinIdle: 0, Messages: chunk,
-			}).Err()
-			if err != nil && ctx.Err() == nil {
-				s.log.Warn("cannot renew the claim on alerts in hand", "err", err)
-			}
+		if err := s.queue.Renew(ctx, ids...); err != nil && ctx.Err() == nil {
+			s.log.Warn("cannot renew the claim on alerts in hand", "err", err)
 		}
 	}
 }

@@ -71,7 +71,8 @@ func addSub(t testing.TB, subs *subscriptions.Store, chat int64, topics ...strin
 
 func enqueue(t testing.TB, st *store.Store, chat int64, art, topic string) {
 	t.Helper()
-	_, err := delivery.EnqueueTelegram(context.Background(), st, art, delivery.Alert{Sub: subscriptions.TelegramID(chat), ChatID: chat, Article: art, Topic: topic})
+	alert := delivery.Alert{Sub: subscriptions.TelegramID(chat), ChatID: chat, Article: art, Topic: topic}
+	_, _, err := delivery.EnqueueBatch(context.Background(), st, art, []delivery.Alert{alert}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
+	"sync"
 	"time"
 
 	tg "github.com/go-telegram/bot"
@@ -27,6 +29,12 @@ type AlertTransport interface {
 var (
 	ErrBlocked  = errors.New("chat blocked the bot or no longer exists")
 	ErrBadInput = errors.New("telegram refused the message")
+	// ErrUnsure: the request was written but no answer came (a timeout, a
+	// reset connection), so Telegram may have taken the message.
+	ErrUnsure = errors.New("no answer after the request was sent: telegram may have the message")
+	// ErrUnreadable: Telegram answered HTTP 200, so it took the message,
+	// but the answer could not be read. The message counts as sent.
+	ErrUnreadable = errors.New("telegram took the message but its answer is unreadable")
 )
 
 // RetryAfterError asks to wait before sending to the chat again.
@@ -70,8 +78,53 @@ func (t *APITransport) SendAlert(ctx context.Context, chatID int64, html, link, 
 	if len(row) > 0 {
 		p.ReplyMarkup = &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{row}}
 	}
+	ctx, ex := watchExchange(ctx)
 	_, err := t.API.SendMessage(ctx, p)
+	return classifySend(err, ex)
+}
+
+// classifySend turns the outcome of a send into the sender's errors,
+// telling apart from what the HTTP client saw a failure that may have
+// reached Telegram from one that did not.
+func classifySend(err error, ex *exchange) error {
+	if err == nil {
+		return nil
+	}
+	traced, wrote, status := ex.seen()
+	switch {
+	case status == http.StatusOK:
+		// go-telegram/bot reports a body that does not decode as an error
+		// whatever the status; the status says Telegram took it.
+		return fmt.Errorf("%w: %v", ErrUnreadable, err)
+	case status == 0 && (wrote || !traced):
+		// No answer, after the whole request was written (or through a
+		// client that does not say): Telegram may have it.
+		return fmt.Errorf("%w: %v", ErrUnsure, err)
+	}
+	// An answer with an error status, or a failure before the request was
+	// written (a dial error, a refused connection): it may be retried.
 	return classify(err)
+}
+
+// goneChat are the parts of Bot API error descriptions that say the chat
+// cannot be written to any more (most come with 403, some with 400): the
+// subscriber is deactivated instead of retried for ever.
+var goneChat = []string{
+	"chat not found", "user not found", "peer_id_invalid", "bot was blocked",
+	"user is deactivated", "bot was kicked", "bot is not a member",
+	"group chat was deactivated", "chat_write_forbidden",
+	"have no rights to send", "not enough rights to send",
+}
+
+// chatGone reports whether a Bot API error says the chat is out of reach.
+func chatGone(err error) bool {
+	msg := strings.ToLower(err.Error())
+	for _, g := range goneChat {
+		if strings.Contains(msg, g) {
+			return true
+		}
+	}
+	return false
 }
 
 // classify turns a Bot API error into the sender's errors.
@@ -87,9 +140,11 @@ func classify(err error) error {
 		return &MigratedError{To: int64(migrated.MigrateToChatID)}
 	case errors.Is(err, tg.ErrorForbidden):
 		return fmt.Errorf("%w: %v", ErrBlocked, err)
-	case errors.Is(err, tg.ErrorBadRequest) && strings.Contains(strings.ToLower(err.Error()), "chat not found"):
+	case errors.Is(err, tg.ErrorBadRequest) && chatGone(err):
 		return fmt.Errorf("%w: %v", ErrBlocked, err)
 	case errors.Is(err, tg.ErrorBadRequest):
+		// About the message itself (entities, length, a button): the
+		// chat is fine.
 		return fmt.Errorf("%w: %v", ErrBadInput, err)
 	}
 	return err
@@ -103,5 +158,63 @@ func NewHTTPClient() *http.Client {
 	tr.MaxIdleConnsPerHost = 128 // default 2 would reopen a connection per message
 	tr.IdleConnTimeout = 90 * time.Second
 	// Long polls wait up to a minute; 75 s also bounds a hung send.
-	return &http.Client{Transport: tr, Timeout: 75 * time.Second}
+	return &http.Client{Transport: watchingTransport{tr}, Timeout: 75 * time.Second}
+}
+
+// exchange is what the HTTP client saw of one request: whether the whole
+// request was written, and the status of the answer. A send needs it to
+// know whether a failure may have reached Telegram, which go-telegram/bot's
+// errors do not say.
+type exchange struct {
+	mu     sync.Mutex
+	traced bool // the request went through watchingTransport
+	wrote  bool
+	status int // 0: no answer
+}
+
+func (e *exchange) seen() (traced, wrote bool, status int) {
+	if e == nil {
+		return false, false, 0
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.traced, e.wrote, e.status
+}
+
+type exchangeKey struct{}
+
+// watchExchange asks the HTTP client to record the request made with ctx.
+func watchExchange(ctx context.Context) (context.Context, *exchange) {
+	ex := &exchange{}
+	return context.WithValue(ctx, exchangeKey{}, ex), ex
+}
+
+// watchingTransport records, for requests whose context asks for it,
+// whether the request was written in full and what status came back.
+type watchingTransport struct{ base http.RoundTripper }
+
+func (t watchingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ex, _ := req.Context().Value(exchangeKey{}).(*exchange)
+	if ex == nil {
+		return t.base.RoundTrip(req)
+	}
+	ex.mu.Lock()
+	ex.traced = true
+	ex.mu.Unlock()
+	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
+		// A request cut off while being written is incomplete, and
+		// Telegram does not act on it.
+		if i.Err == nil {
+			ex.mu.Lock()
+			ex.wrote = true
+			ex.mu.Unlock()
+		}
+	}}
+	resp, err := t.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	if resp != nil {
+		ex.mu.Lock()
+		ex.status = resp.StatusCode
+		ex.mu.Unlock()
+	}
+	return resp, err
 }

@@ -126,8 +126,7 @@ func TestTrimKeepsWhatAnyGroupNeeds(t *testing.T) {
 	}
 	take := func(s *Stream, n int64) []Message {
 		t.Helper()
-		s.Batch = n
-		msgs, err := s.read(ctx)
+		msgs, err := s.read(ctx, n)
 		if err != nil || len(msgs) != int(n) {
 			t.Fatalf("%s read %d entries, %v; want %d", s.Group, len(msgs), err, n)
 		}
