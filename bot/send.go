@@ -26,9 +26,18 @@ import (
 type pending struct {
 	Item
 	ids []string
-	// unsure counts sends of it that ended with no answer: it may be
-	// sent again only while this is under 2.
+	sendMark
+}
+
+// sendMark is what earlier sends of an alert left to know: they are kept
+// per queue entry while the alert is in hand, across attempts.
+type sendMark struct {
+	// unsure counts sends that ended with no answer: the alert may be sent
+	// again only while this is under 2.
 	unsure int
+	// refused says Telegram refused the alert for its form: it goes as
+	// plain text.
+	refused bool
 }
 
 // serve sends what waits for one chat. It returns the alerts to try again
@@ -90,7 +99,7 @@ func (s *Sender) serve(ctx context.Context, chat int64, items []entry) (rest []e
 			e.al.Topic = topic
 			hold = append(hold, e)
 		default:
-			send = appendUnique(send, pending{Item: Item{Article: a, Topic: topic}, ids: []string{e.id}, unsure: s.unsureCount(e.id)})
+			send = appendUnique(send, pending{Item: Item{Article: a, Topic: topic}, ids: []string{e.id}, sendMark: s.markOf(e.id)})
 		}
 	}
 	finished(drop)
@@ -142,6 +151,7 @@ func appendUnique(ps []pending, p pending) []pending {
 		if ps[i].Article.ID == p.Article.ID || (p.Article.StoryID != "" && ps[i].Article.StoryID == p.Article.StoryID) {
 			ps[i].ids = append(ps[i].ids, p.ids...)
 			ps[i].unsure = max(ps[i].unsure, p.unsure)
+			ps[i].refused = ps[i].refused || p.refused
 			return ps
 		}
 	}
@@ -226,8 +236,8 @@ const sendGrace = 5 * time.Second
 func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps []pending, block bool, gather int) (int, result) {
 	chatID := sub.ChatID
 	done, attempt, gather := 0, 0, max(gather, 1)
-	plain := false // ps[done] was refused once: it goes as plain text
 	for done < len(ps) {
+		plain := ps[done].refused
 		var html string
 		n := 1
 		if plain {
@@ -310,7 +320,7 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 				s.log.Info("alert sent", "chat_id", chatID, "subscriber", sub.ID, "article", p.Article.ID, "gathered", n, "plain", plain)
 			}
 			done += n
-			attempt, plain = 0, false
+			attempt = 0
 		case errors.As(err2, &ra):
 			s.log.Warn("telegram asked to slow down", "chat_id", chatID, "retry_after", ra.After)
 			if block && sleep(ctx, ra.After) {
@@ -341,13 +351,13 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 			// so loud, but the reader still gets the alert.
 			s.log.Error("telegram refused an alert; sending it as plain text", "chat_id", chatID, "article", msg[0].Article.ID, "err", err2)
 			s.trouble(TroubleRefused)
-			plain = true
+			ps[done].refused = true
+			s.remember(ps[done])
 		case errors.Is(err2, ErrBadInput):
 			s.log.Error("telegram refused an alert even as plain text; dropping it", "chat_id", chatID, "article", msg[0].Article.ID, "err", err2)
 			s.trouble(TroubleDropped)
 			s.ack(ctx, idsOf(msg))
 			done++
-			plain = false
 		default:
 			if errors.Is(err2, ErrUnsure) {
 				if k := s.unsure(msg); k > 0 {
@@ -355,7 +365,7 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 					s.ack(ctx, idsOf(msg[:k]))
 					done += k
 					if k == n {
-						attempt, plain = 0, false
+						attempt = 0
 						continue
 					}
 				}
@@ -387,9 +397,7 @@ func (s *Sender) unsure(msg []pending) int {
 			k++
 		}
 		msg[i].unsure++
-		for _, id := range msg[i].ids {
-			s.unsures[id] = msg[i].unsure
-		}
+		s.rememberLocked(msg[i])
 	}
 	s.mu.Unlock()
 	s.trouble(TroubleUnsure)

@@ -65,7 +65,7 @@ type Sender struct {
 	chats    map[int64]*chatQueue
 	ready    []int64
 	inHand   map[string]struct{}
-	unsures  map[string]int // entries whose sends ended with no answer, and how often
+	marks    map[string]sendMark // what earlier sends of entries in hand left
 	stopping bool
 }
 
@@ -122,7 +122,7 @@ func (s *Sender) Run(ctx context.Context) error {
 	s.cond = sync.NewCond(&s.mu)
 	s.chats = map[int64]*chatQueue{}
 	s.inHand = map[string]struct{}{}
-	s.unsures = map[string]int{}
+	s.marks = map[string]sendMark{}
 	s.ready = nil
 	s.stopping = false
 	s.mu.Unlock()
@@ -255,7 +255,7 @@ func (s *Sender) work(ctx context.Context) {
 				// they are claimed again after ClaimAfter.
 				for _, e := range rest {
 					delete(s.inHand, e.id)
-					delete(s.unsures, e.id)
+					delete(s.marks, e.id)
 				}
 				q.attempts = 0
 				s.log.Warn("giving alerts back to the queue after repeated failures", "chat_id", chat, "alerts", len(rest))
@@ -276,16 +276,31 @@ func (s *Sender) done(ids []string) {
 	s.mu.Lock()
 	for _, id := range ids {
 		delete(s.inHand, id)
-		delete(s.unsures, id)
+		delete(s.marks, id)
 	}
 	s.mu.Unlock()
 }
 
-// unsureCount is how many sends of an entry ended with no answer.
-func (s *Sender) unsureCount(id string) int {
+// markOf is what earlier sends of an entry left.
+func (s *Sender) markOf(id string) sendMark {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.unsures[id]
+	return s.marks[id]
+}
+
+// remember keeps p's mark for its entries' next attempt.
+func (s *Sender) remember(p pending) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rememberLocked(p)
+}
+
+func (s *Sender) rememberLocked(p pending) {
+	for _, id := range p.ids {
+		if _, ok := s.inHand[id]; ok {
+			s.marks[id] = p.sendMark
+		}
+	}
 }
 
 // Kinds of trouble a Sender reports through Trouble.
