@@ -40,7 +40,8 @@ func (tr *troubles) get(kind string) int {
 // chats, one alert each, while the double spoils the answers of the first
 // accepted messages in each of its ways.
 func TestSenderAmbiguousAnswers(t *testing.T) {
-	const chats, spoiled = 60, 15
+	// More spoiled answers than chats, so that many retries are spoiled too.
+	const chats, spoiled = 60, 90
 	for _, mode := range []struct {
 		kind  string
 		fault telegramtest.Fault

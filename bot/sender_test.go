@@ -183,7 +183,8 @@ func TestSenderGathersHoldsAndDeactivates(t *testing.T) {
 // the senders' group: nothing is in hand any more.
 func waitAcked(t *testing.T, st *store.Store) {
 	t.Helper()
-	waitUntil(t, func() bool {
+	// Long enough for two sends that each wait out sendGrace.
+	waitFor(t, 30*time.Second, func() bool {
 		ctx := context.Background()
 		key := delivery.TelegramQueue(st)
 		last, err := st.Redis.XRevRangeN(ctx, key, "+", "-", 1).Result()
@@ -206,9 +207,14 @@ func waitAcked(t *testing.T, st *store.Store) {
 
 func waitUntil(t *testing.T, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+	waitFor(t, 10*time.Second, cond)
+}
+
+func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 10s")
+			t.Fatalf("condition not met in %s", timeout)
 		}
 	}
 }
