@@ -93,7 +93,7 @@ func alertsAcked(st *store.Store) bool {
 	defer cancel()
 	key := delivery.TelegramQueue(st)
 	last, err := st.Redis.XRevRangeN(ctx, key, "+", "-", 1).Result()
-	if err != nil || len(last) == 0 {
+	if err != nil {
 		return false
 	}
 	gs, err := st.Redis.XInfoGroups(ctx, key).Result()
@@ -102,7 +102,8 @@ func alertsAcked(st *store.Store) bool {
 	}
 	for _, g := range gs {
 		if g.Name == delivery.TelegramGroup {
-			return g.Pending == 0 && g.LastDeliveredID == last[0].ID
+			// An empty stream was trimmed: everything in it was acked.
+			return g.Pending == 0 && (len(last) == 0 || g.LastDeliveredID == last[0].ID)
 		}
 	}
 	return false
