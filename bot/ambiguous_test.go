@@ -3,11 +3,13 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/herald-news/herald/bot/telegramtest"
 	"github.com/herald-news/herald/store/storetest"
@@ -27,6 +29,12 @@ func (tr *troubles) add(kind string) {
 		tr.n = map[string]int{}
 	}
 	tr.n[kind]++
+}
+
+func (tr *troubles) String() string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return fmt.Sprint(tr.n)
 }
 
 func (tr *troubles) get(kind string) int {
@@ -69,6 +77,9 @@ func TestSenderAmbiguousAnswers(t *testing.T) {
 			runSender(t, s)
 
 			waitAcked(t, st)
+			// The sender gave up on stalled requests before the double
+			// saw their clients hang up.
+			srv.WaitIdle(10*time.Second, "sendMessage")
 			misanswered := srv.Misanswered("sendMessage", mode.kind)
 			if misanswered == 0 {
 				t.Fatal("the double spoiled no answer: the test tests nothing")
@@ -84,7 +95,7 @@ func TestSenderAmbiguousAnswers(t *testing.T) {
 				}
 				dups += max(n-1, 0)
 			}
-			t.Logf("%s: %d answers spoiled, %d duplicates; troubles %v", mode.kind, misanswered, dups, tr.n)
+			t.Logf("%s: %d answers spoiled, %d duplicates; troubles %s", mode.kind, misanswered, dups, &tr)
 			if mode.kind == telegramtest.MisGarbled {
 				if dups > 0 {
 					t.Errorf("%d duplicates after HTTP 200s: an HTTP 200 counts as sent", dups)

@@ -191,6 +191,7 @@ type Server struct {
 	botSends []time.Time // sliding one-second window, oldest first
 	paidSend []time.Time
 	faults   []*Fault
+	inFlight map[string]int // requests being answered, by method (a call is recorded when it ends)
 }
 
 type chatState struct {
@@ -224,6 +225,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		users:    map[int64]User{},
 		queries:  map[string]bool{},
 		perMeth:  map[string]int{},
+		inFlight: map[string]int{},
 		commands: map[string][]Command{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
@@ -378,12 +380,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	call := Call{Method: m.name, Params: p, Time: s.now()}
 	s.mu.Lock()
 	s.perMeth[m.name]++
+	s.inFlight[m.name]++
 	s.mu.Unlock()
 
 	status, mis := s.serveMethod(w, r, m.name, m.fn, p, perr)
 
 	call.Status, call.Misanswer = status, mis
 	s.mu.Lock()
+	s.inFlight[m.name]--
 	s.calls = append(s.calls, call)
 	if status == http.StatusTooManyRequests {
 		s.tooMany++
