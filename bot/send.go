@@ -308,7 +308,6 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 		}
 		switch {
 		case sent:
-			s.ack(ctx, idsOf(msg))
 			if err2 != nil {
 				s.log.Warn("telegram took a message but its answer is unreadable; counted as sent", "chat_id", chatID, "err", err2)
 				s.trouble(TroubleUnreadable)
@@ -316,6 +315,9 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 			if s.Sent != nil {
 				s.Sent(chatID, html)
 			}
+			// Counted before acknowledged: once the queue is done with
+			// it, every count of it is in.
+			s.ack(ctx, idsOf(msg))
 			for _, p := range msg {
 				s.log.Info("alert sent", "chat_id", chatID, "subscriber", sub.ID, "article", p.Article.ID, "gathered", n, "plain", plain)
 			}
