@@ -14,7 +14,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/herald-news/herald/delivery"
 	"github.com/herald-news/herald/store"
 )
 
@@ -31,8 +30,9 @@ import (
 // slot. A message stays counted from its slot until one second after its
 // send came back, so however late or jittery the sends are, no second on
 // Telegram's side can hold more than the rate. Finishing a message records
-// when its send came back, sets the chat's next free time from it and acks
-// its alerts, in the same script call.
+// when its send came back and sets the chat's next free time from it. The
+// limiter knows nothing of the alert queue: the sender acknowledges what
+// it sent after the finish.
 //
 // Inside a process the calls are combined: one goroutine at a time talks
 // to Redis for every admission and finish waiting, so at 1,000 messages a
@@ -121,16 +121,15 @@ type finishReq struct {
 	tk   *Ticket
 	end  int64 // when the send came back on Redis's clock (µs); -1: never sent
 	hold time.Duration
-	ack  []string
 	done chan error // buffered
 }
 
 // stepScript finishes messages, then admits messages, in one call.
 //
-// KEYS: rate, window, alert stream, then one chat key per finish and per
-// admission. ARGV: interval µs, horizon µs, rate cap, lease µs, group,
-// #finishes, #admissions; per finish: member, end µs (-1: never sent),
-// chat gap ms, hold ms, #ids, ids; per admission: member, chat gap ms.
+// KEYS: rate, window, then one chat key per finish and per admission.
+// ARGV: interval µs, horizon µs, rate cap, lease µs, #finishes,
+// #admissions; per finish: member, end µs (-1: never sent), chat gap ms,
+// hold ms; per admission: member, chat gap ms.
 // A chat with a message on its way holds minus the lease's end (ms): it is
 // free no sooner than a gap after that message comes back.
 //
@@ -143,12 +142,12 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local nowms = math.floor(now / 1000)
 local interval, horizon = tonumber(ARGV[1]), tonumber(ARGV[2])
 local cap, lease = tonumber(ARGV[3]), tonumber(ARGV[4])
-local nfin, nadm = tonumber(ARGV[6]), tonumber(ARGV[7])
-local a, k = 8, 4
+local nfin, nadm = tonumber(ARGV[5]), tonumber(ARGV[6])
+local a, k = 7, 3
 for i = 1, nfin do
   local member, fend = ARGV[a], tonumber(ARGV[a + 1])
-  local gap, hold, nids = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
-  a = a + 5
+  local gap, hold = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  a = a + 4
   local nxt = nowms + hold
   if fend < 0 then
     redis.call('ZREM', KEYS[2], member)
@@ -162,10 +161,6 @@ for i = 1, nfin do
     redis.call('DEL', KEYS[k])
   end
   k = k + 1
-  if nids > 0 then
-    redis.call('XACK', KEYS[3], ARGV[5], unpack(ARGV, a, a + nids - 1))
-    a = a + nids
-  end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.0f', now - 1000000))
 local out = {now}
@@ -245,12 +240,12 @@ func (l *Limiter) Admit(ctx context.Context, chatID int64) (*Ticket, time.Durati
 }
 
 // Finish records that the ticket's send came back now (successful or not:
-// a failed send may still have reached Telegram), keeps the chat waiting
-// at least hold (retry_after, a back-off), and acks the stream entries ack,
-// all in one call. It finishes even when ctx has ended.
-func (l *Limiter) Finish(ctx context.Context, tk *Ticket, hold time.Duration, ack []string) error {
+// a failed send may still have reached Telegram) and keeps the chat
+// waiting at least hold (retry_after, a back-off). It finishes even when
+// ctx has ended.
+func (l *Limiter) Finish(ctx context.Context, tk *Ticket, hold time.Duration) error {
 	end := tk.redis + time.Since(tk.issued).Microseconds()
-	r := &finishReq{tk: tk, end: end, hold: hold, ack: ack, done: make(chan error, 1)}
+	r := &finishReq{tk: tk, end: end, hold: hold, done: make(chan error, 1)}
 	l.enqueueFinish(r)
 	return <-r.done
 }
@@ -335,14 +330,11 @@ func (l *Limiter) step(fin []*finishReq, adm []*admitReq) time.Duration {
 	// their workers: short, so most workers keep preparing messages.
 	horizon := max(25*time.Millisecond, 3*interval)
 	capacity := max(1, int64(math.Floor(l.rate)))
-	keys := []string{RateKey(l.st), WindowKey(l.st), delivery.TelegramQueue(l.st)}
-	args := []any{interval.Microseconds(), horizon.Microseconds(), capacity, l.Lease.Microseconds(), "telegram", len(fin), len(adm)}
+	keys := []string{RateKey(l.st), WindowKey(l.st)}
+	args := []any{interval.Microseconds(), horizon.Microseconds(), capacity, l.Lease.Microseconds(), len(fin), len(adm)}
 	for _, f := range fin {
 		keys = append(keys, ChatKey(l.st, f.tk.chat))
-		args = append(args, f.tk.member, f.end, l.gap(f.tk.chat).Milliseconds(), int64(math.Ceil(float64(f.hold)/float64(time.Millisecond))), len(f.ack))
-		for _, id := range f.ack {
-			args = append(args, id)
-		}
+		args = append(args, f.tk.member, f.end, l.gap(f.tk.chat).Milliseconds(), int64(math.Ceil(float64(f.hold)/float64(time.Millisecond))))
 	}
 	members := make([]string, len(adm))
 	for i, r := range adm {

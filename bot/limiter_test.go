@@ -51,7 +51,7 @@ func admitNow(t *testing.T, l *Limiter, chat int64) *Ticket {
 // finishTicket records that a ticket's send came back now. (The one
 // place these tests call Finish.)
 func finishTicket(l *Limiter, tk *Ticket, hold time.Duration) error {
-	return l.Finish(context.Background(), tk, hold, nil)
+	return l.Finish(context.Background(), tk, hold)
 }
 
 // finish is finishTicket for the test's own goroutine.

@@ -48,7 +48,7 @@ func (b *Bot) reply(ctx context.Context, chatID int64, html string, kb *models.I
 			if errors.As(err, &ra) {
 				hold = ra.After
 			}
-			_ = b.Limiter.Finish(ctx, tk, hold, nil)
+			_ = b.Limiter.Finish(ctx, tk, hold)
 		}
 		switch {
 		case err == nil:

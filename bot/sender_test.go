@@ -71,7 +71,8 @@ func addSub(t testing.TB, subs *subscriptions.Store, chat int64, topics ...strin
 
 func enqueue(t testing.TB, st *store.Store, chat int64, art, topic string) {
 	t.Helper()
-	_, err := delivery.EnqueueTelegram(context.Background(), st, art, delivery.Alert{Sub: subscriptions.TelegramID(chat), ChatID: chat, Article: art, Topic: topic})
+	alert := delivery.Alert{Sub: subscriptions.TelegramID(chat), ChatID: chat, Article: art, Topic: topic}
+	_, _, err := delivery.EnqueueBatch(context.Background(), st, art, []delivery.Alert{alert}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,10 +102,11 @@ func TestSenderRetryAfterThenOnce(t *testing.T) {
 	runSender(t, s)
 	enqueue(t, st, 7, "a1", "belarus")
 	srv.WaitSentTo(10*time.Second, 7, 2)
-	time.Sleep(2500 * time.Millisecond)
+	// Once the alert is off the queue nothing can send it again.
+	waitAcked(t, st)
 	if got := srv.SentTo(7); len(got) != 2 {
 		for _, m := range got {
-			fmt.Println(m.Plain)
+			t.Log(m.Plain)
 		}
 		t.Fatalf("chat got %d messages, want 2", len(got))
 	}
@@ -163,7 +165,9 @@ func TestSenderGathersHoldsAndDeactivates(t *testing.T) {
 	if _, err := st.Redis.ZScore(ctx, DueKey(st), "tg:14").Result(); err != nil {
 		t.Fatalf("hourly chat not scheduled: %v", err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Every alert was sent, dropped (paused) or moved to the held list: none
+	// is left that could still reach the paused or the hourly chat.
+	waitAcked(t, st)
 	if n := len(srv.SentTo(13)) + len(srv.SentTo(14)); n != 0 {
 		t.Fatalf("paused or hourly chats got %d messages", n)
 	}
@@ -175,11 +179,43 @@ func TestSenderGathersHoldsAndDeactivates(t *testing.T) {
 	}
 }
 
+// waitAcked waits until every alert queued was read and acknowledged by
+// the senders' group: nothing is in hand any more.
+func waitAcked(t *testing.T, st *store.Store) {
+	t.Helper()
+	// Long enough for two sends that each wait out sendGrace.
+	waitFor(t, 30*time.Second, func() bool {
+		ctx := context.Background()
+		key := delivery.TelegramQueue(st)
+		last, err := st.Redis.XRevRangeN(ctx, key, "+", "-", 1).Result()
+		if err != nil {
+			return false
+		}
+		gs, err := st.Redis.XInfoGroups(ctx, key).Result()
+		if err != nil {
+			return false
+		}
+		for _, g := range gs {
+			if g.Name == delivery.TelegramGroup {
+				// Read up to the last entry, and nothing left unacknowledged.
+				// An empty stream was trimmed: everything in it was acked.
+				return g.Pending == 0 && (len(last) == 0 || g.LastDeliveredID == last[0].ID)
+			}
+		}
+		return false
+	})
+}
+
 func waitUntil(t *testing.T, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+	waitFor(t, 10*time.Second, cond)
+}
+
+func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 10s")
+			t.Fatalf("condition not met in %s", timeout)
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,26 +19,11 @@ import (
 // MarkerTTL is how long Herald remembers that a story went to a subscriber.
 const MarkerTTL = 30 * 24 * time.Hour
 
-// Alert is one Telegram message to send.
-type Alert struct {
-	Sub     string // subscriber id
-	ChatID  int64
-	Article string // article id
-	Topic   string // the topic that matched, as the subscriber wrote it
-}
-
 // Item is one matched article waiting in an email reader's digest.
 type Item struct {
 	Article string    `json:"a"`
 	Topic   string    `json:"t"`
 	At      time.Time `json:"at"`
-}
-
-// TelegramQueue is the stream of alerts read by the telegram senders.
-func TelegramQueue(st *store.Store) string { return st.Key("{tg}", "queue") }
-
-func telegramMarker(st *store.Store, sub, story string) string {
-	return st.Key("{tg}", "sent", sub, story)
 }
 
 // DigestKey is the list of items waiting for a reader's next digest. It
@@ -53,26 +37,6 @@ func digestMarker(st *store.Store, sub, story string) string {
 // PendingKey is the set of readers with something waiting.
 func PendingKey(st *store.Store) string { return st.Key("{mail}", "pending") }
 
-var telegramScript = redis.NewScript(`
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[1])) then
-  redis.call('XADD', KEYS[2], '*', 'sub', ARGV[2], 'chat', ARGV[3], 'article', ARGV[4], 'topic', ARGV[5])
-  return 1
-end
-return 0
-`)
-
-// EnqueueTelegram queues an alert unless this story already went to the
-// subscriber; it reports whether it queued one.
-func EnqueueTelegram(ctx context.Context, st *store.Store, story string, a Alert) (bool, error) {
-	n, err := telegramScript.Run(ctx, st.Redis,
-		[]string{telegramMarker(st, a.Sub, story), TelegramQueue(st)},
-		int64(MarkerTTL/time.Second), a.Sub, strconv.FormatInt(a.ChatID, 10), a.Article, a.Topic).Int()
-	if err != nil {
-		return false, fmt.Errorf("queue alert for %s: %w", a.Sub, err)
-	}
-	return n == 1, nil
-}
-
 var digestScript = redis.NewScript(`
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[1])) then
   redis.call('RPUSH', KEYS[2], ARGV[2])
@@ -80,25 +44,6 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[1])) then
 end
 return 0
 `)
-
-// EnqueueDigest adds an item to a reader's next digest unless the story is
-// already there or was sent.
-func EnqueueDigest(ctx context.Context, st *store.Store, sub, story string, it Item) (bool, error) {
-	body, _ := json.Marshal(it)
-	n, err := digestScript.Run(ctx, st.Redis,
-		[]string{digestMarker(st, sub, story), DigestKey(st, sub)},
-		int64(MarkerTTL/time.Second), body).Int()
-	if err != nil {
-		return false, fmt.Errorf("queue digest item for %s: %w", sub, err)
-	}
-	// The pending set lives in another slot; adding to it after the item
-	// means a crash in between leaves the item waiting until the reader's
-	// next match or the email role's next Sweep of digest lists, never lost.
-	if err := st.Redis.SAdd(ctx, PendingKey(st), sub).Err(); err != nil {
-		return n == 1, fmt.Errorf("mark %s pending: %w", sub, err)
-	}
-	return n == 1, nil
-}
 
 // Pending returns the readers with items waiting.
 func Pending(ctx context.Context, st *store.Store) ([]string, error) {
@@ -158,19 +103,19 @@ type Digest struct {
 // trips, few enough that one pipeline does not hold Redis for long.
 const batchSize = 300
 
-// EnqueueBatch does what EnqueueTelegram and EnqueueDigest do for many
-// subscribers of one story, pipelining the scripts so that an article
-// matching hundreds of subscribers costs a few round trips instead of one
-// each. It returns how many alerts and digest items it queued; like them,
-// it is safe to repeat after a failure.
+// EnqueueBatch queues a story's Telegram alerts and digest items, each
+// unless that story already went to that subscriber (a marker per
+// subscriber and story, set by the same script that queues). It pipelines
+// the scripts, so that an article matching hundreds of subscribers costs a
+// few round trips instead of one each. It returns how many alerts and
+// digest items it queued, and is safe to repeat after a failure.
 func EnqueueBatch(ctx context.Context, st *store.Store, story string, alerts []Alert, items []Digest) (queuedAlerts, queuedItems int, err error) {
 	ttl := int64(MarkerTTL / time.Second)
 	for len(alerts) > 0 {
 		n := min(len(alerts), batchSize)
 		q, err := runBatch(ctx, st, telegramScript, n, func(i int) ([]string, []any) {
 			a := alerts[i]
-			return []string{telegramMarker(st, a.Sub, story), TelegramQueue(st)},
-				[]any{ttl, a.Sub, strconv.FormatInt(a.ChatID, 10), a.Article, a.Topic}
+			return []string{telegramMarker(st, a.Sub, story), TelegramQueue(st)}, alertArgs(ttl, a)
 		})
 		queuedAlerts += q
 		if err != nil {
@@ -189,9 +134,11 @@ func EnqueueBatch(ctx context.Context, st *store.Store, story string, alerts []A
 		if err != nil {
 			return queuedAlerts, queuedItems, fmt.Errorf("queue digest items: %w", err)
 		}
-		// As in EnqueueDigest, the readers are marked pending only once
-		// their items are in (a round trip later, not in the same
-		// pipeline, which Redis Cluster may run on other nodes first).
+		// The pending set lives in another slot; the readers are marked
+		// pending only once their items are in (a round trip later, not in
+		// the same pipeline, which Redis Cluster may run on other nodes
+		// first), so a crash in between leaves an item waiting until the
+		// reader's next match or the email role's next Sweep, never lost.
 		subs := make([]any, n)
 		for i, d := range items[:n] {
 			subs[i] = d.Sub

@@ -23,7 +23,8 @@ func TestSweepFindsStrandedDigests(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Queued properly: already pending, not reported.
-	if _, err := delivery.EnqueueDigest(ctx, st, "mail:queued", "s1", delivery.Item{Article: "a2", Topic: "x"}); err != nil {
+	queued := []delivery.Digest{{Sub: "mail:queued", Item: delivery.Item{Article: "a2", Topic: "x"}}}
+	if _, _, err := delivery.EnqueueBatch(ctx, st, "s1", nil, queued); err != nil {
 		t.Fatal(err)
 	}
 	// Keys beside them that are no digest lists, and a subscriber hash.

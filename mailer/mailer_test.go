@@ -84,7 +84,8 @@ func (f *fixture) publish(t testing.TB, sub, topic, title string) {
 	if err := f.st.Redis.Set(ctx, articles.Key(f.st, a.ID), b, time.Hour).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := delivery.EnqueueDigest(ctx, f.st, sub, a.ID, delivery.Item{Article: a.ID, Topic: topic, At: f.clock.Now()}); err != nil {
+	items := []delivery.Digest{{Sub: sub, Item: delivery.Item{Article: a.ID, Topic: topic, At: f.clock.Now()}}}
+	if _, _, err := delivery.EnqueueBatch(ctx, f.st, a.ID, nil, items); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,9 +78,40 @@ func (s *Stream) Add(ctx context.Context, values map[string]any) (string, error)
 // an error leaves it pending, to be retried after ClaimAfter.
 type Handler func(ctx context.Context, m Message) error
 
-// Run reads entries and hands them to h until ctx ends. Redis errors are
-// logged and retried with back-off; Run returns only ctx's error.
+// Run reads entries and hands them to h one by one until ctx ends,
+// acknowledging each that h finished. Redis errors are logged and retried
+// with back-off; Run returns only ctx's error.
 func (s *Stream) Run(ctx context.Context, h Handler) error {
+	s.defaults()
+	room := func(context.Context) int { return int(s.Batch) }
+	return s.Consume(ctx, room, func(ctx context.Context, msgs []Message) {
+		for _, m := range msgs {
+			// Once shutdown began, the rest stay pending for a claim.
+			if ctx.Err() != nil {
+				break
+			}
+			if err := h(ctx, m); err != nil {
+				if ctx.Err() == nil {
+					s.Log.Warn("queue entry failed; left pending for retry", "stream", s.Key, "entry", m.ID, "err", err)
+				}
+				continue
+			}
+			if err := s.Ack(context.WithoutCancel(ctx), m.ID); err != nil {
+				s.Log.Warn("queue ack failed", "stream", s.Key, "entry", m.ID, "err", err)
+			}
+		}
+	})
+}
+
+// Consume is the one consumer loop: until ctx ends it asks room how many
+// entries it may take (room may block until there is space), takes up to
+// that many, entries other consumers left pending for ClaimAfter first,
+// else new ones, and hands them to take. What take is given stays pending
+// until someone acknowledges it (Ack, AckIn), so a consumer that hands
+// entries to workers acknowledges them as the work ends. Redis errors are
+// logged and retried with back-off, a lost group is made again, and
+// finished entries are trimmed now and then. It returns ctx's error.
+func (s *Stream) Consume(ctx context.Context, room func(context.Context) int, take func(context.Context, []Message)) error {
 	s.defaults()
 	backoff := time.Duration(0)
 	lastClaim := time.Time{}
@@ -98,14 +130,26 @@ func (s *Stream) Run(ctx context.Context, h Handler) error {
 			case <-time.After(backoff):
 			}
 		}
+		n := int64(room(ctx))
+		if ctx.Err() != nil {
+			break
+		}
+		if n <= 0 {
+			// room should block while there is none; never spin.
+			select {
+			case <-ctx.Done():
+			case <-time.After(s.Block):
+			}
+			continue
+		}
 		var msgs []Message
 		var err error
 		if time.Since(lastClaim) > s.ClaimAfter/4 {
-			msgs, err = s.claim(ctx)
+			msgs, err = s.claim(ctx, n)
 			lastClaim = time.Now()
 		}
 		if err == nil && len(msgs) == 0 {
-			msgs, err = s.read(ctx)
+			msgs, err = s.read(ctx, n)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -129,22 +173,11 @@ func (s *Stream) Run(ctx context.Context, h Handler) error {
 			s.Log.Info("queue reads again", "stream", s.Key)
 		}
 		backoff = 0
-		for _, m := range msgs {
-			// A blocking read is not interrupted by ctx, so it may return
-			// entries after shutdown began; those stay pending (to be
-			// claimed again) instead of being handled on a dead context.
-			if ctx.Err() != nil {
-				break
-			}
-			if err := h(ctx, m); err != nil {
-				if ctx.Err() == nil {
-					s.Log.Warn("queue entry failed; left pending for retry", "stream", s.Key, "entry", m.ID, "err", err)
-				}
-				continue
-			}
-			if err := s.Ack(context.WithoutCancel(ctx), m.ID); err != nil {
-				s.Log.Warn("queue ack failed", "stream", s.Key, "entry", m.ID, "err", err)
-			}
+		// A blocking read is not interrupted by ctx, so it may return
+		// entries after shutdown began; those stay pending (to be claimed
+		// again) instead of being handed on with a dead context.
+		if len(msgs) > 0 && ctx.Err() == nil {
+			take(ctx, msgs)
 		}
 	}
 	return ctx.Err()
@@ -222,9 +255,39 @@ func splitID(id string) (uint64, uint64, bool) {
 	return ms, seq, err1 == nil && err2 == nil
 }
 
-// Ack acknowledges an entry so no one takes it again.
-func (s *Stream) Ack(ctx context.Context, id string) error {
-	return s.Redis.XAck(ctx, s.Key, s.Group, id).Err()
+// Ack acknowledges entries so no one takes them again.
+func (s *Stream) Ack(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := s.Redis.XAck(ctx, s.Key, s.Group, ids...).Err(); err != nil {
+		return fmt.Errorf("ack %d entries of %s: %w", len(ids), s.Key, err)
+	}
+	return nil
+}
+
+// AckIn adds the acknowledgement of ids to p, a transaction or pipeline,
+// so that it takes effect together with the caller's other writes (keys
+// in the stream's hash slot, for a transaction).
+func (s *Stream) AckIn(ctx context.Context, p redis.Pipeliner, ids ...string) {
+	if len(ids) > 0 {
+		p.XAck(ctx, s.Key, s.Group, ids...)
+	}
+}
+
+// Renew tells the group that this consumer still works on ids, so that
+// entries waiting in its hands longer than ClaimAfter (for a slow chat,
+// say) are not claimed by another consumer as if this one had died.
+func (s *Stream) Renew(ctx context.Context, ids ...string) error {
+	for chunk := range slices.Chunk(ids, 500) {
+		err := s.Redis.XClaimJustID(ctx, &redis.XClaimArgs{
+			Stream: s.Key, Group: s.Group, Consumer: s.Consumer, MinIdle: 0, Messages: chunk,
+		}).Err()
+		if err != nil {
+			return fmt.Errorf("renew %d entries of %s: %w", len(chunk), s.Key, err)
+		}
+	}
+	return nil
 }
 
 func (s *Stream) defaults() {
@@ -242,10 +305,10 @@ func (s *Stream) defaults() {
 	}
 }
 
-func (s *Stream) read(ctx context.Context) ([]Message, error) {
+func (s *Stream) read(ctx context.Context, n int64) ([]Message, error) {
 	res, err := s.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{
 		Group: s.Group, Consumer: s.Consumer, Streams: []string{s.Key, ">"},
-		Count: s.Batch, Block: s.Block,
+		Count: n, Block: s.Block,
 	}).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
@@ -264,10 +327,10 @@ func (s *Stream) read(ctx context.Context) ([]Message, error) {
 
 // claim takes over entries another consumer (perhaps a killed process, or
 // this one before a restart) left pending for longer than ClaimAfter.
-func (s *Stream) claim(ctx context.Context) ([]Message, error) {
+func (s *Stream) claim(ctx context.Context, n int64) ([]Message, error) {
 	xs, _, err := s.Redis.XAutoClaim(ctx, &redis.XAutoClaimArgs{
 		Stream: s.Key, Group: s.Group, Consumer: s.Consumer,
-		MinIdle: s.ClaimAfter, Start: "0-0", Count: s.Batch,
+		MinIdle: s.ClaimAfter, Start: "0-0", Count: n,
 	}).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil

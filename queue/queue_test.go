@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/herald-news/herald/store/storetest"
 )
 
@@ -126,8 +128,7 @@ func TestTrimKeepsWhatAnyGroupNeeds(t *testing.T) {
 	}
 	take := func(s *Stream, n int64) []Message {
 		t.Helper()
-		s.Batch = n
-		msgs, err := s.read(ctx)
+		msgs, err := s.read(ctx, n)
 		if err != nil || len(msgs) != int(n) {
 			t.Fatalf("%s read %d entries, %v; want %d", s.Group, len(msgs), err, n)
 		}
@@ -184,4 +185,83 @@ func TestTrimKeepsWhatAnyGroupNeeds(t *testing.T) {
 		fast.Ack(ctx, m.ID)
 	}
 	check("all acknowledged", len(ids))
+}
+
+// Consume takes no more than room allows; entries it handed out stay
+// pending until acknowledged (also inside a transaction), and renewed ones
+// are not claimed by another consumer.
+func TestConsumeRoomAckAndRenew(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	mk := func(name string) *Stream {
+		return &Stream{Redis: st.Redis, Key: st.Key("{q}"), Group: "g", Consumer: name, ClaimAfter: 200 * time.Millisecond, Block: 50 * time.Millisecond}
+	}
+	a, b := mk("a"), mk("b")
+	if err := a.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := a.Add(ctx, map[string]any{"n": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	var got []Message
+	err := a.Consume(cctx, func(context.Context) int { return 3 }, func(_ context.Context, ms []Message) {
+		got = append(got, ms...)
+		cancel()
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Consume returned %v", err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("took %d entries with room for 3", len(got))
+	}
+	pending := func() int64 {
+		p, err := st.Redis.XPending(ctx, a.Key, a.Group).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Count
+	}
+	if n := pending(); n != 3 {
+		t.Fatalf("%d pending after the batch, want 3", n)
+	}
+	if err := a.Ack(ctx, got[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, st.Key("{q}", "moved"), got[1].ID, time.Minute)
+		a.AckIn(ctx, p, got[1].ID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := pending(); n != 1 {
+		t.Fatalf("%d pending after two acks, want 1", n)
+	}
+	// The one left goes idle past ClaimAfter; renewed, it stays with a.
+	waitIdle := func() {
+		for {
+			ps, err := st.Redis.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: a.Key, Group: a.Group, Start: "-", End: "+", Count: 1}).Result()
+			if err != nil || len(ps) != 1 {
+				t.Fatalf("pending entries: %v, %v", ps, err)
+			}
+			if ps[0].Idle > a.ClaimAfter {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitIdle()
+	if err := a.Renew(ctx, got[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	if ms, err := b.claim(ctx, 10); err != nil || len(ms) != 0 {
+		t.Fatalf("b claimed %d renewed entries (%v)", len(ms), err)
+	}
+	waitIdle()
+	if ms, err := b.claim(ctx, 10); err != nil || len(ms) != 1 || ms[0].ID != got[2].ID || ms[0].Retries == 0 {
+		t.Fatalf("b claimed %+v (%v), want the idle entry", ms, err)
+	}
 }

@@ -18,7 +18,10 @@ type metrics struct {
 	published    prometheus.Counter
 	matched      *prometheus.CounterVec
 	telegramSent prometheus.Counter
-	emailsSent   prometheus.Counter
+	// telegramTrouble counts sends that went wrong in ways an operator
+	// should see (bot.Trouble* kinds).
+	telegramTrouble *prometheus.CounterVec
+	emailsSent      prometheus.Counter
 
 	fetches       *prometheus.CounterVec
 	fetchBytes    *prometheus.CounterVec
@@ -37,11 +40,13 @@ func newMetrics(reg *prometheus.Registry, st *store.Store) *metrics {
 		matched:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_deliveries_queued_total", Help: "Deliveries the matcher queued, by channel."}, []string{"channel"}),
 		telegramSent: prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_telegram_sent_total", Help: "Telegram alerts sent."}),
 		emailsSent:   prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_emails_sent_total", Help: "Emails accepted by the mail server."}),
+		telegramTrouble: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_telegram_send_trouble_total",
+			Help: "Telegram sends that went wrong, by kind: unreadable (200, counted as sent), unsure (no answer; sent again once), unsure_again (counted as sent), refused (sent again as plain text), dropped."}, []string{"kind"}),
 	}
 	m.fetches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_watcher_fetches_total", Help: "Watcher fetches by kind (feed, sitemap, section, page, robots, websub) and result (ok, not_modified, error)."}, []string{"kind", "result"})
 	m.fetchBytes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_watcher_fetched_bytes_total", Help: "Bytes the watcher fetched or was pushed, after decompression, by kind."}, []string{"kind"})
 	m.storiesJoined = prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_stories_joined_total", Help: "Articles published as a near-duplicate of an earlier story."})
-	reg.MustRegister(m.published, m.matched, m.telegramSent, m.emailsSent, m.fetches, m.fetchBytes, m.storiesJoined, &queueCollector{st: st})
+	reg.MustRegister(m.published, m.matched, m.telegramSent, m.emailsSent, m.telegramTrouble, m.fetches, m.fetchBytes, m.storiesJoined, &queueCollector{st: st})
 	return m
 }
 
@@ -75,7 +80,7 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	for name, q := range map[string]*queue.Stream{
 		"articles": {Redis: c.st.Redis, Key: articles.StreamKey(c.st), Group: articles.MatcherGroup},
-		"telegram": {Redis: c.st.Redis, Key: delivery.TelegramQueue(c.st), Group: "telegram"},
+		"telegram": {Redis: c.st.Redis, Key: delivery.TelegramQueue(c.st), Group: delivery.TelegramGroup},
 	} {
 		st, err := q.Stats(ctx)
 		if err != nil {

@@ -226,6 +226,7 @@ func New(opts Options) (*Service, error) {
 			s.Sender.Consumer = s.consumer
 			s.Sender.ClaimAfter = cfg.ClaimAfter
 			s.Sender.Sent = func(int64, string) { s.m.telegramSent.Inc() }
+			s.Sender.Trouble = func(kind string) { s.m.telegramTrouble.WithLabelValues(kind).Inc() }
 			s.Sender.Summarize = s.summarize
 		} else {
 			s.log.Info("telegram off: HERALD_TELEGRAM_TOKEN is not set")

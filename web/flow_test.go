@@ -122,7 +122,10 @@ func TestEmailFlow(t *testing.T) {
 		t.Fatalf("status after unsubscribing = %s", sub.Status)
 	}
 	// An item queued just before (the matcher had not seen the change yet).
-	delivery.EnqueueDigest(ctx, s.st, sub.ID, "late", delivery.Item{Article: "late", Topic: "belarus", At: s.clock.Now()})
+	late := []delivery.Digest{{Sub: sub.ID, Item: delivery.Item{Article: "late", Topic: "belarus", At: s.clock.Now()}}}
+	if _, _, err := delivery.EnqueueBatch(ctx, s.st, "late", nil, late); err != nil {
+		t.Fatal(err)
+	}
 	s.clock.Set(time.Date(2030, 3, 16, 8, 0, 0, 0, vilnius))
 	if n, _ := s.m.SendDigests(ctx, false); n != 0 {
 		t.Fatalf("a digest went to an unsubscribed reader")

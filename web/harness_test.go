@@ -111,7 +111,8 @@ func (s *site) publish(t *testing.T, slug, title, text string) {
 		for _, topic := range sub.Topics {
 			q, err := subscriptions.Parse(topic)
 			if err == nil && q.Match(doc) {
-				_, err := delivery.EnqueueDigest(ctx, s.st, sub.ID, a.ID, delivery.Item{Article: a.ID, Topic: topic, At: s.clock.Now()})
+				item := delivery.Digest{Sub: sub.ID, Item: delivery.Item{Article: a.ID, Topic: topic, At: s.clock.Now()}}
+				_, _, err := delivery.EnqueueBatch(ctx, s.st, a.ID, nil, []delivery.Digest{item})
 				return err
 			}
 		}

@@ -270,6 +270,22 @@ func (s *Server) WaitUntilCtx(ctx context.Context, cond func() bool) error {
 	}
 }
 
+// WaitIdle waits until no request to method is being answered, so that
+// every one that came is recorded (a stalled request is recorded only once
+// its client gave up); after timeout it fails the test.
+func (s *Server) WaitIdle(timeout time.Duration, method string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	name := method
+	if m, ok := methods[strings.ToLower(method)]; ok {
+		name = m.name
+	}
+	if err := s.waitFor(ctx, func() bool { return s.inFlight[name] == 0 }); err != nil {
+		s.t.Fatalf("telegramtest: %s requests still in flight after %v", method, timeout)
+	}
+}
+
 // WaitSent waits until at least n messages were sent in all and returns
 // them all; after timeout it fails the test. Call it from the test's
 // goroutine.

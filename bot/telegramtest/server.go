@@ -8,7 +8,10 @@
 // migrated, HTML parse mode, 4096-character limit, inline keyboards),
 // enforces Telegram's flood limits with 429 and retry_after, and records
 // every request and every message. Faults (error answers, delays, reset
-// connections) can be switched on per method.
+// connections, and answers spoiled after a message was accepted: garbled,
+// stalled, reset) can be switched on per method and chat; each spoiled
+// answer is recorded (Misanswered), so a test can tell the copies a client
+// may legitimately have sent from the ones it should not have.
 //
 // Requests go to {URL}/bot{Token}/{method}, as GET with query parameters or
 // POST with a JSON, urlencoded or multipart body, like the real Bot API.
@@ -188,6 +191,7 @@ type Server struct {
 	botSends []time.Time // sliding one-second window, oldest first
 	paidSend []time.Time
 	faults   []*Fault
+	inFlight map[string]int // requests being answered, by method (a call is recorded when it ends)
 }
 
 type chatState struct {
@@ -221,6 +225,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		users:    map[int64]User{},
 		queries:  map[string]bool{},
 		perMeth:  map[string]int{},
+		inFlight: map[string]int{},
 		commands: map[string][]Command{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
@@ -333,8 +338,11 @@ func writeError(w http.ResponseWriter, e *apiError) {
 type Call struct {
 	Method string            // as Telegram spells it, e.g. "sendMessage"
 	Params map[string]string // every parameter; JSON values as raw JSON text
-	Status int               // HTTP status answered (0 if the connection was reset)
+	Status int               // HTTP status answered (0 if the connection was reset or stalled)
 	Time   time.Time
+	// Misanswer says how the answer of a request that took effect was
+	// spoiled by a fault (one of the Mis* kinds), or "".
+	Misanswer string
 }
 
 type handlerFunc func(s *Server, r *http.Request, p params) (any, *apiError)
@@ -372,12 +380,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	call := Call{Method: m.name, Params: p, Time: s.now()}
 	s.mu.Lock()
 	s.perMeth[m.name]++
+	s.inFlight[m.name]++
 	s.mu.Unlock()
 
-	status := s.serveMethod(w, r, m.name, m.fn, p, perr)
+	status, mis := s.serveMethod(w, r, m.name, m.fn, p, perr)
 
-	call.Status = status
+	call.Status, call.Misanswer = status, mis
 	s.mu.Lock()
+	s.inFlight[m.name]--
 	s.calls = append(s.calls, call)
 	if status == http.StatusTooManyRequests {
 		s.tooMany++
@@ -386,9 +396,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 }
 
-// serveMethod answers one call, applying faults, and returns the status.
-func (s *Server) serveMethod(w http.ResponseWriter, r *http.Request, name string, fn handlerFunc, p params, perr error) int {
-	f := s.takeFault(name)
+// serveMethod answers one call, applying faults, and returns the status
+// and, when a fault spoiled the answer of a request that took effect, how.
+func (s *Server) serveMethod(w http.ResponseWriter, r *http.Request, name string, fn handlerFunc, p params, perr error) (int, string) {
+	f := s.takeFault(name, p)
 	if f != nil && f.Delay > 0 {
 		t := time.NewTimer(f.Delay)
 		select {
@@ -398,14 +409,17 @@ func (s *Server) serveMethod(w http.ResponseWriter, r *http.Request, name string
 		}
 		t.Stop()
 	}
-	if f != nil && !f.After {
-		if f.Reset {
+	if f != nil && !f.After && !f.Garble {
+		switch {
+		case f.Reset:
 			resetConn(w)
-			return 0
-		}
-		if f.Status != 0 {
+			return 0, ""
+		case f.Stall:
+			s.stall(r)
+			return 0, ""
+		case f.Status != 0:
 			writeError(w, f.apiError())
-			return f.Status
+			return f.Status, ""
 		}
 	}
 	var (
@@ -417,24 +431,44 @@ func (s *Server) serveMethod(w http.ResponseWriter, r *http.Request, name string
 	} else {
 		result, aerr = fn(s, r, p)
 	}
-	if f != nil && f.After {
+	if f != nil && (f.After || f.Garble) && aerr == nil {
 		// The request took effect but its answer is lost, as when Telegram
-		// fails after accepting a message.
-		if f.Reset {
+		// (or something on the way) fails after accepting a message.
+		switch {
+		case f.Garble:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, `{"ok":true,"result":{"message_id":`)
+			return http.StatusOK, MisGarbled
+		case f.Reset:
 			resetConn(w)
-			return 0
-		}
-		if f.Status != 0 {
+			return 0, MisReset
+		case f.Stall:
+			s.stall(r)
+			return 0, MisStalled
+		case f.Status != 0:
 			writeError(w, f.apiError())
-			return f.Status
+			return f.Status, MisStatus
 		}
 	}
 	if aerr != nil {
 		writeError(w, aerr)
-		return aerr.code
+		return aerr.code, ""
 	}
 	writeJSON(w, http.StatusOK, response{OK: true, Result: result})
-	return http.StatusOK
+	return http.StatusOK, ""
+}
+
+// stall holds a request unanswered until its client goes away or the
+// server closes.
+func (s *Server) stall(r *http.Request) {
+	// The server notices a client hanging up only once the body is read
+	// to its end (a multipart parse may stop short of it).
+	_, _ = io.Copy(io.Discard, r.Body)
+	select {
+	case <-r.Context().Done():
+	case <-s.closed:
+	}
 }
 
 // resetConn drops the TCP connection without an answer.

@@ -463,6 +463,53 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// Answers spoiled after the message was accepted: each is recorded as
+// delivered and counted by kind, and the client sees a failure it cannot
+// tell from a lost request.
+func TestMisanswers(t *testing.T) {
+	s := New(t, WithLimits(NoLimits))
+	s.AddChat(Chat{ID: 1})
+	b := newClient(t, s)
+	send := func(ctx context.Context) error {
+		_, err := b.SendMessage(ctx, &bot.SendMessageParams{ChatID: 1, Text: "hi"})
+		return err
+	}
+	s.GarbleNext("sendMessage", 1)
+	if err := send(t.Context()); err == nil || !strings.Contains(err.Error(), "decode") {
+		t.Fatalf("garbled 200: %v", err)
+	}
+	s.ResetAfterNext("sendMessage", 1)
+	if err := send(t.Context()); err == nil {
+		t.Fatal("reset after delivery: no error")
+	}
+	s.StallNext("sendMessage", 1)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	err := send(ctx)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("stalled answer: %v, want the client's deadline", err)
+	}
+	// A message refused for its form is not misanswered, even by a garbling
+	// fault: only accepted messages are.
+	s.GarbleNext("sendMessage", 1)
+	if _, err := b.SendMessage(t.Context(), &bot.SendMessageParams{ChatID: 1, Text: "<b>open", ParseMode: models.ParseModeHTML}); !errors.Is(err, bot.ErrorBadRequest) {
+		t.Fatalf("bad HTML under a garbling fault: %v", err)
+	}
+	s.WaitUntil(wait, func() bool { return s.Misanswered("", "") == 3 })
+	for _, kind := range []string{MisGarbled, MisReset, MisStalled} {
+		if n := s.Misanswered("sendMessage", kind); n != 1 {
+			t.Errorf("Misanswered(%s) = %d, want 1", kind, n)
+		}
+	}
+	if n := len(s.SentTo(1)); n != 3 {
+		t.Fatalf("recorded %d messages, want the 3 accepted", n)
+	}
+	s.AddFault(Fault{Method: "sendMessage", Times: 1, Status: http.StatusBadRequest, Description: "Bad Request: can't parse entities: odd"})
+	if err := send(t.Context()); err == nil || !strings.Contains(err.Error(), "can't parse entities: odd") {
+		t.Fatalf("described 400: %v", err)
+	}
+}
+
 func TestWebhook(t *testing.T) {
 	s := New(t)
 	s.AddChat(Chat{ID: 1})
