@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -28,9 +30,6 @@ const (
 	// at most this many ids whatever the week's volume.
 	RecentWindow = 7 * 24 * time.Hour
 	RecentMax    = 20000
-	// MatcherGroup is the consumer group the matchers read the stream
-	// through: each article is matched by one matcher.
-	MatcherGroup = "matcher"
 )
 
 var (
@@ -47,6 +46,37 @@ func Key(st *store.Store, id string) string { return st.Key("article", id) }
 
 // StreamKey is the stream of new article ids (field "article").
 func StreamKey(st *store.Store) string { return st.Key("{articles}", "stream") }
+
+// MatcherGroup is the consumer group through which the matchers of
+// partition k of n read the stream: each article is matched once per
+// partition, by one of that partition's matchers. The single partition
+// 0/1 keeps the name "matcher" that every matcher used before partitions,
+// so that an upgrade finds its pending articles where it left them.
+func MatcherGroup(k, n int) string {
+	if n <= 1 {
+		return "matcher"
+	}
+	return "matcher:" + strconv.Itoa(k) + "/" + strconv.Itoa(n)
+}
+
+// MatcherPartition is the partition whose matchers read through group, as
+// MatcherGroup names it; ok is false for a group of another reader.
+func MatcherPartition(group string) (k, n int, ok bool) {
+	if group == "matcher" {
+		return 0, 1, true
+	}
+	rest, found := strings.CutPrefix(group, "matcher:")
+	if !found {
+		return 0, 0, false
+	}
+	ks, ns, found := strings.Cut(rest, "/")
+	k, errK := strconv.Atoi(ks)
+	n, errN := strconv.Atoi(ns)
+	if !found || errK != nil || errN != nil || n < 2 || k < 0 || k >= n || MatcherGroup(k, n) != group {
+		return 0, 0, false
+	}
+	return k, n, true
+}
 
 // RecentKey is the window of recent articles: a sorted set of ids scored
 // by the time they were seen (ms). It shares the stream's hash tag because

@@ -131,3 +131,31 @@ func TestMatchText(t *testing.T) {
 		})
 	}
 }
+
+func TestMatcherGroup(t *testing.T) {
+	// Today's group name is kept for the single partition: an upgrade
+	// must find the articles pending where the old matchers left them.
+	for _, n := range []int{0, 1} {
+		if g := articles.MatcherGroup(0, n); g != "matcher" {
+			t.Errorf("MatcherGroup(0, %d) = %q, want matcher", n, g)
+		}
+	}
+	seen := map[string]bool{}
+	for n := 1; n <= 8; n++ {
+		for k := range n {
+			g := articles.MatcherGroup(k, n)
+			if seen[g] {
+				t.Errorf("MatcherGroup(%d, %d) = %q, a name already given to another partition", k, n, g)
+			}
+			seen[g] = true
+			if gk, gn, ok := articles.MatcherPartition(g); !ok || gk != k || gn != n {
+				t.Errorf("MatcherPartition(%q) = %d, %d, %v; want %d, %d, true", g, gk, gn, ok, k, n)
+			}
+		}
+	}
+	for _, g := range []string{"telegram", "matcher:", "matcher:1", "matcher:2/2", "matcher:-1/2", "matcher:01/2", "matcher:0/1", "matcher:1/2x", "matchers"} {
+		if k, n, ok := articles.MatcherPartition(g); ok {
+			t.Errorf("MatcherPartition(%q) = %d, %d, true; want not a matcher group", g, k, n)
+		}
+	}
+}

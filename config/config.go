@@ -69,6 +69,10 @@ type Config struct {
 	ClaimAfter time.Duration
 	// DigestInterval is how often the email role looks for due digests.
 	DigestInterval time.Duration
+	// MatcherPartition of MatcherPartitions (HERALD_MATCHER_PARTITION=K/N)
+	// is the part of the subscribers this process's matcher holds; 0 of 1
+	// is all of them.
+	MatcherPartition, MatcherPartitions int
 
 	// KeyPrefix starts every Redis key; tests give each run its own.
 	// It has no environment variable: one deployment, one prefix.
@@ -90,6 +94,8 @@ func Defaults() Config {
 		LogFormat:       "text",
 		LogLevel:        "info",
 		KeyPrefix:       "herald:",
+
+		MatcherPartitions: 1,
 	}
 }
 
@@ -185,6 +191,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.AllowPrivateFeeds = b
 	}
+	if v := r.get("HERALD_MATCHER_PARTITION"); v != "" {
+		k, n, err := ParsePartition(v)
+		if err != nil {
+			r.fail("HERALD_MATCHER_PARTITION", err.Error())
+		} else {
+			c.MatcherPartition, c.MatcherPartitions = k, n
+		}
+	}
 	r.str("HERALD_LOG_FORMAT", &c.LogFormat)
 	r.str("HERALD_LOG_LEVEL", &c.LogLevel)
 	r.str("HERALD_LLM_URL", &c.LLMURL)
@@ -203,6 +217,21 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, &Error{"HERALD_PUBLIC_URL", "is not set, and email is on (HERALD_SMTP_URL): every email's confirm, manage and unsubscribe links start with it, and the default " + c.PublicURL + " reaches no reader; set it to the https address readers open"}
 	}
 	return c, nil
+}
+
+// MaxPartitions bounds N in HERALD_MATCHER_PARTITION: each partition is a
+// consumer group on the article stream that every article passes through.
+const MaxPartitions = 1024
+
+// ParsePartition reads "K/N", partition K (from 0) of N.
+func ParsePartition(s string) (k, n int, err error) {
+	ks, ns, ok := strings.Cut(s, "/")
+	k, errK := strconv.Atoi(ks)
+	n, errN := strconv.Atoi(ns)
+	if !ok || errK != nil || errN != nil || n < 1 || n > MaxPartitions || k < 0 || k >= n {
+		return 0, 0, fmt.Errorf("%q is not a partition K/N with 0 <= K < N <= %d (like 0/1 or 2/4)", s, MaxPartitions)
+	}
+	return k, n, nil
 }
 
 // Validate checks values that do not depend on what the process will do.

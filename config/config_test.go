@@ -159,3 +159,23 @@ func TestPublicURLRequiredWithEmail(t *testing.T) {
 		t.Fatalf("without email the default public URL is refused: %v", err)
 	}
 }
+
+func TestMatcherPartition(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil || c.MatcherPartition != 0 || c.MatcherPartitions != 1 {
+		t.Fatalf("default partition = %d/%d, %v; want 0/1", c.MatcherPartition, c.MatcherPartitions, err)
+	}
+	for v, want := range map[string][2]int{"0/1": {0, 1}, "2/4": {2, 4}, "1023/1024": {1023, 1024}} {
+		c, err := FromEnv(env(map[string]string{"HERALD_MATCHER_PARTITION": v}))
+		if err != nil || c.MatcherPartition != want[0] || c.MatcherPartitions != want[1] {
+			t.Errorf("HERALD_MATCHER_PARTITION=%s: %d/%d, %v; want %d/%d", v, c.MatcherPartition, c.MatcherPartitions, err, want[0], want[1])
+		}
+	}
+	for _, v := range []string{"1", "1/1", "4/4", "-1/4", "0/0", "a/b", "1/", "/2", "0/1025", "0/2/3", "0 /2"} {
+		_, err := FromEnv(env(map[string]string{"HERALD_MATCHER_PARTITION": v}))
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != "HERALD_MATCHER_PARTITION" {
+			t.Errorf("HERALD_MATCHER_PARTITION=%q: err = %v; want a *config.Error naming the variable", v, err)
+		}
+	}
+}
