@@ -48,6 +48,11 @@ type Matcher struct {
 
 	// Consumer names this process in the stream's consumer group.
 	Consumer string
+	// Partition of Partitions is the part of the subscribers this matcher
+	// holds (PartitionOf); each partition reads the article stream through
+	// a consumer group of its own, so every article is matched once per
+	// partition. 0 of 1 (New's default) holds them all.
+	Partition, Partitions int
 	// ClaimAfter is the stream's ClaimAfter (0: the queue's default).
 	ClaimAfter time.Duration
 	// Matched, when set, is told of each delivery queued (metrics).
@@ -117,12 +122,34 @@ func telegramChat(id string) (int64, bool) {
 	return c, true
 }
 
+// PartitionOf is the partition, of n, that holds the subscriber id: the
+// 64-bit FNV-1a hash of the id's bytes, modulo n. Every matcher process of
+// every version must agree on it, or a subscriber would be held by two
+// partitions or by none: it is part of the stored format, never to change.
+func PartitionOf(id string, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	// hash/fnv's, written out to hash a string without an allocation.
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return int(h % uint64(n))
+}
+
+// holds reports whether subscriber id is in this matcher's partition.
+func (m *Matcher) holds(id string) bool {
+	return m.Partitions <= 1 || PartitionOf(id, m.Partitions) == m.Partition
+}
+
 // New returns a Matcher.
 func New(st *store.Store, subs *subscriptions.Store, log *slog.Logger) *Matcher {
 	if log == nil {
 		log = slog.Default()
 	}
-	m := &Matcher{st: st, subs: subs, log: log, Consumer: "matcher"}
+	m := &Matcher{st: st, subs: subs, log: log, Consumer: "matcher", Partitions: 1}
 	m.reset(subscriptions.NewIndex(nil))
 	return m
 }
@@ -207,6 +234,9 @@ func (m *Matcher) Load(ctx context.Context) (string, error) {
 				}
 				out := make([]parsedSub, 0, len(b))
 				for i := range b {
+					if !m.holds(b[i].ID) {
+						continue // another partition's
+					}
 					if p, ok := m.parse(&b[i], cache); ok {
 						out = append(out, p)
 					}
@@ -242,7 +272,7 @@ func (m *Matcher) Load(ctx context.Context) (string, error) {
 	restoreGC()
 	debug.FreeOSMemory()
 	m.bound()
-	m.log.Info("subscriptions loaded", "subscribers", n, "took", time.Since(started).Round(time.Millisecond), "filing", filing.Round(time.Millisecond))
+	m.log.Info("subscriptions loaded", "subscribers", n, "partition", m.partition(), "took", time.Since(started).Round(time.Millisecond), "filing", filing.Round(time.Millisecond))
 	return last, nil
 }
 
@@ -453,7 +483,9 @@ func (m *Matcher) Follow(ctx context.Context, from string) error {
 		backoff = 0
 		for _, st := range res {
 			for _, x := range st.Messages {
-				if id, _ := x.Values["sub"].(string); id != "" && !m.applyChange(ctx, id) {
+				// Another partition's subscribers are that partition's
+				// matchers' to follow; this one does not even read them.
+				if id, _ := x.Values["sub"].(string); id != "" && m.holds(id) && !m.applyChange(ctx, id) {
 					return ctx.Err()
 				}
 				from = x.ID
@@ -498,11 +530,54 @@ func (m *Matcher) applyChange(ctx context.Context, id string) bool {
 	}
 }
 
-// Stream is the article stream as this matcher reads it.
+// Stream is the article stream as this matcher reads it, through its
+// partition's group.
 func (m *Matcher) Stream() *queue.Stream {
+	return m.groupStream(m.Partition)
+}
+
+func (m *Matcher) groupStream(k int) *queue.Stream {
 	return &queue.Stream{
-		Redis: m.st.Redis, Key: articles.StreamKey(m.st), Group: articles.MatcherGroup,
+		Redis: m.st.Redis, Key: articles.StreamKey(m.st), Group: articles.MatcherGroup(k, max(m.Partitions, 1)),
 		Consumer: m.Consumer, ClaimAfter: m.ClaimAfter, Log: m.log,
+	}
+}
+
+// partition is "K/N", as HERALD_MATCHER_PARTITION says it.
+func (m *Matcher) partition() string {
+	return strconv.Itoa(m.Partition) + "/" + strconv.Itoa(max(m.Partitions, 1))
+}
+
+// Ensure creates the consumer groups of every partition of N, not only
+// this matcher's: an article published while all of one partition's
+// matchers are down must still wait for that partition, and a group that
+// does not exist yet would never see it. (The stream is trimmed only below
+// what every group has acknowledged, so the article is kept.)
+func (m *Matcher) Ensure(ctx context.Context) error {
+	for k := range max(m.Partitions, 1) {
+		if err := m.groupStream(k).Ensure(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// warnOtherPartitions logs the matcher groups of another partition count
+// (what N was before a change): nothing reads them any more, and the
+// stream keeps every article they have not acknowledged until they are
+// deleted. ARCHITECTURE.md says how to change N.
+func (m *Matcher) warnOtherPartitions(ctx context.Context) {
+	key := articles.StreamKey(m.st)
+	gs, err := m.st.Redis.XInfoGroups(ctx, key).Result()
+	if err != nil {
+		return
+	}
+	for _, g := range gs {
+		if _, n, ok := articles.MatcherPartition(g.Name); ok && n != max(m.Partitions, 1) {
+			m.log.Warn("the article stream has a matcher group of another partition count; once this partition count has caught up, delete it, or the stream keeps what it has not read",
+				"group", g.Name, "partition", m.partition(), "pending", g.Pending, "lag", g.Lag,
+				"delete_with", fmt.Sprintf("XGROUP DESTROY %s %s", key, g.Name))
+		}
 	}
 }
 
@@ -526,7 +601,7 @@ func (m *Matcher) Run(ctx context.Context) error {
 	}
 	s := m.Stream()
 	for {
-		if err := s.Ensure(ctx); err == nil {
+		if err := m.Ensure(ctx); err == nil {
 			break
 		} else if ctx.Err() != nil {
 			return ctx.Err()
@@ -537,6 +612,7 @@ func (m *Matcher) Run(ctx context.Context) error {
 		case <-time.After(time.Second):
 		}
 	}
+	m.warnOtherPartitions(ctx)
 	go m.Follow(ctx, from)
 	return s.Run(ctx, func(ctx context.Context, msg queue.Message) error {
 		return m.Handle(ctx, msg.Get("article"))

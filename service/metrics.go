@@ -61,6 +61,8 @@ var (
 	queueLag     = prometheus.NewDesc("herald_queue_lag", "Entries added to a stream and not yet read by its consumer group: the backlog.", []string{"queue"}, nil)
 	feedsDue     = prometheus.NewDesc("herald_feeds_overdue", "Watched feeds whose next poll time has passed: the watchers' backlog.", nil, nil)
 	feedsTotal   = prometheus.NewDesc("herald_feeds", "Watched feeds.", nil, nil)
+	matcherLag   = prometheus.NewDesc("herald_matcher_lag", "Articles on the stream not yet read by a matcher partition's group (partition K/N): that partition's backlog.", []string{"partition"}, nil)
+	matcherPend  = prometheus.NewDesc("herald_matcher_pending", "Articles a matcher partition took and has not finished.", []string{"partition"}, nil)
 	alertsHeld   = prometheus.NewDesc("herald_telegram_held_chats", "Telegram subscribers with alerts held back (quiet hours, gathering, pause).", nil, nil)
 )
 
@@ -73,13 +75,15 @@ func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- feedsDue
 	ch <- feedsTotal
 	ch <- alertsHeld
+	ch <- matcherLag
+	ch <- matcherPend
 }
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	c.collectArticles(ctx, ch)
 	for name, q := range map[string]*queue.Stream{
-		"articles": {Redis: c.st.Redis, Key: articles.StreamKey(c.st), Group: articles.MatcherGroup},
 		"telegram": {Redis: c.st.Redis, Key: delivery.TelegramQueue(c.st), Group: delivery.TelegramGroup},
 	} {
 		st, err := q.Stats(ctx)
@@ -119,6 +123,54 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	if n, err := c.st.Redis.SCard(ctx, delivery.PendingKey(c.st)).Result(); err == nil {
 		ch <- prometheus.MustNewConstMetric(digestsWait, prometheus.GaugeValue, float64(n))
 	}
+}
+
+// collectArticles reports the article stream, which every matcher
+// partition reads through a group of its own: each partition's lag and
+// pending, and as the "articles" queue the slowest partition's lag, the
+// pending of all, and the oldest of those.
+func (c *queueCollector) collectArticles(ctx context.Context, ch chan<- prometheus.Metric) {
+	key := articles.StreamKey(c.st)
+	n, err := c.st.Redis.XLen(ctx, key).Result()
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(queueLen, prometheus.GaugeValue, float64(n), "articles")
+	gs, err := c.st.Redis.XInfoGroups(ctx, key).Result()
+	if err != nil {
+		return
+	}
+	var worst, pending int64 = -1, 0
+	var oldest time.Duration
+	for _, g := range gs {
+		k, n, ok := articles.MatcherPartition(g.Name)
+		if !ok {
+			continue
+		}
+		part := strconv.Itoa(k) + "/" + strconv.Itoa(n)
+		lag := g.Lag
+		if c.st.Embedded {
+			lag = c.unread(ctx, key, g.LastDeliveredID)
+		}
+		if lag >= 0 {
+			ch <- prometheus.MustNewConstMetric(matcherLag, prometheus.GaugeValue, float64(lag), part)
+			worst = max(worst, lag)
+		}
+		ch <- prometheus.MustNewConstMetric(matcherPend, prometheus.GaugeValue, float64(g.Pending), part)
+		pending += g.Pending
+		if g.Pending > 0 {
+			q := queue.Stream{Redis: c.st.Redis, Key: key, Group: g.Name}
+			if st, err := q.Stats(ctx); err == nil {
+				oldest = max(oldest, st.OldestPending)
+			}
+		}
+	}
+	if worst < 0 {
+		return // no matcher has started yet
+	}
+	ch <- prometheus.MustNewConstMetric(queueLag, prometheus.GaugeValue, float64(worst), "articles")
+	ch <- prometheus.MustNewConstMetric(queuePending, prometheus.GaugeValue, float64(pending), "articles")
+	ch <- prometheus.MustNewConstMetric(queueOldest, prometheus.GaugeValue, oldest.Seconds(), "articles")
 }
 
 // unread counts the entries after last, or -1. The embedded server answers

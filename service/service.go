@@ -188,6 +188,7 @@ func New(opts Options) (*Service, error) {
 	s.Matcher = matcher.New(s.st, s.Subs, s.log.With("role", "matcher"))
 	s.Matcher.Consumer = s.consumer
 	s.Matcher.ClaimAfter = cfg.ClaimAfter
+	s.Matcher.Partition, s.Matcher.Partitions = cfg.MatcherPartition, cfg.MatcherPartitions
 	s.Matcher.Matched = func(kind string) { s.m.matched.WithLabelValues(kind).Inc() }
 
 	var llm *summary.LLM

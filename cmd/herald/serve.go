@@ -71,11 +71,23 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 func runServe(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := newFlags("serve", "serve [--roles watcher,matcher,telegram,email,web] [--SETTING value]", env.stderr)
+	fs := newFlags("serve", "serve [--roles watcher,matcher,telegram,email,web] [--partition K/N] [--SETTING value]", env.stderr)
 	roles := fs.String("roles", "all", "comma-separated roles this process takes: "+strings.Join(service.AllRoles, ","))
+	partition := fs.String("partition", "", "`K/N`: the matcher holds partition K of N of the subscribers (overrides HERALD_MATCHER_PARTITION)")
 	getenv := settingFlags(fs, env.getenv)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *partition != "" {
+		// Read and validated with the other settings, so that a bad value
+		// is reported as HERALD_MATCHER_PARTITION's, as SPEC's table names it.
+		inner := getenv
+		getenv = func(name string) string {
+			if name == "HERALD_MATCHER_PARTITION" {
+				return *partition
+			}
+			return inner(name)
+		}
 	}
 	rs, err := service.ParseRoles(*roles)
 	if err != nil {
