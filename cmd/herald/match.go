@@ -8,28 +8,25 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/herald-news/herald/article"
 	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/subscriptions"
 )
 
-const matchSynopsis = `match --queries FILE --articles FILE
+const matchSynopsis = `match --queries FILE --articles FILE [--count]
 
 Matches articles against topic queries offline, with the same index and
 semantics as the service. The queries file has one query a line,
 ID<TAB>QUERY (empty lines and lines starting with # are skipped); the
 articles file has one JSON object a line with id, url, title and text
 ("-" reads standard input). Prints {"article": ID, "query": ID} for each
-match, in the order of the articles, query ids sorted.`
-
-// matchOutput is one line of "herald match"; SPEC.md names these keys.
-type matchOutput struct {
-	Article string `json:"article"`
-	Query   string `json:"query"`
-}
+match, in the order of the articles (an article's matches in no
+particular order), or with --count {"article": ID, "matches": N} for each
+article.`
 
 // matchArticle is one line of the articles file.
 type matchArticle struct {
@@ -44,6 +41,7 @@ func runMatch(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlags("match", matchSynopsis, env.stderr)
 	queriesPath := fs.String("queries", "", "file of `ID<TAB>QUERY` lines")
 	articlesPath := fs.String("articles", "", "file of JSON lines with id, url, title, text (- for standard input)")
+	count := fs.Bool("count", false, "print one line per article with its number of matches")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -71,9 +69,38 @@ func runMatch(ctx context.Context, env *cmdEnv, args []string) error {
 		defer f.Close()
 		in = f
 	}
-	out := bufio.NewWriter(env.stdout)
-	enc := json.NewEncoder(out)
+	if err := matchArticles(ctx, ix, in, env.stdout, *count); err != nil {
+		var bad badArticle
+		if errors.As(err, &bad) {
+			return usagef("articles %s: article %d: %v", *articlesPath, bad.n, bad.err)
+		}
+		return err
+	}
+	return nil
+}
+
+// badArticle is a line of the articles file that does not decode.
+type badArticle struct {
+	n   int
+	err error
+}
+
+func (b badArticle) Error() string { return fmt.Sprintf("article %d: %v", b.n, b.err) }
+
+// matchArticles matches each article of in against ix and writes the
+// lines of "herald match" to out.
+//
+// At a million queries an article matches tens of thousands of them, so
+// the output, not the index, is the cost: the lines are written by hand
+// into the buffer (json.Encoder spent more than the index), and the
+// matches are written in the order the index gives them rather than
+// sorted (which spent more still); SPEC promises no order within an
+// article.
+func matchArticles(ctx context.Context, ix *subscriptions.Index, in io.Reader, out io.Writer, count bool) error {
+	w := bufio.NewWriterSize(out, 64<<10)
 	dec := json.NewDecoder(bufio.NewReader(in))
+	var prefix []byte // {"article":ID,"query": for the current article
+	var failed error
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -82,19 +109,98 @@ func runMatch(ctx context.Context, env *cmdEnv, args []string) error {
 		if err := dec.Decode(&a); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return usagef("articles %s: article %d: %v", *articlesPath, n, err)
+			return badArticle{n, err}
 		}
 		// Matched as the service matches a stored article.
 		art := article.Article{ID: a.ID, URL: a.URL, Title: a.Title, Text: a.Text}
-		ids := ix.Match(subscriptions.NewDoc(art.Title, art.URL, articles.MatchText(&art)))
-		slices.Sort(ids)
-		for _, id := range ids {
-			if err := enc.Encode(matchOutput{Article: a.ID, Query: id}); err != nil {
+		doc := subscriptions.NewDoc(art.Title, art.URL, articles.MatchText(&art))
+		prefix = appendJSONString(append(prefix[:0], `{"article":`...), a.ID)
+		if count {
+			matches := 0
+			ix.MatchQueries(doc, func(_ string, ids []string) bool {
+				matches += len(ids)
+				return true
+			})
+			b := append(w.AvailableBuffer(), prefix...)
+			b = append(strconv.AppendInt(append(b, `,"matches":`...), int64(matches), 10), "}\n"...)
+			if _, err := w.Write(b); err != nil {
 				return err
 			}
+			continue
+		}
+		prefix = append(prefix, `,"query":`...)
+		ix.MatchQueries(doc, func(_ string, ids []string) bool {
+			for _, id := range ids {
+				// AvailableBuffer lends the writer's own free space: the
+				// line is built in place and Write does not copy it.
+				b := append(w.AvailableBuffer(), prefix...)
+				b = append(appendJSONString(b, id), "}\n"...)
+				if _, failed = w.Write(b); failed != nil {
+					return false
+				}
+			}
+			return true
+		})
+		if failed != nil {
+			return failed
 		}
 	}
-	return out.Flush()
+	return w.Flush()
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it (without its HTML escaping, which JSON does not need):
+// quotes, backslashes and control characters escaped, U+2028 and U+2029
+// as \u escapes, and each byte that is not UTF-8 as \ufffd.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0 // s[start:i] is yet to be copied
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(append(b, s[start:i]...), `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			// Valid JSON, but not valid JavaScript in a string literal.
+			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(append(b, s[start:]...), '"')
 }
 
 // loadQueries reads ID<TAB>QUERY lines into an index; a bad line is bad
