@@ -101,6 +101,7 @@ func matchArticles(ctx context.Context, ix *subscriptions.Index, in io.Reader, o
 	dec := json.NewDecoder(bufio.NewReader(in))
 	var prefix []byte // {"article":ID,"query": for the current article
 	var failed error
+	var touched byte // touch's results, kept so that its reads are not dropped
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -130,13 +131,19 @@ func matchArticles(ctx context.Context, ix *subscriptions.Index, in io.Reader, o
 		}
 		prefix = append(prefix, `,"query":`...)
 		ix.MatchQueries(doc, func(_ string, ids []string) bool {
-			for _, id := range ids {
-				// AvailableBuffer lends the writer's own free space: the
-				// line is built in place and Write does not copy it.
-				b := append(w.AvailableBuffer(), prefix...)
-				b = append(appendJSONString(b, id), "}\n"...)
-				if _, failed = w.Write(b); failed != nil {
-					return false
+			for len(ids) > 0 {
+				batch := ids[:min(len(ids), 32)]
+				ids = ids[len(batch):]
+				touched += touch(batch)
+				for _, id := range batch {
+					// AvailableBuffer lends the writer's own free space:
+					// the line is built in place, and Write's copy is
+					// onto itself.
+					b := append(w.AvailableBuffer(), prefix...)
+					b = append(appendJSONString(b, id), "}\n"...)
+					if _, failed = w.Write(b); failed != nil {
+						return false
+					}
 				}
 			}
 			return true
@@ -145,7 +152,22 @@ func matchArticles(ctx context.Context, ix *subscriptions.Index, in io.Reader, o
 			return failed
 		}
 	}
+	_ = touched
 	return w.Flush()
+}
+
+// touch reads the first byte of each id. The ids of a million queries are
+// spread over memory, and reading each was a cache miss that took most of
+// the time of writing its line; read together in a loop that does nothing
+// else, the misses overlap, and the lines are then built from the cache.
+func touch(ids []string) byte {
+	var x byte
+	for _, id := range ids {
+		if id != "" {
+			x ^= id[0]
+		}
+	}
+	return x
 }
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json
