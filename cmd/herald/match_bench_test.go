@@ -235,6 +235,25 @@ func buildMatchBench(b *testing.B) (*matchBench, error) {
 			}
 		}
 	}
+	// HERALD_BENCH_DUMP=DIR also writes the queries and articles there,
+	// for measuring the herald binary from outside on the same input.
+	var dump *bufio.Writer
+	if dir := os.Getenv("HERALD_BENCH_DUMP"); dir != "" {
+		var arts []byte
+		for i := range 200 {
+			arts = append(arts, bm.articles[i%len(bm.articles)]...)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "articles.jsonl"), arts, 0o644); err != nil {
+			return nil, err
+		}
+		f, err := os.Create(filepath.Join(dir, "queries.tsv"))
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		dump = bufio.NewWriter(f)
+		defer dump.Flush()
+	}
 	started := time.Now()
 	bm.ix = subscriptions.NewIndex(nil)
 	for i := range bm.queries {
@@ -254,6 +273,9 @@ func buildMatchBench(b *testing.B) (*matchBench, error) {
 			continue // a word the parser refuses (too long, say)
 		}
 		bm.ix.Add("u"+strconv.Itoa(i), q)
+		if dump != nil {
+			fmt.Fprintf(dump, "u%d\t%s\n", i, text)
+		}
 	}
 	b.Logf("match benchmark: %d articles, %d queries indexed in %s", len(bm.articles), bm.ix.Len(), time.Since(started).Round(time.Millisecond))
 	return bm, nil
