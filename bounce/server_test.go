@@ -19,9 +19,9 @@ import (
 // recorder is a strict Recorder: it fails the test on a call it was not
 // told to expect.
 type recorder struct {
-	mu     sync.Mutex
-	got    []recorded
-	fail   error
+	mu   sync.Mutex
+	got  []recorded
+	fail error
 }
 
 type recorded struct {
