@@ -16,8 +16,9 @@ import (
 	"github.com/herald-news/herald/bounce"
 )
 
-// recorder is a strict Recorder: it fails the test on a call it was not
-// told to expect.
+// recorder is a Recorder that keeps every call, so that a test can check
+// the whole list (nothing recorded for refused input), and fails each one
+// with fail when set.
 type recorder struct {
 	mu   sync.Mutex
 	got  []recorded
