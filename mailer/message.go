@@ -29,6 +29,9 @@ type Message struct {
 	HTML    string
 	// Unsubscribe is the https link for List-Unsubscribe (RFC 8058 one-click).
 	Unsubscribe string
+	// ListID, on digests, is the List-Id header's value (RFC 2919), by
+	// which mail clients and providers tell the list's mail apart.
+	ListID string
 	// Sub is the subscriber it goes to, for logs and bounce counting.
 	Sub string
 }
@@ -70,7 +73,7 @@ func headerText(s string) string {
 // List-Unsubscribe pair is in it because Gmail and Yahoo only honour a
 // one-click unsubscribe that the signature vouches for.
 var DKIMSignedHeaders = []string{"From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
-	"List-Unsubscribe", "List-Unsubscribe-Post"}
+	"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id"}
 
 // NewDKIM reads a PEM key (RSA or Ed25519) and returns signing options
 // for domain and selector covering DKIMSignedHeaders. Signing is
@@ -115,7 +118,7 @@ func sign(gm *gomail.Msg, opts *dkim.SignOptions) error {
 // build turns a Message into a go-mail message from the given sender,
 // signed when dkim is set.
 func (m *Message) build(from string, dkimOpts *dkim.SignOptions) (*gomail.Msg, error) {
-	for _, v := range []string{m.To, m.Subject, m.Unsubscribe, from} {
+	for _, v := range []string{m.To, m.Subject, m.Unsubscribe, m.ListID, from} {
 		if strings.ContainsAny(v, "\r\n") {
 			return nil, ErrHeader
 		}
@@ -124,7 +127,9 @@ func (m *Message) build(from string, dkimOpts *dkim.SignOptions) (*gomail.Msg, e
 	if err != nil {
 		return nil, err
 	}
-	msg := gomail.NewMsg()
+	// No User-Agent or X-Mailer: naming the library and its version tells
+	// filters and attackers more than it helps anyone.
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	if err := msg.From(from); err != nil {
 		return nil, fmt.Errorf("sender %q: %w", from, err)
 	}
@@ -140,6 +145,9 @@ func (m *Message) build(from string, dkimOpts *dkim.SignOptions) (*gomail.Msg, e
 		}
 		msg.SetGenHeader("List-Unsubscribe", "<"+m.Unsubscribe+">")
 		msg.SetGenHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+	}
+	if m.ListID != "" {
+		msg.SetGenHeader("List-Id", m.ListID)
 	}
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	if m.HTML != "" {

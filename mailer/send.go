@@ -185,6 +185,9 @@ func (w *worker) sendOne(ctx context.Context, id string, force bool) (bool, erro
 	if err != nil {
 		return false, err
 	}
+	if msg != nil {
+		msg.ListID = m.listID()
+	}
 	if n > 0 {
 		if err := w.send(ctx, msg); err != nil {
 			m.failed(ctx, sub, attempts, err)
@@ -214,9 +217,8 @@ func (w *worker) sendOne(ctx context.Context, id string, force bool) (bool, erro
 	if err != nil {
 		return n > 0, err
 	}
-	if n > 0 && sub.Bounces > 0 {
-		// Bounces count in a row: an accepted digest starts them afresh.
-		_, _ = m.subs.Update(done, id, func(s *subscriptions.Subscriber) error { s.Bounces = 0; return nil })
-	}
+	// The relay's acceptance does not reset the reader's bounces: a
+	// smarthost accepts mail for dead addresses too and bounces it later
+	// by DSN (see Record).
 	return n > 0, delivery.Done(done, m.st, id, taken)
 }

@@ -7,9 +7,13 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-msgauth/dkim"
 	gomail "github.com/wneessen/go-mail"
+	gosmtp "github.com/wneessen/go-mail/smtp"
+
+	"github.com/herald-news/herald/bounce"
 )
 
 // Transport hands messages to a mail server (or to the demo's outbox).
@@ -41,6 +45,13 @@ type SMTP struct {
 	// it is replaced (0: no cap). 1 means a connection per message, which
 	// the benchmark compares against.
 	PerConnection int
+	// HELO is the name given in EHLO (HERALD_SMTP_HELO); empty leaves
+	// go-mail's default, the host name.
+	HELO string
+	// Returns, when set, gives every message to a reader an envelope
+	// sender of its own at the bounce domain (VERP), so that a DSN that
+	// comes back names its reader and message; the From: header stays.
+	Returns *bounce.Signer
 
 	opts []gomail.Option
 	host string
@@ -101,7 +112,7 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 type smtpConn struct {
 	s      *SMTP
 	client *gomail.Client
-	sess   interface{ HasConnection() bool }
+	sess   *gosmtp.Client
 	sent   int
 	send   func(*gomail.Msg) error
 	close  func() error
@@ -118,7 +129,11 @@ func (s *SMTP) Open(ctx context.Context) (Conn, error) {
 }
 
 func (c *smtpConn) dial(ctx context.Context) error {
-	cl, err := gomail.NewClient(c.s.host, c.s.opts...)
+	opts := c.s.opts
+	if c.s.HELO != "" {
+		opts = append(opts[:len(opts):len(opts)], gomail.WithHELO(c.s.HELO))
+	}
+	cl, err := gomail.NewClient(c.s.host, opts...)
 	if err != nil {
 		return fmt.Errorf("smtp client: %w", err)
 	}
@@ -138,6 +153,15 @@ func (c *smtpConn) Send(ctx context.Context, m *Message) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCompose, err)
 	}
+	if c.s.Returns != nil && m.Sub != "" {
+		ret, err := c.s.Returns.Address(m.Sub, time.Now())
+		if err == nil {
+			err = gm.EnvelopeFrom(ret)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: bounce address: %w", ErrCompose, err)
+		}
+	}
 	if c.sess == nil || !c.sess.HasConnection() || (c.s.PerConnection > 0 && c.sent >= c.s.PerConnection) {
 		if c.sess != nil {
 			_ = c.close()
@@ -148,6 +172,10 @@ func (c *smtpConn) Send(ctx context.Context, m *Message) error {
 		}
 	}
 	c.sent++
+	// go-mail asks for SMTPUTF8 whenever the server offers it; it is only
+	// needed for an address that is not ASCII (RFC 6531), and a relay that
+	// offers it may still pass the message to one that does not.
+	c.sess.SkipSMTPUTF8(!needsUTF8(gm))
 	if err := c.send(gm); err != nil {
 		var se *gomail.SendError
 		if errors.As(err, &se) && se.ErrorCode() >= 400 && se.ErrorCode() < 600 && se.ErrorCode() != 421 {
@@ -178,6 +206,28 @@ func (s *SMTP) Send(ctx context.Context, msgs []*Message) []error {
 		errs[i] = c.Send(ctx, m)
 	}
 	return errs
+}
+
+// needsUTF8 reports whether the envelope of gm has an address that is not
+// ASCII. Headers need no SMTPUTF8: go-mail encodes them (RFC 2047).
+func needsUTF8(gm *gomail.Msg) bool {
+	from, _ := gm.GetSender(false)
+	rcpts, _ := gm.GetRecipients()
+	for _, a := range append(rcpts, from) {
+		if !isASCII(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // oneByOne adapts a plain Transport (the demo's outbox) to a Conn.
