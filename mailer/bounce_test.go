@@ -2,6 +2,7 @@ package mailer_test
 
 import (
 	"context"
+	"errors"
 	"net/mail"
 	"strings"
 	"sync"
@@ -274,5 +275,25 @@ func TestSMTPClientDetails(t *testing.T) {
 	c := f.smtp.MessagesTo("new@example.org")
 	if len(c) != 1 || c[0].Header.Get("List-Id") != "" || c[0].Header.Get("X-Mailer") != "" {
 		t.Fatalf("confirmation: %d messages, List-Id %q", len(c), c[0].Header.Get("List-Id"))
+	}
+}
+
+// A round reports how many digests failed beside how many went out.
+func TestRoundCountsFailures(t *testing.T) {
+	f := newFixture(t)
+	for _, addr := range []string{"ok@example.org", "gone@example.org", "full@example.org"} {
+		r := f.reader(t, addr, "instant", 0, "UTC", "belarus")
+		f.publish(t, r.ID, "belarus", "News for "+addr)
+	}
+	f.smtp.FailRecipient("gone@example.org", 550)
+	f.smtp.FailRecipient("full@example.org", 452)
+	n, err := f.m.SendDigests(context.Background(), true)
+	var round *mailer.RoundError
+	if n != 1 || !errors.As(err, &round) || round.Failed != 2 {
+		t.Fatalf("SendDigests = %d, %v; want 1 sent and a RoundError of 2 failed", n, err)
+	}
+	f.smtp.ClearFaults()
+	if n, err := f.m.SendDigests(context.Background(), true); err != nil {
+		t.Fatalf("a round with nothing failing: %d, %v", n, err)
 	}
 }
