@@ -1,8 +1,8 @@
 #!/bin/sh
 # Runs every fuzz target briefly (FUZZTIME each, default 10s): the query
 # parser and tokeniser, feed ingest, page extraction, alert formatting and
-# bounce reports. A failure
-# leaves its input under the package's testdata/fuzz for go test to replay.
+# bounce reports. A failure leaves its input under the package's
+# testdata/fuzz for go test to replay.
 set -e
 cd "$(dirname "$0")/.."
 t=${FUZZTIME:-10s}
