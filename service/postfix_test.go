@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/herald-news/herald/mailer"
 	"github.com/herald-news/herald/mailer/smtptest"
 	"github.com/herald-news/herald/service"
+	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/store/storetest"
 	"github.com/herald-news/herald/subscriptions"
 	"github.com/herald-news/herald/watcher"
@@ -361,6 +363,10 @@ func TestPostfix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Listening before Run starts: the addresses can then be read here.
+	if err := svc.Listen(); err != nil {
+		t.Fatal(err)
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(runCtx) }()
@@ -382,21 +388,7 @@ func TestPostfix(t *testing.T) {
 		}
 		return s
 	}
-	n := 0
-	publish := func(sub *subscriptions.Subscriber) {
-		n++
-		u := fmt.Sprintf("https://news.example/belarus-%d", n)
-		pub := time.Now().Add(-time.Hour).UTC()
-		a := article.Article{ID: article.IDFor(u), URL: u, Title: fmt.Sprintf("Belarus story %d", n), Published: &pub,
-			Source: "Example News", Summary: "What happened in Minsk today."}
-		b, _ := json.Marshal(a)
-		if err := st.Redis.Set(ctx, watcher.ArticleKey(st, a.ID), b, time.Hour).Err(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := delivery.EnqueueDigest(ctx, st, sub.ID, a.ID, delivery.Item{Article: a.ID, Topic: "belarus", At: time.Now()}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publish := func(sub *subscriptions.Subscriber) { queueDigest(t, st, sub) }
 	send := func() (int, int) {
 		t.Helper()
 		sent, err := svc.Mailer.SendDigests(ctx, true)
@@ -521,6 +513,27 @@ func TestPostfix(t *testing.T) {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+}
+
+var storyNo atomic.Int64
+
+// queueDigest stores a new article and queues it for sub's digest, as the
+// matcher does.
+func queueDigest(t *testing.T, st *store.Store, sub *subscriptions.Subscriber) {
+	t.Helper()
+	ctx := context.Background()
+	n := storyNo.Add(1)
+	u := fmt.Sprintf("https://news.example/belarus-%d", n)
+	pub := time.Now().Add(-time.Hour).UTC()
+	a := article.Article{ID: article.IDFor(u), URL: u, Title: fmt.Sprintf("Belarus story %d", n), Published: &pub,
+		Source: "Example News", Summary: "What happened in Minsk today."}
+	b, _ := json.Marshal(a)
+	if err := st.Redis.Set(ctx, watcher.ArticleKey(st, a.ID), b, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := delivery.EnqueueDigest(ctx, st, sub.ID, a.ID, delivery.Item{Article: a.ID, Topic: "belarus", At: time.Now()}); err != nil {
+		t.Fatal(err)
 	}
 }
 
