@@ -242,7 +242,7 @@ func (p *postfix) maildir(local string) []string {
 type greylist struct {
 	addr   string
 	mu     sync.Mutex
-	defer_ map[string]bool // address -> deferred already
+	greyed map[string]bool // address -> deferred once already
 	asked  map[string]int
 }
 
@@ -252,9 +252,9 @@ func startGreylist(t *testing.T, addrs ...string) *greylist {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &greylist{addr: l.Addr().String(), defer_: map[string]bool{}, asked: map[string]int{}}
+	g := &greylist{addr: l.Addr().String(), greyed: map[string]bool{}, asked: map[string]int{}}
 	for _, a := range addrs {
-		g.defer_[a] = false
+		g.greyed[a] = false
 	}
 	var wg sync.WaitGroup
 	t.Cleanup(func() { l.Close(); wg.Wait() })
@@ -295,8 +295,8 @@ func (g *greylist) serve(c net.Conn) {
 		rcpt := strings.ToLower(attrs["recipient"])
 		g.mu.Lock()
 		g.asked[rcpt]++
-		if done, ok := g.defer_[rcpt]; ok && !done {
-			g.defer_[rcpt] = true
+		if done, ok := g.greyed[rcpt]; ok && !done {
+			g.greyed[rcpt] = true
 			action = "450 4.2.0 Greylisted, try again later"
 		}
 		g.mu.Unlock()
