@@ -118,7 +118,9 @@ func (s *Signer) Verify(addr string, now time.Time) (Ref, error) {
 		return Ref{}, ErrNotOurs
 	}
 	b, err := enc.DecodeString(tok)
-	if err != nil || len(b) < 1+msgLen+macLen {
+	// The last character's unused bits must be zero, so that no two
+	// spellings pass for one token.
+	if err != nil || len(b) < 1+msgLen+macLen || enc.EncodeToString(b) != tok {
 		return Ref{}, ErrBadToken
 	}
 	body, sum := b[:len(b)-macLen], b[len(b)-macLen:]

@@ -3,7 +3,6 @@ package service_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/bounce"
 	"github.com/herald-news/herald/config"
 	"github.com/herald-news/herald/delivery"
@@ -32,7 +32,6 @@ import (
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/store/storetest"
 	"github.com/herald-news/herald/subscriptions"
-	"github.com/herald-news/herald/watcher"
 )
 
 // postfix is a Postfix instance of the test's own: its configuration,
@@ -528,8 +527,7 @@ func queueDigest(t *testing.T, st *store.Store, sub *subscriptions.Subscriber) {
 	pub := time.Now().Add(-time.Hour).UTC()
 	a := article.Article{ID: article.IDFor(u), URL: u, Title: fmt.Sprintf("Belarus story %d", n), Published: &pub,
 		Source: "Example News", Summary: "What happened in Minsk today."}
-	b, _ := json.Marshal(a)
-	if err := st.Redis.Set(ctx, watcher.ArticleKey(st, a.ID), b, time.Hour).Err(); err != nil {
+	if err := articles.Save(ctx, st, &a); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := delivery.EnqueueDigest(ctx, st, sub.ID, a.ID, delivery.Item{Article: a.ID, Topic: "belarus", At: time.Now()}); err != nil {
