@@ -75,6 +75,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// one bounce address. A second RCPT gets 452 and comes in its own
 	// transaction.
 	srv.MaxRecipients = 1
+	// A DSN about an internationalised address (RFC 6533) comes over
+	// SMTPUTF8; the bounce address itself is ASCII.
+	srv.EnableSMTPUTF8 = true
 	srv.ReadTimeout = time.Minute
 	srv.WriteTimeout = time.Minute
 	srv.ErrorLog = smtpLog{s.Log}
@@ -126,7 +129,6 @@ type session struct {
 	remote string
 	ip     string
 	ref    *Ref
-	rcpt   string
 }
 
 var _ smtp.Session = (*session)(nil)
@@ -138,7 +140,7 @@ func (ss *session) refuse(reason string, err *smtp.SMTPError, args ...any) error
 }
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
-	ss.ref, ss.rcpt = nil, ""
+	ss.ref = nil
 	if !ss.b.rate.take(ss.ip, ss.b.s.Now()) {
 		return ss.refuse("rate", &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
 			Message: "Too many reports from this address; try again later"})
@@ -155,7 +157,7 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		}
 		return ss.refuse("recipient", code, "rcpt", to, "err", err)
 	}
-	ss.ref, ss.rcpt = &ref, to
+	ss.ref = &ref
 	return nil
 }
 
@@ -197,7 +199,7 @@ func (ss *session) Data(r io.Reader) (err error) {
 	return nil
 }
 
-func (ss *session) Reset() { ss.ref, ss.rcpt = nil, "" }
+func (ss *session) Reset() { ss.ref = nil }
 
 func (ss *session) Logout() error { return nil }
 
