@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -129,9 +130,34 @@ func TestServerTakesReports(t *testing.T) {
 	if err := send(t, l.addr, addr, complaint); err != nil {
 		t.Fatalf("complaint refused: %v", err)
 	}
+	// A global DSN (RFC 6533) about an internationalised address comes in
+	// an SMTPUTF8 transaction.
+	c, err := smtp.Dial(l.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("", &smtp.MailOptions{UTF8: true}); err != nil {
+		t.Fatalf("MAIL FROM:<> SMTPUTF8: %v", err)
+	}
+	if err := c.Rcpt(addr, nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, dsn("delivery-status", "message/global-delivery-status", "",
+		"Reporting-MTA: dns; relay\n\nFinal-Recipient: utf-8; jürgen@example.de\nAction: failed\nStatus: 5.1.1\n"))
+	if err := w.Close(); err != nil {
+		t.Fatalf("global DSN refused: %v", err)
+	}
 	got := l.rec.all()
-	if len(got) != 2 {
-		t.Fatalf("recorded %d reports, want 2", len(got))
+	if len(got) != 3 {
+		t.Fatalf("recorded %d reports, want 3", len(got))
+	}
+	if got[2].rep.Recipient != "jürgen@example.de" {
+		t.Fatalf("third report recorded as %+v", got[2])
 	}
 	if got[0].ref.Reader != "mail:0123456789abcdef01" || !got[0].ref.Sent.Equal(sent) || got[0].rep.Kind != bounce.Failed || got[0].rep.Status != "5.1.1" {
 		t.Fatalf("first report recorded as %+v", got[0])
