@@ -267,14 +267,18 @@ func TestSMTPClientDetails(t *testing.T) {
 		}
 	}
 	// A confirmation is no list mail.
-	p := &subscriptions.Subscriber{ID: subscriptions.NewReaderID(), Kind: subscriptions.KindEmail, Email: "new@example.org",
-		Status: subscriptions.StatusPending, Topics: []string{"belarus"}}
-	if err := f.m.SendConfirmation(context.Background(), p); err != nil {
-		t.Fatal(err)
+	f.queue(t, f.pendingReader(t, "new@example.org"))
+	if n := f.confirmations(t); n != 1 {
+		t.Fatalf("sent %d confirmations, want 1", n)
 	}
 	c := f.smtp.MessagesTo("new@example.org")
 	if len(c) != 1 || c[0].Header.Get("List-Id") != "" || c[0].Header.Get("X-Mailer") != "" {
 		t.Fatalf("confirmation: %d messages, List-Id %q", len(c), c[0].Header.Get("List-Id"))
+	}
+	// Confirmations leave with a bounce address too: a DSN about one
+	// counts against the pending reader.
+	if !strings.HasPrefix(c[0].From, "b+") {
+		t.Errorf("confirmation's envelope sender %q is not a bounce address", c[0].From)
 	}
 }
 
