@@ -530,7 +530,8 @@ func queueDigest(t *testing.T, st *store.Store, sub *subscriptions.Subscriber) {
 	if err := articles.Save(ctx, st, &a); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := delivery.EnqueueDigest(ctx, st, sub.ID, a.ID, delivery.Item{Article: a.ID, Topic: "belarus", At: time.Now()}); err != nil {
+	items := []delivery.Digest{{Sub: sub.ID, Item: delivery.Item{Article: a.ID, Topic: "belarus", At: time.Now()}}}
+	if _, _, err := delivery.EnqueueBatch(ctx, st, a.ID, nil, items); err != nil {
 		t.Fatal(err)
 	}
 }
