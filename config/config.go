@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"os"
@@ -73,6 +74,16 @@ type Config struct {
 	// is the part of the subscribers this process's matcher holds; 0 of 1
 	// is all of them.
 	MatcherPartition, MatcherPartitions int
+	// SMTPHelo is the name given in EHLO (HERALD_SMTP_HELO); empty means
+	// the host of PublicURL (HELO gives the value in use).
+	SMTPHelo string
+	// BounceDomain, when set, gives every email an envelope sender of its
+	// own at this domain (VERP) so that bounces name their reader
+	// (HERALD_BOUNCE_DOMAIN).
+	BounceDomain string
+	// BounceAddr is where the email role listens for SMTP from MTAs:
+	// DSNs and complaints for BounceDomain (HERALD_BOUNCE_ADDR).
+	BounceAddr string
 
 	// KeyPrefix starts every Redis key; tests give each run its own.
 	// It has no environment variable: one deployment, one prefix.
@@ -167,6 +178,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	r.str("HERALD_DKIM_DOMAIN", &c.DKIMDomain)
 	r.str("HERALD_DKIM_SELECTOR", &c.DKIMSelector)
 	r.str("HERALD_DKIM_KEY_FILE", &c.DKIMKeyFile)
+	r.str("HERALD_SMTP_HELO", &c.SMTPHelo)
+	r.str("HERALD_BOUNCE_DOMAIN", &c.BounceDomain)
+	r.str("HERALD_BOUNCE_ADDR", &c.BounceAddr)
 	if v := r.get("HERALD_POLL_INTERVAL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Second {
@@ -294,6 +308,9 @@ func (c *Config) Validate() error {
 	if err := c.checkDKIM(); err != nil {
 		return err
 	}
+	if err := c.checkBounce(); err != nil {
+		return err
+	}
 	for _, f := range c.Feeds {
 		if err := checkHTTPURL(f); err != nil {
 			return &Error{"HERALD_FEEDS", err.Error()}
@@ -376,6 +393,58 @@ func (c *Config) checkDKIM() error {
 		return &Error{"HERALD_DKIM_KEY_FILE", err.Error()}
 	}
 	return nil
+}
+
+// checkBounce wants a domain name for the bounce domain, host:port for
+// the listener (which is useless without the domain), and an EHLO name
+// that is a domain or an address literal.
+func (c *Config) checkBounce() error {
+	if c.SMTPHelo != "" && !heloName(c.SMTPHelo) {
+		return &Error{"HERALD_SMTP_HELO", fmt.Sprintf("%q is not a domain name or an address literal like [192.0.2.1]", c.SMTPHelo)}
+	}
+	if c.BounceDomain != "" && (!dnsName(c.BounceDomain) || !strings.Contains(c.BounceDomain, ".") || strings.Contains(c.BounceDomain, "_")) {
+		return &Error{"HERALD_BOUNCE_DOMAIN", fmt.Sprintf("%q is not a domain name like bounces.example.org", c.BounceDomain)}
+	}
+	if c.BounceAddr != "" {
+		host, port, err := net.SplitHostPort(c.BounceAddr)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 || strings.ContainsAny(host, " /") {
+			return &Error{"HERALD_BOUNCE_ADDR", fmt.Sprintf("%q is not host:port like 0.0.0.0:2525", c.BounceAddr)}
+		}
+		if c.BounceDomain == "" {
+			return &Error{"HERALD_BOUNCE_ADDR", "needs HERALD_BOUNCE_DOMAIN: the listener takes reports for that domain only"}
+		}
+	}
+	return nil
+}
+
+// HELO is the name herald gives in EHLO: HERALD_SMTP_HELO, else the host
+// of HERALD_PUBLIC_URL (an IP address as an address literal, RFC 5321
+// §4.1.3).
+func (c *Config) HELO() string {
+	if c.SMTPHelo != "" {
+		return c.SMTPHelo
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || u.Hostname() == "" {
+		return ""
+	}
+	h := u.Hostname()
+	if ip := net.ParseIP(h); ip != nil {
+		if ip.To4() == nil {
+			return "[IPv6:" + h + "]"
+		}
+		return "[" + h + "]"
+	}
+	return h
+}
+
+func heloName(s string) bool {
+	if inner, ok := strings.CutPrefix(s, "["); ok {
+		inner, ok = strings.CutSuffix(inner, "]")
+		inner = strings.TrimPrefix(inner, "IPv6:")
+		return ok && net.ParseIP(inner) != nil
+	}
+	return dnsName(s) && !strings.Contains(s, "_")
 }
 
 func dnsName(s string) bool {

@@ -40,6 +40,9 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		"HERALD_LOG_FORMAT":          {"HERALD_LOG_FORMAT": "xml"},
 		"HERALD_LOG_LEVEL":           {"HERALD_LOG_LEVEL": "loud"},
 		"HERALD_SECRET":              {"HERALD_SECRET": "a", "HERALD_SECRET_FILE": "/etc/hostname"},
+		"HERALD_SMTP_HELO":           {"HERALD_SMTP_HELO": "mail server"},
+		"HERALD_BOUNCE_DOMAIN":       {"HERALD_BOUNCE_DOMAIN": "localhost"},
+		"HERALD_BOUNCE_ADDR":         {"HERALD_BOUNCE_DOMAIN": "bounces.example.org", "HERALD_BOUNCE_ADDR": "2525"},
 	}
 	for name, vars := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -176,6 +179,46 @@ func TestMatcherPartition(t *testing.T) {
 		var ce *Error
 		if !errors.As(err, &ce) || ce.Var != "HERALD_MATCHER_PARTITION" {
 			t.Errorf("HERALD_MATCHER_PARTITION=%q: err = %v; want a *config.Error naming the variable", v, err)
+		}
+	}
+}
+
+func TestBounceSettings(t *testing.T) {
+	ok := []map[string]string{
+		{"HERALD_BOUNCE_DOMAIN": "bounces.example.org"},
+		{"HERALD_BOUNCE_DOMAIN": "bounces.example.org", "HERALD_BOUNCE_ADDR": "0.0.0.0:2525"},
+		{"HERALD_BOUNCE_DOMAIN": "bounces.example.org", "HERALD_BOUNCE_ADDR": "[::1]:25"},
+		{"HERALD_BOUNCE_DOMAIN": "bounces.example.org", "HERALD_BOUNCE_ADDR": ":2525"},
+		{"HERALD_SMTP_HELO": "mail.example.org"},
+		{"HERALD_SMTP_HELO": "[192.0.2.1]"},
+		{"HERALD_SMTP_HELO": "[IPv6:2001:db8::1]"},
+	}
+	for _, vars := range ok {
+		if _, err := FromEnv(env(vars)); err != nil {
+			t.Errorf("FromEnv(%v): %v", vars, err)
+		}
+	}
+	bad := map[string]map[string]string{
+		"HERALD_BOUNCE_DOMAIN": {"HERALD_BOUNCE_DOMAIN": "b+x@example.org"},
+		"HERALD_BOUNCE_ADDR":   {"HERALD_BOUNCE_ADDR": "0.0.0.0:2525"}, // without the domain
+		"HERALD_SMTP_HELO":     {"HERALD_SMTP_HELO": "[not-an-ip]"},
+	}
+	for name, vars := range bad {
+		var ce *Error
+		if _, err := FromEnv(env(vars)); !errors.As(err, &ce) || ce.Var != name {
+			t.Errorf("FromEnv(%v) = %v; want an error naming %s", vars, err, name)
+		}
+	}
+	for _, c := range []struct{ public, helo, want string }{
+		{"https://news.example.org", "", "news.example.org"},
+		{"https://news.example.org:8443/herald/", "", "news.example.org"},
+		{"http://127.0.0.1:8080", "", "[127.0.0.1]"},
+		{"http://[::1]:8080", "", "[IPv6:::1]"},
+		{"https://news.example.org", "mx.example.org", "mx.example.org"},
+	} {
+		cfg := Config{PublicURL: c.public, SMTPHelo: c.helo}
+		if got := cfg.HELO(); got != c.want {
+			t.Errorf("HELO with public URL %s and HERALD_SMTP_HELO %q = %q, want %q", c.public, c.helo, got, c.want)
 		}
 	}
 }

@@ -193,6 +193,9 @@ func (m *Mailer) confirmFailed(ctx context.Context, c *Confirmation, cause error
 			m.log.Warn("confirmation given up after temporary failures", "subscriber", c.Sub, "attempts", c.Attempts+1, "err", cause)
 			break
 		}
+		if answered(cause) {
+			m.note(Deferral, ViaSMTP)
+		}
 		wait := min(retryFirst<<min(c.Attempts, 10), retryMax)
 		c.Attempts++
 		if err := m.schedule(ctx, c, now.Add(wait)); err != nil {

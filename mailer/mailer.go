@@ -52,6 +52,10 @@ type Mailer struct {
 	Now func() time.Time
 	// Sent, when set, is told of every email accepted (metrics, the demo).
 	Sent func(m *Message)
+	// Noted, when set, is told of every bounce, deferral and complaint,
+	// and whether the relay answered so at send time (ViaSMTP) or a
+	// report came back later (ViaReport).
+	Noted func(o Outcome, via string)
 	// Connections is how many connections send digests in parallel.
 	Connections int
 	// Rate caps emails per second over all connections (0: no cap).
@@ -71,6 +75,46 @@ type Mailer struct {
 	// send locks and are told of each.
 	lockTicks <-chan time.Time
 	onExtend  func(sub string, held bool, err error)
+}
+
+// Outcome is what became of an email that was not simply accepted.
+type Outcome string
+
+// The outcomes Noted is told of.
+const (
+	// HardBounce: refused for good (5xx at send, or a DSN with a 5.x.x
+	// status); HardBounceLimit of them suspend the address.
+	HardBounce Outcome = "hard"
+	// SoftBounce: an MTA gave up after temporary failures (a DSN with
+	// Action failed and a 4.x.x status); not counted against the reader.
+	SoftBounce Outcome = "soft"
+	// Deferral: a 4xx at send (tried again), or a DSN saying "delayed".
+	Deferral Outcome = "deferral"
+	// Complaint: the reader marked an email as spam (an ARF report); they
+	// are unsubscribed at once.
+	Complaint Outcome = "complaint"
+)
+
+// Where an outcome was learnt.
+const (
+	ViaSMTP   = "smtp"
+	ViaReport = "report"
+)
+
+func (m *Mailer) note(o Outcome, via string) {
+	if m.Noted != nil {
+		m.Noted(o, via)
+	}
+}
+
+// listID is the List-Id of digests (RFC 2919): a label under the host of
+// the public URL, which the operator controls.
+func (m *Mailer) listID() string {
+	host := "herald.local"
+	if u, err := url.Parse(m.publicURL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	return "Herald digest <digest." + host + ">"
 }
 
 // New returns a Mailer sending through tr, with links under publicURL.

@@ -4,7 +4,6 @@ package mailer
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -30,6 +29,9 @@ type Message struct {
 	HTML    string
 	// Unsubscribe is the https link for List-Unsubscribe (RFC 8058 one-click).
 	Unsubscribe string
+	// ListID, on digests, is the List-Id header's value (RFC 2919), by
+	// which mail clients and providers tell the list's mail apart.
+	ListID string
 	// Sub is the subscriber it goes to, for logs and bounce counting.
 	Sub string
 }
@@ -71,7 +73,7 @@ func headerText(s string) string {
 // List-Unsubscribe pair is in it because Gmail and Yahoo only honour a
 // one-click unsubscribe that the signature vouches for.
 var DKIMSignedHeaders = []string{"From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
-	"List-Unsubscribe", "List-Unsubscribe-Post"}
+	"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id"}
 
 // NewDKIM reads a PEM key (RSA or Ed25519) and returns signing options
 // for domain and selector covering DKIMSignedHeaders. Signing is
@@ -116,7 +118,7 @@ func sign(gm *gomail.Msg, opts *dkim.SignOptions) error {
 // build turns a Message into a go-mail message from the given sender,
 // signed when dkim is set.
 func (m *Message) build(from string, dkimOpts *dkim.SignOptions) (*gomail.Msg, error) {
-	for _, v := range []string{m.To, m.Subject, m.Unsubscribe, from} {
+	for _, v := range []string{m.To, m.Subject, m.Unsubscribe, m.ListID, from} {
 		if strings.ContainsAny(v, "\r\n") {
 			return nil, ErrHeader
 		}
@@ -125,7 +127,9 @@ func (m *Message) build(from string, dkimOpts *dkim.SignOptions) (*gomail.Msg, e
 	if err != nil {
 		return nil, err
 	}
-	msg := gomail.NewMsg()
+	// No User-Agent or X-Mailer: naming the library and its version tells
+	// filters and attackers more than it helps anyone.
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	if err := msg.From(from); err != nil {
 		return nil, fmt.Errorf("sender %q: %w", from, err)
 	}
@@ -141,6 +145,9 @@ func (m *Message) build(from string, dkimOpts *dkim.SignOptions) (*gomail.Msg, e
 		}
 		msg.SetGenHeader("List-Unsubscribe", "<"+m.Unsubscribe+">")
 		msg.SetGenHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+	}
+	if m.ListID != "" {
+		msg.SetGenHeader("List-Id", m.ListID)
 	}
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	if m.HTML != "" {
@@ -166,189 +173,6 @@ func messageID(from string) string {
 	return strconv.FormatInt(time.Now().UnixNano(), 36) + "." + hex.EncodeToString(b[:]) + "@" + domain
 }
 
-// Transport hands messages to a mail server (or to the demo's outbox).
-type Transport interface {
-	// Send sends msgs in order over as few connections as it can and
-	// returns one error per message (nil when the server accepted it).
-	Send(ctx context.Context, msgs []*Message) []error
-}
-
-// connector is a Transport that can keep one connection open while the
-// mailer decides about each message in turn: the mailer then clears a
-// digest's items right after the server accepted it, before the next one.
-type connector interface {
-	Open(ctx context.Context) (Conn, error)
-}
-
-// Conn is one open connection to a mail server.
-type Conn interface {
-	Send(ctx context.Context, m *Message) error
-	Close() error
-}
-
-// SMTP sends through an SMTP relay named by a HERALD_SMTP_URL.
-type SMTP struct {
-	From string
-	// DKIM, when set, signs every message.
-	DKIM *dkim.SignOptions
-	// PerConnection caps how many messages go over one connection before
-	// it is replaced (0: no cap). 1 means a connection per message, which
-	// the benchmark compares against.
-	PerConnection int
-
-	opts []gomail.Option
-	host string
-}
-
-// NewSMTP returns a transport for smtp://user:pass@host:587 (STARTTLS
-// required unless ?tls=none) or smtps://host:465.
-func NewSMTP(rawURL, from string) (*SMTP, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("smtp url: %w", err)
-	}
-	opts := []gomail.Option{
-		gomail.WithTimeout(30 * time.Second),
-		// A NOOP before every message and an RSET after every accepted one
-		// would add two round trips per email for no gain: the connection is
-		// fresh and an accepted transaction is already over.
-		gomail.WithoutNoop(), gomail.WithoutRset(),
-	}
-	port := u.Port()
-	switch u.Scheme {
-	case "smtps":
-		opts = append(opts, gomail.WithSSL())
-		if port == "" {
-			port = "465"
-		}
-	case "smtp":
-		if u.Query().Get("tls") == "none" {
-			opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
-		} else {
-			opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
-		}
-		if port == "" {
-			port = "587"
-		}
-	default:
-		return nil, fmt.Errorf("smtp url: scheme %q is neither smtp nor smtps", u.Scheme)
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		return nil, fmt.Errorf("smtp url: port %q", port)
-	}
-	opts = append(opts, gomail.WithPort(p))
-	if u.User != nil {
-		pass, _ := u.User.Password()
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
-			gomail.WithUsername(u.User.Username()), gomail.WithPassword(pass))
-	}
-	// Checked once here so that Open can only fail on the network.
-	if _, err := gomail.NewClient(u.Hostname(), opts...); err != nil {
-		return nil, fmt.Errorf("smtp client: %w", err)
-	}
-	return &SMTP{From: from, opts: opts, host: u.Hostname()}, nil
-}
-
-// smtpConn is one SMTP session; it redials after a broken connection or
-// after PerConnection messages.
-type smtpConn struct {
-	s      *SMTP
-	client *gomail.Client
-	sess   interface{ HasConnection() bool }
-	sent   int
-	send   func(*gomail.Msg) error
-	close  func() error
-}
-
-// Open implements connector. Each connection has its own go-mail client so
-// that parallel connections share no state.
-func (s *SMTP) Open(ctx context.Context) (Conn, error) {
-	c := &smtpConn{s: s}
-	if err := c.dial(ctx); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-func (c *smtpConn) dial(ctx context.Context) error {
-	cl, err := gomail.NewClient(c.s.host, c.s.opts...)
-	if err != nil {
-		return fmt.Errorf("smtp client: %w", err)
-	}
-	sc, err := cl.DialToSMTPClientWithContext(ctx)
-	if err != nil {
-		return fmt.Errorf("connect to smtp server: %w", err)
-	}
-	c.client, c.sess, c.sent = cl, sc, 0
-	c.send = func(m *gomail.Msg) error { return cl.SendWithSMTPClient(sc, m) }
-	c.close = func() error { return cl.CloseWithSMTPClient(sc) }
-	return nil
-}
-
-// Send sends one message; nil means the server accepted it.
-func (c *smtpConn) Send(ctx context.Context, m *Message) error {
-	gm, err := m.build(c.s.From, c.s.DKIM)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrCompose, err)
-	}
-	if c.sess == nil || !c.sess.HasConnection() || (c.s.PerConnection > 0 && c.sent >= c.s.PerConnection) {
-		if c.sess != nil {
-			_ = c.close()
-			c.sess = nil
-		}
-		if err := c.dial(ctx); err != nil {
-			return err
-		}
-	}
-	c.sent++
-	if err := c.send(gm); err != nil {
-		var se *gomail.SendError
-		if errors.As(err, &se) && se.ErrorCode() >= 400 && se.ErrorCode() < 600 && se.ErrorCode() != 421 {
-			return err // the server answered: the connection is still good
-		}
-		// No answer, or 421 (the server is closing): start afresh next time.
-		_ = c.close()
-		c.sess = nil
-		return err
-	}
-	return nil
-}
-
-func (c *smtpConn) Close() error {
-	if c.sess == nil {
-		return nil
-	}
-	c.sess = nil
-	return c.close()
-}
-
-// Send implements Transport: one connection for the whole batch.
-func (s *SMTP) Send(ctx context.Context, msgs []*Message) []error {
-	errs := make([]error, len(msgs))
-	c := &smtpConn{s: s}
-	defer c.Close()
-	for i, m := range msgs {
-		errs[i] = c.Send(ctx, m)
-	}
-	return errs
-}
-
-// oneByOne adapts a plain Transport (the demo's outbox) to a Conn.
-type oneByOne struct{ tr Transport }
-
-func (o oneByOne) Send(ctx context.Context, m *Message) error {
-	return o.tr.Send(ctx, []*Message{m})[0]
-}
-func (o oneByOne) Close() error { return nil }
-
-func open(ctx context.Context, tr Transport) (Conn, error) {
-	if c, ok := tr.(connector); ok {
-		return c.Open(ctx)
-	}
-	return oneByOne{tr}, nil
-}
-
 // WriteEML writes a message as it would be sent (for the demo's outbox).
 func WriteEML(w io.Writer, m *Message, from string) error {
 	gm, err := m.build(from, nil)
@@ -357,22 +181,4 @@ func WriteEML(w io.Writer, m *Message, from string) error {
 	}
 	_, err = gm.WriteTo(w)
 	return err
-}
-
-// IsTemporary reports whether a send error is worth retrying (4xx, or the
-// server could not be reached) rather than a bounce (5xx).
-func IsTemporary(err error) bool {
-	if err == nil {
-		return false
-	}
-	var se *gomail.SendError
-	if errors.As(err, &se) {
-		if se.IsTemp() {
-			return true
-		}
-		if code := se.ErrorCode(); code >= 500 && code < 600 {
-			return false
-		}
-	}
-	return !errors.Is(err, ErrHeader) && !errors.Is(err, ErrCompose)
 }

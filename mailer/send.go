@@ -17,9 +17,23 @@ import (
 	"github.com/herald-news/herald/subscriptions"
 )
 
+// RoundError is SendDigests' error when some digests of a round were not
+// sent (each is tried again later, as its failure decides).
+type RoundError struct {
+	Failed int
+	First  error // the first failure
+}
+
+func (e *RoundError) Error() string {
+	return fmt.Sprintf("%d digests not sent; the first: %v", e.Failed, e.First)
+}
+
+func (e *RoundError) Unwrap() error { return e.First }
+
 // SendDigests sends every digest that is due (with force, every one with
-// anything pending) and returns how many were sent. Connections workers
-// share the readers, each keeping one SMTP connection for all it sends.
+// anything pending) and returns how many were sent; when some failed, the
+// error is a *RoundError that counts them. Connections workers share the
+// readers, each keeping one SMTP connection for all it sends.
 func (m *Mailer) SendDigests(ctx context.Context, force bool) (int, error) {
 	ids, err := delivery.Pending(ctx, m.st)
 	if err != nil {
@@ -30,6 +44,7 @@ func (m *Mailer) SendDigests(ctx context.Context, force bool) (int, error) {
 	var (
 		sent     atomic.Int64
 		mu       sync.Mutex
+		failed   int
 		firstErr error
 		wg       sync.WaitGroup
 	)
@@ -45,6 +60,7 @@ func (m *Mailer) SendDigests(ctx context.Context, force bool) (int, error) {
 				if err != nil {
 					m.log.Warn("digest not sent", "subscriber", id, "err", err)
 					mu.Lock()
+					failed++
 					if firstErr == nil {
 						firstErr = err
 					}
@@ -65,9 +81,12 @@ func (m *Mailer) SendDigests(ctx context.Context, force bool) (int, error) {
 	close(jobs)
 	wg.Wait()
 	if ctx.Err() != nil && firstErr == nil {
-		firstErr = ctx.Err()
+		return int(sent.Load()), ctx.Err()
 	}
-	return int(sent.Load()), firstErr
+	if failed > 0 {
+		return int(sent.Load()), &RoundError{Failed: failed, First: firstErr}
+	}
+	return int(sent.Load()), nil
 }
 
 // worker is one sending connection, opened when it first has something
@@ -185,6 +204,9 @@ func (w *worker) sendOne(ctx context.Context, id string, force bool) (bool, erro
 	if err != nil {
 		return false, err
 	}
+	if msg != nil {
+		msg.ListID = m.listID()
+	}
 	if n > 0 {
 		if err := w.send(ctx, msg); err != nil {
 			m.failed(ctx, sub, attempts, err)
@@ -214,9 +236,8 @@ func (w *worker) sendOne(ctx context.Context, id string, force bool) (bool, erro
 	if err != nil {
 		return n > 0, err
 	}
-	if n > 0 && sub.Bounces > 0 {
-		// Bounces count in a row: an accepted digest starts them afresh.
-		_, _ = m.subs.Update(done, id, func(s *subscriptions.Subscriber) error { s.Bounces = 0; return nil })
-	}
+	// The relay's acceptance does not reset the reader's bounces: a
+	// smarthost accepts mail for dead addresses too and bounces it later
+	// by DSN (see Record).
 	return n > 0, delivery.Done(done, m.st, id, taken)
 }

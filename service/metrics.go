@@ -10,6 +10,7 @@ import (
 	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/bot"
 	"github.com/herald-news/herald/delivery"
+	"github.com/herald-news/herald/mailer"
 	"github.com/herald-news/herald/queue"
 	"github.com/herald-news/herald/store"
 )
@@ -26,6 +27,24 @@ type metrics struct {
 	fetches       *prometheus.CounterVec
 	fetchBytes    *prometheus.CounterVec
 	storiesJoined prometheus.Counter
+
+	bounces       *prometheus.CounterVec
+	deferrals     *prometheus.CounterVec
+	complaints    prometheus.Counter
+	bounceRefused *prometheus.CounterVec
+}
+
+// noted counts what became of an email that was not simply accepted
+// (mailer.Noted).
+func (m *metrics) noted(o mailer.Outcome, via string) {
+	switch o {
+	case mailer.HardBounce, mailer.SoftBounce:
+		m.bounces.WithLabelValues(string(o), via).Inc()
+	case mailer.Deferral:
+		m.deferrals.WithLabelValues(via).Inc()
+	case mailer.Complaint:
+		m.complaints.Inc()
+	}
 }
 
 // fetched counts one watcher fetch (Watcher.Fetched).
@@ -46,7 +65,12 @@ func newMetrics(reg *prometheus.Registry, st *store.Store) *metrics {
 	m.fetches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_watcher_fetches_total", Help: "Watcher fetches by kind (feed, sitemap, section, page, robots, websub) and result (ok, not_modified, error)."}, []string{"kind", "result"})
 	m.fetchBytes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_watcher_fetched_bytes_total", Help: "Bytes the watcher fetched or was pushed, after decompression, by kind."}, []string{"kind"})
 	m.storiesJoined = prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_stories_joined_total", Help: "Articles published as a near-duplicate of an earlier story."})
-	reg.MustRegister(m.published, m.matched, m.telegramSent, m.emailsSent, m.telegramTrouble, m.fetches, m.fetchBytes, m.storiesJoined, &queueCollector{st: st})
+	m.bounces = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_email_bounces_total", Help: "Emails that bounced, by kind (hard: refused for good, counted against the reader; soft: an MTA gave up after temporary failures) and via (smtp: refused at send; report: a DSN that came back later)."}, []string{"kind", "via"})
+	m.deferrals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_email_deferrals_total", Help: "Emails deferred: a 4xx at send (tried again later), or a DSN saying delivery is delayed."}, []string{"via"})
+	m.complaints = prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_email_complaints_total", Help: "Complaint reports (ARF) taken; each unsubscribed its reader."})
+	m.bounceRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_bounce_refused_total", Help: "Messages and connections the bounce listener refused, by reason (recipient, report, size, rate, connections, error)."}, []string{"reason"})
+	reg.MustRegister(m.published, m.matched, m.telegramSent, m.emailsSent, m.telegramTrouble, m.fetches, m.fetchBytes, m.storiesJoined,
+		m.bounces, m.deferrals, m.complaints, m.bounceRefused, &queueCollector{st: st})
 	return m
 }
 

@@ -27,6 +27,7 @@ import (
 
 	"github.com/herald-news/herald/article"
 	"github.com/herald-news/herald/bot"
+	"github.com/herald-news/herald/bounce"
 	"github.com/herald-news/herald/config"
 	"github.com/herald-news/herald/fetch"
 	"github.com/herald-news/herald/mailer"
@@ -79,6 +80,9 @@ type Options struct {
 	Now func() time.Time
 	// Listener, when set, is used instead of listening on HTTPAddr.
 	Listener net.Listener
+	// BounceListener, when set, is used instead of listening on
+	// BounceAddr (with HERALD_BOUNCE_DOMAIN set).
+	BounceListener net.Listener
 	// Store, when set, is used instead of opening Config.RedisURL (the
 	// demo shares its embedded Redis with its own feeds and subscribers).
 	Store *store.Store
@@ -104,8 +108,12 @@ type Service struct {
 	Mailer  *mailer.Mailer
 	Signup  *signup.Registrar
 	Web     *web.Server
+	// Bounces takes DSNs and complaints over SMTP, in the email role
+	// with HERALD_BOUNCE_ADDR set.
+	Bounces *bounce.Server
 
 	listener  net.Listener
+	bounceLn  net.Listener
 	summaries *summary.Summarizer
 
 	// roles are what Run starts and supervises, built by New from the
@@ -247,6 +255,10 @@ func New(opts Options) (*Service, error) {
 			}
 			smtp.DKIM = d
 		}
+		smtp.HELO = cfg.HELO()
+		if cfg.BounceDomain != "" {
+			smtp.Returns = bounce.NewSigner(s.secret, cfg.BounceDomain)
+		}
 		mt = smtp
 	}
 	if mt != nil {
@@ -256,6 +268,12 @@ func New(opts Options) (*Service, error) {
 		s.Mailer.Rate = cfg.MailRate
 		s.Mailer.Sent = func(*mailer.Message) { s.m.emailsSent.Inc() }
 		s.Mailer.SiteName, s.Mailer.Operator = cfg.SiteName, cfg.Operator
+		s.Mailer.Noted = s.m.noted
+		if s.has("email") && (cfg.BounceAddr != "" || opts.BounceListener != nil) && cfg.BounceDomain != "" {
+			s.Bounces = &bounce.Server{Signer: bounce.NewSigner(s.secret, cfg.BounceDomain), Recorder: s.Mailer,
+				Log: s.log.With("role", "bounce"), Now: time.Now,
+				Refused: func(reason string) { s.m.bounceRefused.WithLabelValues(reason).Inc() }}
+		}
 		s.Signup = signup.New(s.st, s.Subs, s.Mailer, s.log.With("role", "email"))
 		s.Signup.Now = opts.Now
 		// /email in the bot links a chat to digests once mail can be sent.
@@ -297,6 +315,9 @@ func (s *Service) roleList() []role {
 			tick = cmp.Or(s.cfg.DigestInterval, 30*time.Second)
 		}
 		rs = append(rs, role{"email", func(ctx context.Context) error { return s.Mailer.Run(ctx, tick) }})
+		if s.Bounces != nil {
+			rs = append(rs, role{"bounce", func(ctx context.Context) error { return s.Bounces.Serve(ctx, s.bounceLn) }})
+		}
 	}
 	return rs
 }
@@ -314,8 +335,30 @@ func (s *Service) Addr() string {
 	return s.listener.Addr().String()
 }
 
-// Listen opens the HTTP listener; Run calls it when it has not been called.
+// BounceAddr is where the bounce listener listens, once Listen has opened
+// it ("" without one).
+func (s *Service) BounceAddr() string {
+	if s.bounceLn == nil {
+		return ""
+	}
+	return s.bounceLn.Addr().String()
+}
+
+// Listen opens the HTTP listener and, in the email role with
+// HERALD_BOUNCE_ADDR, the bounce listener; Run calls it when it has not
+// been called.
 func (s *Service) Listen() error {
+	if s.Bounces != nil && s.bounceLn == nil {
+		if s.opts.BounceListener != nil {
+			s.bounceLn = s.opts.BounceListener
+		} else {
+			l, err := net.Listen("tcp", s.cfg.BounceAddr)
+			if err != nil {
+				return &config.Error{Var: "HERALD_BOUNCE_ADDR", Msg: err.Error()}
+			}
+			s.bounceLn = l
+		}
+	}
 	if s.listener != nil {
 		return nil
 	}
@@ -325,6 +368,9 @@ func (s *Service) Listen() error {
 	}
 	l, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
+		if s.bounceLn != nil {
+			s.bounceLn.Close()
+		}
 		return &config.Error{Var: "HERALD_HTTP_ADDR", Msg: err.Error()}
 	}
 	s.listener = l
@@ -343,6 +389,9 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	if err := s.checkRedis(ctx); err != nil {
 		s.listener.Close()
+		if s.bounceLn != nil {
+			s.bounceLn.Close()
+		}
 		return err
 	}
 	for _, f := range s.cfg.Feeds {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/herald-news/herald/mailer"
 	"github.com/herald-news/herald/service"
 )
 
@@ -34,6 +36,23 @@ func runDigest(ctx context.Context, env *cmdEnv, args []string) error {
 		return usagef("email is off: set HERALD_SMTP_URL and HERALD_MAIL_FROM")
 	}
 	n, err := svc.Mailer.SendDigests(ctx, *now)
-	fmt.Fprintf(env.stdout, "%d digests sent\n", n)
+	return digestResult(env, n, err)
+}
+
+// digestResult reports a round of `digest send` and decides its exit.
+func digestResult(env *cmdEnv, n int, err error) error {
+	var round *mailer.RoundError
+	failed := 0
+	if errors.As(err, &round) {
+		failed = round.Failed
+	}
+	fmt.Fprintf(env.stdout, "%d digests sent, %d failed\n", n, failed)
+	// Some digests failing is the relay's business, and each is tried
+	// again later: the command failed only if nothing could be sent (or
+	// the round itself broke, Redis being unreachable, say).
+	if round != nil && n > 0 {
+		fmt.Fprintf(env.stderr, "herald: %v\n", err)
+		return nil
+	}
 	return err
 }

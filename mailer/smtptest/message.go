@@ -20,6 +20,10 @@ type Message struct {
 	// From and To are the envelope (MAIL FROM, RCPT TO).
 	From string
 	To   []string
+	// Helo is the name the client gave in EHLO; SMTPUTF8 is whether its
+	// MAIL FROM asked for SMTPUTF8 (RFC 6531).
+	Helo     string
+	SMTPUTF8 bool
 	// Data is the message exactly as received (CRLF line ends).
 	Data []byte
 	// Header is the parsed top-level header; Subject is its Subject,

@@ -103,6 +103,9 @@ func New(t testing.TB, opts ...Option) *Server {
 	s.srv.AllowInsecureAuth = true
 	s.srv.MaxMessageBytes = cfg.maxBytes
 	s.srv.MaxRecipients = 100
+	// Offered as Postfix does, so that a test sees whether the client
+	// asks for it.
+	s.srv.EnableSMTPUTF8 = true
 	// Generous timeouts: they only free the server from a client that
 	// vanished, they must never fire in a slow but healthy test.
 	s.srv.ReadTimeout = time.Minute
@@ -334,6 +337,7 @@ type session struct {
 	connID int
 	authed bool
 	from   string
+	utf8   bool
 	to     []string
 }
 
@@ -445,11 +449,12 @@ func (s *Server) record(r Rejection) {
 	s.notifyLocked()
 }
 
-func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 	if !ss.authed {
 		return smtp.ErrAuthRequired
 	}
 	ss.from, ss.to = from, nil
+	ss.utf8 = opts != nil && opts.UTF8
 	return ss.apply(AtMail, nil)
 }
 
@@ -473,6 +478,7 @@ func (ss *session) Data(r io.Reader) error {
 	}
 	m := parseMessage(data)
 	m.From, m.To, m.Conn, m.Received = ss.from, slices.Clone(ss.to), ss.connID, time.Now()
+	m.Helo, m.SMTPUTF8 = ss.conn.Hostname(), ss.utf8
 	ss.s.mu.Lock()
 	ss.s.messages = append(ss.s.messages, m)
 	ss.s.notifyLocked()
@@ -480,7 +486,7 @@ func (ss *session) Data(r io.Reader) error {
 	return nil
 }
 
-func (ss *session) Reset() { ss.from, ss.to = "", nil }
+func (ss *session) Reset() { ss.from, ss.to, ss.utf8 = "", nil, false }
 
 func (ss *session) Logout() error { return nil }
 
