@@ -106,15 +106,25 @@ end
 return ARGV[2]
 `)
 
-// joinStory sets a's Simhash and StoryID. It returns the id of the story's
-// first article when a is a near-duplicate of it, else "".
+// fingerprint sets a's Simhash, when a is long enough for one that edits do
+// not move too much, and makes a its own story until joinStory finds an
+// earlier one.
+func fingerprint(a *article.Article) {
+	a.StoryID, a.Simhash = a.ID, 0
+	if text := a.Body(); wordCount(text) >= storyMinWords {
+		a.Simhash = article.Simhash(text)
+	}
+}
+
+// joinStory files a, fingerprinted, as a new story or sets its StoryID to
+// the earlier story it repeats. It returns the id of that story's first
+// article when a joined one, else "". A new story can be found by other
+// watchers as soon as this returns, so a's body must be saved before.
 func (w *Watcher) joinStory(ctx context.Context, a *article.Article) (string, error) {
 	a.StoryID = a.ID
-	text := a.Body()
-	if wordCount(text) < storyMinWords {
+	if a.Simhash == 0 {
 		return "", nil
 	}
-	a.Simhash = article.Simhash(text)
 	keys := make([]string, storyBands)
 	for b := range storyBands {
 		keys[b] = w.storyBucketKey(b, (a.Simhash>>(b*storyBandBits))&(1<<storyBandBits-1))
@@ -133,8 +143,64 @@ func (w *Watcher) joinStory(ctx context.Context, a *article.Article) (string, er
 	return story, nil
 }
 
+// saveArticle writes a's body, keeping the other sources already recorded
+// on an earlier body of the same article: a retry after a crash, or another
+// watcher that brought the same page, must not erase the sources that
+// copies added to it as a story's first article meanwhile.
+func (w *Watcher) saveArticle(ctx context.Context, a *article.Article) error {
+	key := articles.Key(w.st, a.ID)
+	own := a.Sources
+	update := func(tx *redis.Tx) error {
+		a.Sources = own
+		b, err := tx.Get(ctx, key).Bytes()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+		var earlier article.Article
+		if err == nil && json.Unmarshal(b, &earlier) == nil {
+			for _, s := range earlier.Sources {
+				a.Sources = withSource(a.Sources, a.Source, s)
+			}
+		}
+		nb, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, key, nb, articles.TTL)
+			return nil
+		})
+		return err
+	}
+	for range 10 {
+		err := w.st.Redis.Watch(ctx, update, key)
+		if !errors.Is(err, redis.TxFailedErr) {
+			if err != nil {
+				return fmt.Errorf("save article %s: %w", a.ID, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("save article %s: too much contention", a.ID)
+}
+
+// withSource adds source to the other sources of an article from own, unless
+// it is the article's own source, already listed, or the list is full.
+func withSource(sources []string, own, source string) []string {
+	if source == "" || strings.EqualFold(own, source) || len(sources) >= maxSources {
+		return sources
+	}
+	for _, s := range sources {
+		if strings.EqualFold(s, source) {
+			return sources
+		}
+	}
+	return append(sources, source)
+}
+
 // addSource records on a story's first article that another source carried
-// it. A lost race retries; the article key may have expired, which is fine.
+// it. A lost race retries. The first article's body is saved before its
+// story can be found, so a missing key has expired, which is fine.
 func (w *Watcher) addSource(ctx context.Context, storyID, source string) error {
 	if source == "" {
 		return nil
@@ -152,15 +218,10 @@ func (w *Watcher) addSource(ctx context.Context, storyID, source string) error {
 		if err := json.Unmarshal(b, &first); err != nil {
 			return nil // not ours to repair
 		}
-		if strings.EqualFold(first.Source, source) || len(first.Sources) >= maxSources {
+		n := len(first.Sources)
+		if first.Sources = withSource(first.Sources, first.Source, source); len(first.Sources) == n {
 			return nil
 		}
-		for _, s := range first.Sources {
-			if strings.EqualFold(s, source) {
-				return nil
-			}
-		}
-		first.Sources = append(first.Sources, source)
 		nb, err := json.Marshal(&first)
 		if err != nil {
 			return err

@@ -43,6 +43,7 @@ func BenchmarkJoinStory(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		a := &article.Article{ID: fmt.Sprintf("%032x", stories+i), Text: fmt.Sprintf("%s %d", text, i)}
+		fingerprint(a)
 		if _, err := w.joinStory(ctx, a); err != nil {
 			b.Fatal(err)
 		}

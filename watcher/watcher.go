@@ -688,15 +688,24 @@ func (w *Watcher) publish(ctx context.Context, a *article.Article, linkID string
 			return false, w.markSeen(ctx, []*article.Article{{ID: linkID}})
 		}
 	}
+	// The article is readable before it is announced, and before it can
+	// head a story: a copy published at the same moment by another watcher
+	// finds the body to record its source on.
+	fingerprint(a)
+	if err := w.saveArticle(ctx, a); err != nil {
+		return false, err
+	}
 	first, err := w.joinStory(ctx, a)
 	if err != nil {
 		// Better two alerts for one story than none.
 		w.log.Warn("near-duplicate check failed", "article", a.ID, "err", err)
 		a.StoryID = a.ID
 	}
-	// The article is readable before it is announced.
-	if err := articles.Save(ctx, w.st, a); err != nil {
-		return false, err
+	if first != "" {
+		// Its story is another's now.
+		if err := w.saveArticle(ctx, a); err != nil {
+			return false, err
+		}
 	}
 	now := w.Now()
 	res, err := publishScript.Run(ctx, w.st.Redis,

@@ -512,7 +512,12 @@ func TestWatcherNearDuplicateIsOneStory(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Add(1)
-			go func() { defer wg.Done(); watchers[i].Poll(ctx, ids[i]) }()
+			go func() {
+				defer wg.Done()
+				if err := watchers[i].Poll(ctx, ids[i]); err != nil {
+					t.Error(err)
+				}
+			}()
 		}
 		wg.Wait()
 		got := streamed(t, st)
