@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -195,13 +196,19 @@ func TestLimiterSpacesMessagesToOneChat(t *testing.T) {
 // it; once it came back, the chat is free after its gap. Meanwhile the
 // message counts against the bot-wide rate from its slot to its lease's
 // end, and from its finish to its send's end.
+//
+// The checks go by Redis's clock, read around each step, and by what the
+// scripts wrote, never by how long the test's own steps took: under load
+// the test may stall between any two calls.
 func TestLimiterHoldsAChatWhileAMessageIsOnItsWay(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
 	a, b := NewLimiter(st, 100), NewLimiter(st, 100)
 	a.PerChat, b.PerChat = 100*time.Millisecond, 100*time.Millisecond
 	const chat = 7
+	lease := float64(a.Lease.Microseconds())
 
+	beforeAdmit := redisNow(t, st)
 	tk := admitNow(t, a, chat)
 	if v := chatValue(t, st, chat); v >= 0 {
 		t.Fatalf("chat value %d while a message is on its way, want the negated lease end", v)
@@ -209,18 +216,37 @@ func TestLimiterHoldsAChatWhileAMessageIsOnItsWay(t *testing.T) {
 	if got, wait, err := b.Admit(ctx, chat); err != nil || got != nil || wait <= 0 {
 		t.Fatalf("another process admitted %v (wait %v, %v) while a message was on its way", got, wait, err)
 	}
-	if s := windowScores(t, st); len(s) != 1 || s[0] < redisNow(t, st)+float64(a.Lease.Microseconds())/2 {
-		t.Fatalf("window %v while on its way, want one message counted to its lease's end", s)
+	// Its slot is no sooner than the admission, on Redis's clock.
+	if s := windowScores(t, st); len(s) != 1 || s[0] < float64(tk.redis)+lease {
+		t.Fatalf("window %v while on its way (admitted at %d µs), want one message counted to its lease's end", s, tk.redis)
 	}
 
+	beforeFinish := redisNow(t, st)
 	finish(t, a, tk, 0)
-	if v := chatValue(t, st, chat); v <= 0 {
-		t.Fatalf("chat value %d after the send came back, want its next free time", v)
+	afterFinish := redisNow(t, st)
+	// The end is Redis's clock at the admission plus the time since the
+	// admitting call left: late by at most that call's way to Redis, which
+	// is less than the time from beforeAdmit to the admission.
+	s := windowScores(t, st)
+	if len(s) != 1 || s[0] < beforeFinish || s[0] > afterFinish+float64(tk.redis)-beforeAdmit {
+		t.Fatalf("window %v after a finish between %.0f and %.0f µs, want one message counted from its end", s, beforeFinish, afterFinish)
 	}
-	if s := windowScores(t, st); len(s) != 1 || s[0] > redisNow(t, st) {
-		t.Fatalf("window %v after the finish, want one message counted from its end", s)
+	// The chat is free a gap after the end (ms). Its key lasts until then,
+	// so it may be gone already if the test was slow, but only then.
+	free := int64(math.Floor(s[0]/1000)) + a.PerChat.Milliseconds()
+	if v := chatValue(t, st, chat); v != free && (v != 0 || redisNow(t, st) < float64(free)*1000) {
+		t.Fatalf("chat value %d after the send came back, want its next free time %d", v, free)
 	}
-	finish(t, b, admitNow(t, b, chat), 0)
+
+	next := admitNow(t, b, chat)
+	slot, err := st.Redis.ZScore(ctx, WindowKey(st), next.member).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slot -= float64(b.Lease.Microseconds()); slot < float64(free)*1000 {
+		t.Fatalf("the next message's slot is %.0f µs, before the chat was free at %d ms", slot, free)
+	}
+	finish(t, b, next, 0)
 }
 
 // A message admitted by a process that died is never finished: its chat is
