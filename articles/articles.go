@@ -83,18 +83,6 @@ func MatcherPartition(group string) (k, n int, ok bool) {
 // the watcher's publish script writes both.
 func RecentKey(st *store.Store) string { return st.Key("{articles}", "recent") }
 
-// Save writes an article's JSON for TTL.
-func Save(ctx context.Context, st *store.Store, a *article.Article) error {
-	b, err := json.Marshal(a)
-	if err != nil {
-		return fmt.Errorf("encode article %s: %w", a.ID, err)
-	}
-	if err := st.Redis.Set(ctx, Key(st, a.ID), b, TTL).Err(); err != nil {
-		return fmt.Errorf("save article %s: %w", a.ID, err)
-	}
-	return nil
-}
-
 // Load reads one article. A missing key is ErrNotFound and JSON that does
 // not decode is ErrUnreadable; any other error is Redis's.
 func Load(ctx context.Context, st *store.Store, id string) (*article.Article, error) {

@@ -22,17 +22,17 @@ func TestSaveArticleKeepsTheSourcesOfItsCopies(t *testing.T) {
 	fresh := func() *article.Article {
 		return &article.Article{ID: "head", URL: "https://first.example/harbour", Title: "Harbour plan", Source: "First Wire"}
 	}
-	if err := w.saveArticle(ctx, fresh()); err != nil {
+	if err := articles.Save(ctx, w.st, fresh()); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"Second Daily", "first wire", "Third Post", "second daily"} {
-		if err := w.addSource(ctx, "head", s); err != nil {
+		if err := articles.AddSource(ctx, w.st, "head", s); err != nil {
 			t.Fatal(err)
 		}
 	}
 	again := fresh()
 	again.Title = "Harbour plan reviewed"
-	if err := w.saveArticle(ctx, again); err != nil {
+	if err := articles.Save(ctx, w.st, again); err != nil {
 		t.Fatal(err)
 	}
 	got, err := articles.Load(ctx, st, "head")

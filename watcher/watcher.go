@@ -692,7 +692,7 @@ func (w *Watcher) publish(ctx context.Context, a *article.Article, linkID string
 	// head a story: a copy published at the same moment by another watcher
 	// finds the body to record its source on.
 	fingerprint(a)
-	if err := w.saveArticle(ctx, a); err != nil {
+	if err := articles.Save(ctx, w.st, a); err != nil {
 		return false, err
 	}
 	first, err := w.joinStory(ctx, a)
@@ -703,7 +703,7 @@ func (w *Watcher) publish(ctx context.Context, a *article.Article, linkID string
 	}
 	if first != "" {
 		// Its story is another's now.
-		if err := w.saveArticle(ctx, a); err != nil {
+		if err := articles.Save(ctx, w.st, a); err != nil {
 			return false, err
 		}
 	}
@@ -719,7 +719,7 @@ func (w *Watcher) publish(ctx context.Context, a *article.Article, linkID string
 	}
 	if first != "" {
 		w.log.Info("article joins an earlier story", "article", a.ID, "story", first, "url", a.URL)
-		if err := w.addSource(ctx, first, sourceName(a)); err != nil {
+		if err := articles.AddSource(ctx, w.st, first, sourceName(a)); err != nil {
 			w.log.Warn("cannot record the other source", "article", a.ID, "err", err)
 		}
 		if w.Joined != nil {
