@@ -27,6 +27,7 @@ const (
 	keyWord                  // exact folded word, for phrases
 	keyPrefix                // prefix of a word
 	keyHost                  // host or parent domain, for site:
+	keyLang                  // article language, for lang:
 	numKeyKinds
 )
 
@@ -230,6 +231,8 @@ func (ix *Index) compile(n *node, code []uint32) []uint32 {
 		return append(code, field|ix.key(keyPrefix, n.words[0]))
 	case termSite:
 		return append(code, insAny|ix.key(keyHost, n.words[0]))
+	case termLang:
+		return append(code, insAny|ix.key(keyLang, n.words[0]))
 	}
 	op := uint32(insPhr)
 	if n.title {
@@ -283,6 +286,10 @@ func (ix *Index) selectors(n *node, keys []uint32) ([]uint32, float64) {
 		return append(keys, ix.dict[keyPrefix][n.words[0]]*2+field), scale * 0.5 / float64(len(n.words[0]))
 	case termSite:
 		return append(keys, ix.dict[keyHost][n.words[0]]*2), 0.05
+	case termLang:
+		// Most articles are in a few languages: file a query under its
+		// words, and let the language be the check beside them.
+		return append(keys, ix.dict[keyLang][n.words[0]]*2), 0.5
 	}
 	// A phrase: file it under its rarest word.
 	bw, bc := uint32(0), 2.0

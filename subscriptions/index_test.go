@@ -28,6 +28,7 @@ type queryGen struct {
 	r     *rand.Rand
 	words []string   // vocabulary
 	runs  [][]string // token sequences of articles, for phrases
+	langs []string   // if set, a third of the queries ask for one of them with lang:
 }
 
 func (g *queryGen) word() string {
@@ -113,6 +114,9 @@ func (g *queryGen) group(depth int) string {
 	parts := make([]string, n)
 	for i := range parts {
 		parts[i] = g.clause(depth)
+	}
+	if depth == 0 && len(g.langs) > 0 && g.r.IntN(3) == 0 {
+		parts = slices.Insert(parts, g.r.IntN(len(parts)+1), "lang:"+g.langs[g.r.IntN(len(g.langs))])
 	}
 	if g.r.IntN(5) == 0 {
 		return strings.Join(parts, " AND ")

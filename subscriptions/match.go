@@ -278,6 +278,11 @@ func (ix *Index) lookup(d *Doc, s *scratch) {
 			s.first[id] = int32(p)
 		}
 	}
+	if d.lang != "" {
+		if id, ok := ix.dict[keyLang][d.lang]; ok {
+			s.markAny(id)
+		}
+	}
 	if h := d.host; h != "" {
 		hosts := ix.dict[keyHost]
 		for {

@@ -56,6 +56,7 @@ const (
 	termPhrase                 // exact consecutive words (one word: that exact word)
 	termPrefix                 // words starting with words[0]
 	termSite                   // article host is words[0] or a subdomain of it
+	termLang                   // article language (ISO 639-1) is words[0]
 )
 
 // node is one operator or term of a query's tree.
@@ -64,7 +65,7 @@ type node struct {
 	kids  []*node
 	kind  termKind
 	title bool     // the term must occur in the title
-	words []string // folded words of the term; the host for termSite
+	words []string // folded words of the term; the host for termSite, the code for termLang
 	stem  string   // Snowball stem, for termWord
 	str   string   // normalised text of this subtree
 }
@@ -103,10 +104,23 @@ func MustParse(q string) *Query {
 // parsing it again gives it back unchanged.
 func (q *Query) String() string { return q.root.str }
 
+// Lang returns the language the query asks for with lang:, "" if none.
+func (q *Query) Lang() string {
+	// lang: stands at the top of the query, beside at least one other term.
+	if q.root.op == opAnd {
+		for _, k := range q.root.kids {
+			if k.op == opTerm && k.kind == termLang {
+				return k.words[0]
+			}
+		}
+	}
+	return ""
+}
+
 // Terms returns the positive words, phrases ("military cooperation") and
 // prefixes ("drone*") of the query, the ones that can make it match; a
 // summary highlights them to show why an article matched. Excluded terms
-// and site: are left out.
+// site: and lang: are left out.
 func (q *Query) Terms() []string {
 	var out []string
 	var walk func(n *node)
@@ -122,7 +136,7 @@ func (q *Query) Terms() []string {
 		}
 		var t string
 		switch n.kind {
-		case termSite:
+		case termSite, termLang:
 			return
 		case termPrefix:
 			t = n.words[0] + "*"
@@ -163,6 +177,8 @@ func (n *node) eval(d *Doc) bool {
 	switch n.kind {
 	case termSite:
 		return d.host != "" && onSite(d.host, n.words[0])
+	case termLang:
+		return d.lang == n.words[0]
 	case termWord:
 		s := d.sets()
 		if n.title {
@@ -226,7 +242,7 @@ type item struct {
 	kind   itemKind
 	pos    int
 	text   string // word text or phrase contents
-	field  string // "", "title" or "site"
+	field  string // "", "title", "site" or "lang"
 	prefix bool   // the word ended in *
 }
 
@@ -303,6 +319,13 @@ func lex(q string) ([]item, error) {
 			it := item{kind: itemWord, pos: start, text: word}
 			if f, rest, ok := strings.Cut(word, ":"); ok {
 				switch f = strings.ToLower(f); f {
+				case "lang":
+					code, ok := langCode(rest)
+					if !ok {
+						return nil, errAt(start+len("lang:"), "expected a two-letter language code (ISO 639-1) such as ru, fa or en right after lang:")
+					}
+					items = append(items, item{kind: itemWord, pos: start, text: code, field: f})
+					continue
 				case "title", "site":
 					it.field, it.text = f, rest
 					if rest == "" {
@@ -354,6 +377,7 @@ type parser struct {
 	i     int
 	depth int
 	terms int
+	lang  bool // a lang: was read
 }
 
 func (p *parser) peek() item { return p.items[p.i] }
@@ -403,7 +427,10 @@ func (p *parser) parseAnd(open int) (*node, error) {
 		}
 		return nil, errAt(end.pos, "expected a word or phrase")
 	}
-	if !slices.ContainsFunc(n.kids, func(k *node) bool { return k.op != opNot }) {
+	if !slices.ContainsFunc(n.kids, func(k *node) bool { return k.op != opNot && !(k.op == opTerm && k.kind == termLang) }) {
+		if slices.ContainsFunc(n.kids, func(k *node) bool { return k.op == opTerm && k.kind == termLang }) {
+			return nil, errAt(start, "expected a word or phrase besides lang:, which only narrows what they match")
+		}
 		if open >= 0 {
 			return nil, errAt(open, "expected a word or phrase that is not excluded inside this group")
 		}
@@ -430,6 +457,9 @@ func (p *parser) parseClause() (*node, error) {
 	}
 	if p.peek().kind != itemOr {
 		return first, nil
+	}
+	if first.op == opTerm && first.kind == termLang {
+		return nil, errAt(p.peek().pos, "expected no OR after lang:; a query asks for one language")
 	}
 	n := &node{op: opOr, kids: []*node{first}}
 	for p.peek().kind == itemOr {
@@ -460,6 +490,21 @@ func (p *parser) parsePrimary(after string) (*node, error) {
 		p.depth--
 		return n, err
 	case itemWord, itemPhrase:
+		if it.field == "lang" {
+			// One language for the whole query: inside a group, an
+			// exclusion or an OR it would ask for articles in two
+			// languages at once, or for all but one.
+			switch {
+			case after != "":
+				return nil, errAt(it.pos, "expected lang: on its own, not after %s; a query asks for one language", after)
+			case p.depth > 0:
+				return nil, errAt(it.pos, "expected lang: outside parentheses; it applies to the whole query")
+			case p.lang:
+				return nil, errAt(it.pos, "expected at most one lang: in a query")
+			}
+			p.lang = true
+			return &node{op: opTerm, kind: termLang, words: []string{it.text}}, nil
+		}
 		p.terms++
 		if p.terms > MaxQueryTerms {
 			return nil, errAt(it.pos, "expected at most %d terms", MaxQueryTerms)
@@ -514,6 +559,20 @@ func termNode(it item) (*node, error) {
 	}
 	n.words = words
 	return n, nil
+}
+
+// langCode normalises the argument of lang:, a two-letter ISO 639-1 code.
+func langCode(s string) (string, bool) {
+	if len(s) != 2 {
+		return "", false
+	}
+	s = strings.ToLower(s)
+	for i := 0; i < 2; i++ {
+		if s[i] < 'a' || s[i] > 'z' {
+			return "", false
+		}
+	}
+	return s, true
 }
 
 // siteHost normalises the argument of site:, accepting a pasted URL.
@@ -612,6 +671,8 @@ func termString(n *node) string {
 	switch n.kind {
 	case termSite:
 		return "site:" + n.words[0]
+	case termLang:
+		return "lang:" + n.words[0]
 	case termWord:
 		s = n.words[0]
 	case termPrefix:

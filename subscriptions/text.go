@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kljensen/snowball/english"
+	"github.com/kljensen/snowball/russian"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -28,6 +29,16 @@ import (
 // and the word goes on (don't → dont, O’Brien → obrien); a possessive ’s
 // at the end of a word is dropped (Iran’s → iran); any other apostrophe,
 // like the one in “Belarus’ Armed Forces”, just ends the word.
+//
+// Scripts get the normalisation their writers expect (SPEC, "Topic
+// queries"): Cyrillic ё is е, but й stays й (Russian keeps the two apart,
+// and its stemmer needs й); the Arabic-script variants that Arabic
+// keyboards type for Persian letters are the Persian ones (ي ى → ی,
+// ك → ک, ۀ → ه); harakat and tatweel are dropped inside the word;
+// Arabic-Indic and Persian digits are ASCII digits. A zero-width
+// non-joiner or joiner between two letters is dropped and the word goes
+// on: Persian writes one word in parts with it (می‌خواهم, تحریم‌ها), and
+// a reader typing it without (میخواهم) or with it means the same word.
 
 // span is one token's place in a folding buffer.
 type span struct{ start, end int32 }
@@ -57,7 +68,16 @@ var specialFolds = map[rune]string{
 	'ß': "ss", 'ẞ': "ss", 'æ': "ae", 'Æ': "ae", 'œ': "oe", 'Œ': "oe",
 	'ø': "o", 'Ø': "o", 'ł': "l", 'Ł': "l", 'đ': "d", 'Đ': "d", 'ð': "d",
 	'Ð': "d", 'þ': "th", 'Þ': "th", 'ı': "i", 'ħ': "h", 'Ħ': "h",
+	// й would decompose to и and a breve.
+	'й': "й", 'Й': "й",
+	'ي': "ی", 'ى': "ی", 'ك': "ک", 'ۀ': "ه",
 }
+
+// Zero-width non-joiner and joiner: inside a word they join it.
+const (
+	zwnj = '\u200c'
+	zwj  = '\u200d'
+)
 
 func foldRune(r rune) foldedRune {
 	if v, ok := foldCache.Load(r); ok {
@@ -65,9 +85,15 @@ func foldRune(r rune) foldedRune {
 	}
 	var f foldedRune
 	switch {
-	case unicode.Is(unicode.Mn, r):
-		// A combining accent typed after its letter: drop it, stay in the word.
+	case unicode.Is(unicode.Mn, r) || r == 'ـ':
+		// A combining accent typed after its letter, a harakah, or the
+		// tatweel that stretches an Arabic-script word: drop it, stay in
+		// the word.
 		f.word = true
+	case '٠' <= r && r <= '٩':
+		f.word, f.s = true, string(rune('0'+r-'٠'))
+	case '۰' <= r && r <= '۹':
+		f.word, f.s = true, string(rune('0'+r-'۰'))
 	case unicode.IsLetter(r) || unicode.IsDigit(r):
 		f.word = true
 		if s, ok := specialFolds[r]; ok {
@@ -145,6 +171,12 @@ func tokenize(buf []byte, spans []span, s string) ([]byte, []span) {
 			continue
 		}
 		i += size
+		if r == zwnj || r == zwj {
+			if start >= 0 && !isWordStart(s[i:]) {
+				spans, start = endToken(buf, spans, start)
+			}
+			continue
+		}
 		f := foldRune(r)
 		if !f.word {
 			spans, start = endToken(buf, spans, start)
@@ -494,11 +526,25 @@ func (v *vocabTable) grow() {
 // vocab if there is room.
 func lookupWord(w string) vocabEntry { return vocab.lookup(w) }
 
-// stemOf returns the English Snowball stem of a folded token. Only plain
-// ASCII words are stemmed: the English rules mean nothing to other scripts
-// or to numbers.
+// stemOf returns the Snowball stem of a folded token, by the rules of the
+// language its script says: English for a word of ASCII letters, Russian
+// for a word of Cyrillic ones, none for other words or numbers (Snowball
+// has no Persian; Persian words match by their folded form).
+//
+// The script decides, not the article's language: a word is stemmed the
+// same way in a query and in every article, so a query word always meets
+// its own folded form, whatever language the article around it is in.
+// The Latin script is English's: the held-out English cases keep their
+// stems, and a French or Spanish word stemmed by the English rules still
+// matches itself.
 func stemOf(w string) string {
 	if len(w) <= 2 {
+		return w
+	}
+	if w[0] >= utf8.RuneSelf {
+		if cyrillicWord(w) {
+			return russian.Stem(nounSoftSign(w), false)
+		}
 		return w
 	}
 	for i := 0; i < len(w); i++ {
@@ -507,6 +553,41 @@ func stemOf(w string) string {
 		}
 	}
 	return english.Stem(w, false)
+}
+
+// nounSoftSign drops the final ь of the nouns in -русь (Беларусь, Русь)
+// and гусь before stemming. Snowball reads their -сь as a reflexive verb
+// ending and cuts беларусь to белар, while беларуси and беларусью stem to
+// беларус: without this, a query for the country would miss it in every
+// case but the one it was typed in.
+func nounSoftSign(w string) string {
+	if strings.HasSuffix(w, "русь") || w == "гусь" {
+		return strings.TrimSuffix(w, "ь")
+	}
+	return w
+}
+
+// cyrillicWord reports a folded word of the Russian alphabet's letters
+// (folded, so without ё): а-я are the two-byte runes 0xD0 0xB0 to 0xD1 0x8F.
+func cyrillicWord(w string) bool {
+	if len(w)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(w); i += 2 {
+		switch c, d := w[i], w[i+1]; c {
+		case 0xD0:
+			if d < 0xB0 || d > 0xBF {
+				return false
+			}
+		case 0xD1:
+			if d < 0x80 || d > 0x8F {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // stemNumber returns the vocab number of a stem, 0 if it has none.
@@ -528,6 +609,7 @@ func stem(w string) string { return lookupWord(w).stem }
 // garbage.
 type Doc struct {
 	host     string  // lower-case host of the article URL, "" if none
+	lang     string  // the article's language (ISO 639-1), "" if unknown
 	titleLen int     // tokens at[:titleLen] come from the title
 	at       []int32 // at[pos] indexes uniq for the token at pos, title first, then the text
 
@@ -572,9 +654,13 @@ type distinctWord struct {
 var dedupPool = sync.Pool{New: func() any { return new(dedup) }}
 
 // NewDoc tokenises an article: its title, its URL (for site:) and its text
-// (summary and body).
-func NewDoc(title, rawURL, text string) *Doc {
-	d := &Doc{host: hostOf(rawURL)}
+// (summary and body). Its language is unknown: no lang: query matches it.
+func NewDoc(title, rawURL, text string) *Doc { return NewDocLang(title, rawURL, text, "") }
+
+// NewDocLang is NewDoc for an article in language lang (ISO 639-1, as
+// article.Article.Lang holds it), for lang:.
+func NewDocLang(title, rawURL, text, lang string) *Doc {
+	d := &Doc{host: hostOf(rawURL), lang: lang}
 	dd := dedupPool.Get().(*dedup)
 	defer dedupPool.Put(dd)
 	buf, spans := tokenize(dd.buf[:0], dd.spans[:0], title)
@@ -701,6 +787,9 @@ func (d *Doc) Words() []string {
 	}
 	return words
 }
+
+// Lang returns the article's language, "" if unknown.
+func (d *Doc) Lang() string { return d.lang }
 
 // Host returns the lower-case host of the article's URL.
 func (d *Doc) Host() string { return d.host }
