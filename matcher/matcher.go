@@ -635,7 +635,11 @@ func (m *Matcher) Handle(ctx context.Context, articleID string) error {
 	if story == "" {
 		story = a.ID
 	}
-	doc := subscriptions.NewDoc(a.Title, a.URL, articles.MatchText(a))
+	if a.Lang == "" {
+		// Stored by a watcher that did not detect languages yet.
+		a.DetectLang()
+	}
+	doc := subscriptions.NewDocLang(a.Title, a.URL, articles.MatchText(a), a.Lang)
 	var alerts []delivery.Alert
 	var items []delivery.Digest
 	now := time.Now().UTC()

@@ -688,6 +688,7 @@ func (w *Watcher) publish(ctx context.Context, a *article.Article, linkID string
 			return false, w.markSeen(ctx, []*article.Article{{ID: linkID}})
 		}
 	}
+	a.DetectLang() // once, here, for lang: in every matcher
 	// The article is readable before it is announced, and before it can
 	// head a story: a copy published at the same moment by another watcher
 	// finds the body to record its source on.

@@ -581,6 +581,9 @@ func TestWatcherFullTextForShortItems(t *testing.T) {
 	for _, a := range got {
 		if strings.Contains(a.Text, "harbour authority") {
 			full++
+			if a.Lang != "en" {
+				t.Errorf("lang %q, want en: the page's and the text's", a.Lang)
+			}
 			if a.Author != "Ana Reporter" {
 				t.Errorf("author %q, want the page's byline", a.Author)
 			}

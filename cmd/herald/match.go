@@ -22,8 +22,9 @@ const matchSynopsis = `match --queries FILE --articles FILE [--count]
 Matches articles against topic queries offline, with the same index and
 semantics as the service. The queries file has one query a line,
 ID<TAB>QUERY (empty lines and lines starting with # are skipped); the
-articles file has one JSON object a line with id, url, title and text
-("-" reads standard input). Prints {"article": ID, "query": ID} for each
+articles file has one JSON object a line with id, url, title, text and,
+optionally, lang (ISO 639-1; detected from the title and text when
+absent, as the watcher does) ("-" reads standard input). Prints {"article": ID, "query": ID} for each
 match, in the order of the articles (an article's matches in no
 particular order), or with --count {"article": ID, "matches": N} for each
 article.`
@@ -34,13 +35,14 @@ type matchArticle struct {
 	URL   string `json:"url"`
 	Title string `json:"title"`
 	Text  string `json:"text"`
+	Lang  string `json:"lang"`
 }
 
 // runMatch implements "herald match"; see SPEC.md.
 func runMatch(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlags("match", matchSynopsis, env.stderr)
 	queriesPath := fs.String("queries", "", "file of `ID<TAB>QUERY` lines")
-	articlesPath := fs.String("articles", "", "file of JSON lines with id, url, title, text (- for standard input)")
+	articlesPath := fs.String("articles", "", "file of JSON lines with id, url, title, text, lang (- for standard input)")
 	count := fs.Bool("count", false, "print one line per article with its number of matches")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -112,9 +114,13 @@ func matchArticles(ctx context.Context, ix *subscriptions.Index, in io.Reader, o
 		} else if err != nil {
 			return badArticle{n, err}
 		}
-		// Matched as the service matches a stored article.
-		art := article.Article{ID: a.ID, URL: a.URL, Title: a.Title, Text: a.Text}
-		doc := subscriptions.NewDoc(art.Title, art.URL, articles.MatchText(&art))
+		// Matched as the service matches a stored article, whose
+		// language the watcher detected.
+		art := article.Article{ID: a.ID, URL: a.URL, Title: a.Title, Text: a.Text, Lang: a.Lang}
+		if art.Lang == "" {
+			art.DetectLang()
+		}
+		doc := subscriptions.NewDocLang(art.Title, art.URL, articles.MatchText(&art), art.Lang)
 		prefix = appendJSONString(append(prefix[:0], `{"article":`...), a.ID)
 		if count {
 			matches := 0

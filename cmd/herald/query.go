@@ -16,7 +16,8 @@ Words may be given as several arguments; they are joined with spaces.
 
 Syntax: iran drones (both), "military cooperation" (exact phrase),
 belarus OR minsk, belarus | minsk, -ukraine, -"press tv", ( ... ),
-title:word, title:"phrase", site:example.com, drone* (at least 3 letters).`
+title:word, title:"phrase", site:example.com, drone* (at least 3 letters),
+lang:ru (only articles in that language; at most one).`
 
 // runQuery implements "herald query check QUERY"; see SPEC.md.
 func runQuery(ctx context.Context, env *cmdEnv, args []string) error {
