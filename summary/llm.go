@@ -258,10 +258,12 @@ func checkReply(s string, sentences int) (string, error) {
 }
 
 // stripControls replaces control and format characters (bidi overrides,
-// zero-width joiners, NUL) with spaces, newlines included.
+// zero-width spaces, NUL) with spaces, newlines included. The zero-width
+// non-joiner and joiner stay: Persian spells words with them (می‌خواهم),
+// and they change no direction.
 func stripControls(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r == '\n' {
+		if r == '\n' || r == '\u200c' || r == '\u200d' {
 			return r
 		}
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {

@@ -17,7 +17,11 @@ import (
 // start of one ("The", "He", "В"). Decimals, URLs and e-mail addresses have no
 // space after their dots and are never split; a quotation that ends with the
 // sentence (."  ?”  !’) stays with it; a lower-case next word never starts a
-// sentence.
+// sentence. Russian abbreviations may be spaced ("т. е.", "т. д."), and
+// initials run together ("А. Г. Лукашенко"). Persian and Arabic end a
+// sentence with ".", "!" or "؟" (and Urdu's "۔"); their "،" and "؛" are a
+// comma and a semicolon, and their letters have no case, so a full stop
+// before a Persian word ends the sentence unless an abbreviation holds it.
 func Sentences(text string) []string {
 	var out []string
 	for _, p := range paragraphs(text) {
@@ -82,7 +86,7 @@ func splitParagraph(p string, out []string) []string {
 			i = j
 			continue
 		}
-		prev := wordBefore(p, start, i)
+		prev := spacedAbbreviation(p, start, i)
 		next := p[j+1:]
 		if k := strings.IndexByte(next, ' '); k >= 0 {
 			next = next[:k]
@@ -102,7 +106,7 @@ func splitParagraph(p string, out []string) []string {
 }
 
 func isTerminal(r rune) bool {
-	return r == '.' || r == '!' || r == '?' || r == '…'
+	return r == '.' || r == '!' || r == '?' || r == '…' || r == '؟' || r == '۔'
 }
 
 // isCloser reports runes that close a quotation or a parenthesis. A straight
@@ -129,6 +133,30 @@ func wordBefore(p string, start, end int) string {
 	k := strings.LastIndexByte(p[start:end], ' ')
 	w := p[start+k+1 : end]
 	return strings.TrimLeftFunc(w, isOpener)
+}
+
+// spacedAbbreviation returns the word before p[end] as wordBefore does,
+// or, when it is one letter after another one-letter word with its full
+// stop ("т. е", "т. д"), the two written as one ("т.е"), so that a spaced
+// Russian abbreviation is judged as the unspaced one.
+func spacedAbbreviation(p string, start, end int) string {
+	w := wordBefore(p, start, end)
+	if utf8.RuneCountInString(w) != 1 {
+		return w
+	}
+	before := end - len(w) - 1 // the space before w
+	if before <= start || p[before] != ' ' {
+		return w
+	}
+	v := wordBefore(p, start, before)
+	if utf8.RuneCountInString(v) != 2 || !strings.HasSuffix(v, ".") {
+		return w
+	}
+	joined := v + w
+	if low := strings.ToLower(joined); neverFinal[low] || ambiguous[low] {
+		return joined
+	}
+	return w
 }
 
 // isBoundary decides whether punct after prev, followed by the word next,
@@ -170,6 +198,10 @@ func abbreviationHolds(prev, next string) bool {
 	case months[last]:
 		// "Aug. 7"; "… in Aug. The" ends a sentence with the month.
 		return nextDigit
+	case isInitial(prev) && isInitial(strings.TrimSuffix(next, ".")) && strings.HasSuffix(next, "."):
+		// "А. Г. Лукашенко", "В. В. Путин": another initial follows, even
+		// one that is also a word that starts sentences (В).
+		return true
 	case ambiguous[low] || ambiguous[last] || isInitialism(prev) || isInitial(prev):
 		return !startsSentence(next)
 	}
@@ -239,7 +271,7 @@ var titles = set(
 // neverFinal are abbreviations that are followed by more of the sentence.
 var neverFinal = set(
 	"vs", "v", "e.g", "i.e", "cf", "viz", "approx", "ca", "incl", "esp", "fig", "figs", "al",
-	"т.е", "т.к", "т.н", "т.ч", "напр", "ул", "просп", "пр-т", "см", "ср", "пос", "обл",
+	"т.е", "т.к", "т.н", "т.ч", "т.о", "напр", "ул", "просп", "пр-т", "см", "ср", "пос", "обл",
 )
 
 // takesNumber are abbreviations followed by a number: "No. 2", "Vol. 3".
@@ -253,7 +285,7 @@ var months = set("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept",
 var ambiguous = set(
 	"inc", "ltd", "corp", "co", "jr", "bros", "llc", "plc", "dept", "univ", "ft", "st", "ave",
 	"blvd", "etc", "est", "a.m", "p.m", "u.s", "u.k", "u.n", "e.u", "d.c",
-	"г", "гг", "в", "вв", "млн", "млрд", "тыс", "руб", "коп", "н.э", "др", "пр",
+	"г", "гг", "в", "вв", "млн", "млрд", "тыс", "руб", "коп", "н.э", "др", "пр", "т.д", "т.п",
 )
 
 // sentenceStarters are words that, capitalised after an ambiguous

@@ -15,7 +15,11 @@ import (
 // words returns the lower-cased, accent-folded word tokens of s: runs of
 // letters and digits, with an inner apostrophe or hyphen kept ("o'brien",
 // "russia-ukraine") and a trailing possessive dropped ("belarus’" and
-// "iran's" become "belarus" and "iran").
+// "iran's" become "belarus" and "iran"). Arabic-script words are folded as
+// subscriptions folds them, so that a topic's terms, which come folded
+// from there, are found: tatweel dropped, a zero-width non-joiner or
+// joiner inside a word joining it (می‌خواهم), the Arabic-keyboard letter
+// variants read as Persian's, Arabic-Indic and Persian digits as ASCII.
 func words(s string) []string {
 	var out []string
 	buf := make([]byte, 0, 32)
@@ -38,8 +42,13 @@ func words(s string) []string {
 			buf = append(buf, byte(r+'a'-'A'))
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
 			buf = foldRune(buf, r)
-		case unicode.IsMark(r):
-			// combining accents: dropped by folding
+		case unicode.IsMark(r) || r == 'ـ':
+			// combining accents and harakat, tatweel: dropped by folding
+		case (r == '\u200c' || r == '\u200d') && len(buf) > 0:
+			nr, _ := utf8.DecodeRuneInString(s[i+utf8.RuneLen(r):])
+			if !unicode.IsLetter(nr) && !unicode.IsDigit(nr) {
+				flush()
+			}
 		case (r == '\'' || r == '’' || r == '-' || r == '‐') && len(buf) > 0:
 			nr, _ := utf8.DecodeRuneInString(s[i+utf8.RuneLen(r):])
 			if unicode.IsLetter(nr) || unicode.IsDigit(nr) {
@@ -64,6 +73,18 @@ func words(s string) []string {
 // marks: й is not и.
 func foldRune(buf []byte, r rune) []byte {
 	r = unicode.ToLower(r)
+	switch {
+	case r == 'ي' || r == 'ى':
+		r = 'ی'
+	case r == 'ك':
+		r = 'ک'
+	case r == 'ۀ':
+		r = 'ه'
+	case '٠' <= r && r <= '٩':
+		r = '0' + r - '٠'
+	case '۰' <= r && r <= '۹':
+		r = '0' + r - '۰'
+	}
 	if r < 0xC0 || r >= 0x250 {
 		return utf8.AppendRune(buf, r)
 	}
@@ -147,7 +168,13 @@ func (m stemmer) stem(w string) string {
 	s := w
 	switch {
 	case isCyrillic(w):
-		s = russian.Stem(w, true)
+		// Snowball reads the -сь of Беларусь and Русь as a reflexive
+		// ending (subscriptions stems them the same way).
+		if strings.HasSuffix(w, "русь") {
+			s = russian.Stem(strings.TrimSuffix(w, "ь"), true)
+		} else {
+			s = russian.Stem(w, true)
+		}
 	case isASCIIWord(w):
 		s = english.Stem(w, true)
 	}
