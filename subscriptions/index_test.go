@@ -355,13 +355,16 @@ func FuzzParse(f *testing.F) {
 		`-ukraine belarus`, `iran -"press tv"`, "(a OR b) (c -d)", "title:belarus", `title:"a b"`,
 		"site:example.com", "drone*", "Lukašenka", "“Belarus’”", "iran’s", "a AND b NOT c",
 		"((a))", `"unterminated`, "-a", "a OR -b", "((((((((((a))))))))))", "x-y*", "site:https://a.b/c",
-		"a|b|c", "title:dro*", "(-a) b",
+		"a|b|c", "title:dro*", "(-a) b", "lang:ru иран", "иран lang:RU -(a OR b)", "lang:fa", "(lang:en a)",
+		"lang:en lang:ru a", "a OR lang:en", "ايران ي‌ك", "Беларусью ёлка",
 	} {
 		f.Add(s)
 	}
 	docs := []*Doc{
 		NewDoc("Belarus and Iran", "https://news.example.com/x", "Military cooperation: drones, Lukašenka’s talks in Minsk. A B C"),
 		NewDoc("", "", "a b c d title site example com"),
+		NewDocLang("Иран и Беларусь", "", "ایران lang ru en fa a b", "ru"),
+		NewDocLang("a b", "", "lang en", "en"),
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		q, err := Parse(s)

@@ -65,6 +65,9 @@ func TestLanguages(t *testing.T) {
 		{"میخواهم", []string{"fa-marks"}}, // می‌خواهم: one word
 		{"می‌خواهم", []string{"fa-marks"}},
 		{"تحریمها", []string{"fa-talks"}},
+		{"تحریم", []string{"fa-talks"}}, // تحریم‌ها: the plural
+		{`"تحریم"`, nil},                // a phrase is exact
+		{"تحریم‌های", []string{"fa-talks"}},
 		{"1403", []string{"fa-keyboard"}},       // ۱۴۰۳
 		{"2024", []string{"fa-marks"}},          // ٢٠٢٤
 		{"lang:ru иран", []string{"ru-drones"}}, // not en-drones

@@ -528,8 +528,10 @@ func lookupWord(w string) vocabEntry { return vocab.lookup(w) }
 
 // stemOf returns the Snowball stem of a folded token, by the rules of the
 // language its script says: English for a word of ASCII letters, Russian
-// for a word of Cyrillic ones, none for other words or numbers (Snowball
-// has no Persian; Persian words match by their folded form).
+// for a word of Cyrillic ones. Snowball has no Persian: a word of Arabic
+// script loses only the plural suffix ها (and های, هایی), which Persian
+// writes after a ZWNJ that folding removed (تحریم‌ها → تحریمها → تحریم).
+// Other words and numbers are their own stems.
 //
 // The script decides, not the article's language: a word is stemmed the
 // same way in a query and in every article, so a query word always meets
@@ -544,6 +546,9 @@ func stemOf(w string) string {
 	if w[0] >= utf8.RuneSelf {
 		if cyrillicWord(w) {
 			return russian.Stem(nounSoftSign(w), false)
+		}
+		if arabicScriptWord(w) {
+			return persianPlural(w)
 		}
 		return w
 	}
@@ -565,6 +570,32 @@ func nounSoftSign(w string) string {
 		return strings.TrimSuffix(w, "ь")
 	}
 	return w
+}
+
+// persianPlural strips the plural suffix from a folded Persian word when
+// at least three letters stay: تنها (alone) and رها (free) are no
+// plurals of تن and ر.
+func persianPlural(w string) string {
+	for _, suf := range []string{"هایی", "های", "ها"} {
+		if rest, ok := strings.CutSuffix(w, suf); ok && utf8.RuneCountInString(rest) >= 3 {
+			return rest
+		}
+	}
+	return w
+}
+
+// arabicScriptWord reports a word of the Arabic block, U+0600 to U+06FF
+// (two-byte runes led by 0xD8 to 0xDB).
+func arabicScriptWord(w string) bool {
+	if len(w)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(w); i += 2 {
+		if c := w[i]; c < 0xD8 || c > 0xDB || w[i+1] < 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // cyrillicWord reports a folded word of the Russian alphabet's letters

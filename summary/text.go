@@ -177,6 +177,8 @@ func (m stemmer) stem(w string) string {
 		}
 	case isASCIIWord(w):
 		s = english.Stem(w, true)
+	case isArabicScript(w):
+		s = persianPlural(w)
 	}
 	m[w] = s
 	if stemCacheSize.Load() < stemCacheMax {
@@ -184,6 +186,26 @@ func (m stemmer) stem(w string) string {
 		stemCache.Store(w, s)
 	}
 	return s
+}
+
+// persianPlural strips Persian's plural suffix, as subscriptions stems it:
+// ها, های or هایی, when three letters or more stay.
+func persianPlural(w string) string {
+	for _, suf := range []string{"هایی", "های", "ها"} {
+		if rest, ok := strings.CutSuffix(w, suf); ok && utf8.RuneCountInString(rest) >= 3 {
+			return rest
+		}
+	}
+	return w
+}
+
+func isArabicScript(w string) bool {
+	for _, r := range w {
+		if r < 0x600 || r > 0x6FF {
+			return false
+		}
+	}
+	return w != ""
 }
 
 func isASCIIWord(w string) bool {
