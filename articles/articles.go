@@ -165,8 +165,8 @@ func Recent(ctx context.Context, st *store.Store, limit int) ([]*article.Article
 }
 
 // MatchText is the text of an article that topics are matched against,
-// beside its title and URL (subscriptions.NewDoc(a.Title, a.URL,
-// MatchText(a))): the feed's summary and the article's text, both, since a
+// beside its title, URL and language (subscriptions.NewDocLang(a.Title,
+// a.URL, MatchText(a), a.Lang)): the feed's summary and the article's text, both, since a
 // teaser may name what the extracted text leaves out and the other way
 // round. Every reader that answers "does this topic match" uses it: the
 // matcher, the bot's /preview, the sign-up page's preview, `herald match`.

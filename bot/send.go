@@ -168,7 +168,7 @@ func liveTopic(sub *subscriptions.Subscriber, a *article.Article, topic string) 
 	if live(topic) {
 		return topic
 	}
-	doc := subscriptions.NewDoc(a.Title, a.URL, articles.MatchText(a))
+	doc := subscriptions.NewDocLang(a.Title, a.URL, articles.MatchText(a), a.Lang)
 	for _, t := range sub.Topics {
 		if !live(t) {
 			continue

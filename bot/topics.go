@@ -222,7 +222,7 @@ func (c *call) preview(ctx context.Context) {
 	var hits []string
 	total := 0
 	for _, a := range recent {
-		if !q.Match(subscriptions.NewDoc(a.Title, a.URL, articles.MatchText(a))) {
+		if !q.Match(subscriptions.NewDocLang(a.Title, a.URL, articles.MatchText(a), a.Lang)) {
 			continue
 		}
 		total++

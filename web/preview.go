@@ -46,7 +46,7 @@ func (s *Server) recentDocs(ctx context.Context) ([]recentDoc, error) {
 	}
 	docs := make([]recentDoc, 0, len(arts))
 	for _, a := range arts {
-		docs = append(docs, recentDoc{a: a, doc: subscriptions.NewDoc(a.Title, a.URL, articles.MatchText(a))})
+		docs = append(docs, recentDoc{a: a, doc: subscriptions.NewDocLang(a.Title, a.URL, articles.MatchText(a), a.Lang)})
 	}
 	s.recent.docs, s.recent.at = docs, time.Now()
 	return docs, nil
