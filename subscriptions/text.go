@@ -171,14 +171,11 @@ func tokenize(buf []byte, spans []span, s string) ([]byte, []span) {
 			continue
 		}
 		i += size
-		if r == zwnj || r == zwj {
-			if start >= 0 && !isWordStart(s[i:]) {
-				spans, start = endToken(buf, spans, start)
-			}
-			continue
-		}
 		f := foldRune(r)
 		if !f.word {
+			if (r == zwnj || r == zwj) && start >= 0 && isWordStart(s[i:]) {
+				continue // joins the word
+			}
 			spans, start = endToken(buf, spans, start)
 			continue
 		}
