@@ -104,19 +104,6 @@ func MustParse(q string) *Query {
 // parsing it again gives it back unchanged.
 func (q *Query) String() string { return q.root.str }
 
-// Lang returns the language the query asks for with lang:, "" if none.
-func (q *Query) Lang() string {
-	// lang: stands at the top of the query, beside at least one other term.
-	if q.root.op == opAnd {
-		for _, k := range q.root.kids {
-			if k.op == opTerm && k.kind == termLang {
-				return k.words[0]
-			}
-		}
-	}
-	return ""
-}
-
 // Terms returns the positive words, phrases ("military cooperation") and
 // prefixes ("drone*") of the query, the ones that can make it match; a
 // summary highlights them to show why an article matched. Excluded terms
