@@ -8,8 +8,9 @@ import (
 
 // detectRunes is how much of an article the language is detected on: its
 // trigram profile is settled well before that (on Herald's multilingual
-// test set and the extraction corpus, 1,000 runes get every text right,
-// as the whole text does), and a long body would cost milliseconds.
+// test set and the extraction and page corpora, 122 texts in 11
+// languages, 1,000 runes get every text right, as the whole text does),
+// and a long body would cost milliseconds.
 const detectRunes = 1000
 
 // DetectLang sets a.Lang, an ISO 639-1 code, from its title and text.
@@ -24,8 +25,10 @@ const detectRunes = 1000
 // declared.
 //
 // The detector is whatlanggo: measured against lingua-go on the same
-// texts, both got every one right, while lingua-go with only sixteen
-// languages loaded took 1.5 s to start and 300 MiB of memory.
+// texts, both got every one right (on titles alone lingua-go did better,
+// and whatlanggo called its misses unsure), while lingua-go with only
+// sixteen languages loaded took 1.5 s or more to start, 300 MiB of memory
+// and would embed every model in the binary.
 func (a *Article) DetectLang() {
 	declared := primaryTag(a.Lang)
 	text := a.Title + "\n" + a.Body()
