@@ -636,8 +636,14 @@ func (m *Matcher) Handle(ctx context.Context, articleID string) error {
 		story = a.ID
 	}
 	if a.Lang == "" {
-		// Stored by a watcher that did not detect languages yet.
-		a.DetectLang()
+		// Stored by a watcher that did not detect languages yet; worth
+		// the cost only if a topic asks for one.
+		m.mu.RLock()
+		asks := m.idx.AsksLang()
+		m.mu.RUnlock()
+		if asks {
+			a.DetectLang()
+		}
 	}
 	doc := subscriptions.NewDocLang(a.Title, a.URL, articles.MatchText(a), a.Lang)
 	var alerts []delivery.Alert

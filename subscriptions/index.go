@@ -105,6 +105,16 @@ func (ix *Index) Len() int {
 	return ix.ids.len()
 }
 
+// AsksLang reports whether a query of the index has asked for a language
+// with lang: (since it was made: keys outlive their queries), so that a
+// caller whose article has no language yet knows whether detecting it
+// can change a match.
+func (ix *Index) AsksLang() bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.dict[keyLang]) > 0
+}
+
 // Distinct returns the number of distinct queries in the index.
 func (ix *Index) Distinct() int {
 	ix.mu.RLock()

@@ -166,3 +166,17 @@ func TestIndexHonoursLang(t *testing.T) {
 func withLang(d *Doc, lang string) *Doc {
 	return &Doc{host: d.host, lang: lang, titleLen: d.titleLen, at: d.at, uniq: d.uniq, stems: d.stems, wordIDs: d.wordIDs, stemIDs: d.stemIDs}
 }
+
+// TestAsksLang: an index says whether detecting an article's language
+// can change what it matches.
+func TestAsksLang(t *testing.T) {
+	ix := NewIndex(nil)
+	ix.Add("a", MustParse("иран"))
+	if ix.AsksLang() {
+		t.Fatal("an index without lang: queries asks for a language")
+	}
+	ix.Add("b", MustParse("lang:ru иран"))
+	if !ix.AsksLang() {
+		t.Fatal("an index with a lang: query does not ask for a language")
+	}
+}

@@ -104,6 +104,7 @@ func matchArticles(ctx context.Context, ix *subscriptions.Index, in io.Reader, o
 	var prefix []byte // {"article":ID,"query": for the current article
 	var failed error
 	var touched byte // touch's results, kept so that its reads are not dropped
+	asksLang := ix.AsksLang()
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -115,9 +116,10 @@ func matchArticles(ctx context.Context, ix *subscriptions.Index, in io.Reader, o
 			return badArticle{n, err}
 		}
 		// Matched as the service matches a stored article, whose
-		// language the watcher detected.
+		// language the watcher detected. Detecting costs about as much
+		// as matching against a million queries: only when one asks.
 		art := article.Article{ID: a.ID, URL: a.URL, Title: a.Title, Text: a.Text, Lang: a.Lang}
-		if art.Lang == "" {
+		if art.Lang == "" && asksLang {
 			art.DetectLang()
 		}
 		doc := subscriptions.NewDocLang(art.Title, art.URL, articles.MatchText(&art), art.Lang)
