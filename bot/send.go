@@ -457,6 +457,14 @@ func (s *Sender) migrate(ctx context.Context, sub *subscriptions.Subscriber, to 
 // short hash of the topic, which stays right when the list changes order.
 func muteData(topic string) string { return "mute:" + topicHash(topic) }
 
+// muteLabel is the label of an alert's Mute button.
+const muteLabel = "🔕 Mute topic"
+
+// hashMuteData and unmuteData are the data of an alert's Mute button and
+// of the "Muted · Undo" it becomes, from the topic's hash.
+func hashMuteData(hash string) string { return "mute:" + hash }
+func unmuteData(hash string) string   { return "unm:" + hash }
+
 func topicHash(topic string) string {
 	sum := sha256.Sum256([]byte(topic))
 	return hex.EncodeToString(sum[:6])

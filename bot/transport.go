@@ -73,7 +73,7 @@ func (t *APITransport) SendAlert(ctx context.Context, chatID int64, html, link, 
 		row = append(row, models.InlineKeyboardButton{Text: "Open article", URL: u})
 	}
 	if mute != "" {
-		row = append(row, models.InlineKeyboardButton{Text: "🔕 Mute topic", CallbackData: mute})
+		row = append(row, models.InlineKeyboardButton{Text: muteLabel, CallbackData: mute})
 	}
 	if len(row) > 0 {
 		p.ReplyMarkup = &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{row}}
