@@ -19,7 +19,7 @@ type helpLine struct{ rule, example string }
 // the examples are checked by a test to parse.
 var queryHelp = []helpLine{
 	{"A space means both words must appear; words match their forms (drone → drones):", "belarus border"},
-	{"OR (or |) gives a choice:", "minsk OR vitebsk"},
+	{"OR (or |) gives a choice, and binds closer than a space (either city, and protest):", "minsk OR vitebsk protest"},
 	{"Quotes match an exact phrase:", `"military cooperation"`},
 	{"A minus sign leaves out articles with a word:", "iran -israel"},
 	{"Parentheses group:", "(minsk | vitebsk) protest"},

@@ -37,7 +37,7 @@ func TestHelpTeachesTheQueryLanguage(t *testing.T) {
 	want(t, h, "A space means", "OR (or |)", "Quotes", "minus", "Parentheses", "title:", "site:", "at least 3 letters",
 		"256 characters", "16 terms", "50 topics")
 	codes := strings.Join(entityTexts(h, "code"), "\n")
-	for _, ex := range []string{"/sub belarus border", "/sub minsk OR vitebsk", `/sub "military cooperation"`, "/sub iran -israel",
+	for _, ex := range []string{"/sub belarus border", "/sub minsk OR vitebsk protest", `/sub "military cooperation"`, "/sub iran -israel",
 		"/sub (minsk | vitebsk) protest", "/sub title:sanctions", "/sub belarus site:reuters.com", "/sub drone*"} {
 		if !strings.Contains(codes, ex) {
 			t.Errorf("/help lacks the example %q as code; code spans:\n%s", ex, codes)

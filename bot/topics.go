@@ -41,13 +41,13 @@ func (c *call) follow(ctx context.Context, query string, say func(html string)) 
 	_, err = c.b.subs.AddTopic(ctx, subscriptions.TelegramID(c.target), topic)
 	switch {
 	case errors.Is(err, subscriptions.ErrDuplicate):
-		say("Already following <code>" + esc(topic) + "</code>" + c.whose() + ".")
+		say("Already following " + echo(query, topic) + c.whose() + ".")
 	case errors.Is(err, subscriptions.ErrTooMany):
 		say("That is as many topics as allowed; /unsubscribe one first.")
 	case err != nil:
 		c.fail(ctx, err)
 	default:
-		say("Following <code>" + esc(topic) + "</code>" + c.whose() + ". New articles that match will arrive as they are published.")
+		say("Following " + echo(query, topic) + c.whose() + ". New articles that match will arrive as they are published.")
 	}
 }
 
@@ -65,7 +65,7 @@ func (c *call) offer(ctx context.Context, text string) {
 		c.fail(ctx, err)
 		return
 	}
-	c.replyKB(ctx, "Subscribe to <code>"+esc(topic)+"</code>?",
+	c.replyKB(ctx, "Subscribe to "+echo(text, topic)+"?",
 		[]models.InlineKeyboardButton{button("✅ Subscribe", data("sub", c.target, h)), button("No, thanks", data("no", c.target, ""))})
 }
 
