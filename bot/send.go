@@ -241,7 +241,7 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 		var html string
 		n := 1
 		if plain {
-			h, _ := Gathered([]Item{ps[done].Item}, s.Now())
+			h, _ := Gathered([]Item{ps[done].Item}, location(sub))
 			html = plainText(h)
 			if u := safeURL(ps[done].Article.URL); u != "" {
 				html += "\n\n" + esc(u)
@@ -251,7 +251,7 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 			for _, p := range ps[done:min(done+gather, len(ps))] {
 				items = append(items, p.Item)
 			}
-			html, n = Gathered(items, s.Now())
+			html, n = Gathered(items, location(sub))
 		}
 		msg := ps[done : done+n]
 		// The message is ready before it asks for a slot, so a slot is
