@@ -63,7 +63,7 @@ func Alert(a *article.Article, summary, topic string, loc *time.Location) string
 	budget := MaxMessage - textLen(head.String()) - textLen(tail) - 2
 	body := ""
 	if s := strings.TrimSpace(summary); s != "" && budget > 20 {
-		body = "\n" + esc(clip(s, budget))
+		body = "\n" + highlight(clip(s, budget), topic)
 	}
 	return head.String() + body + tail
 }
@@ -209,7 +209,7 @@ func gatheredItem(it Item, loc *time.Location) string {
 	meta = append(meta, "🔎 <code>"+esc(clip(it.Topic, 80))+"</code>")
 	b.WriteString("\n<i>" + strings.Join(meta, " · ") + "</i>")
 	if s := strings.TrimSpace(it.Summary); s != "" {
-		b.WriteString("\n" + esc(clip(s, 240)))
+		b.WriteString("\n" + highlight(clip(s, 240), it.Topic))
 	}
 	return b.String()
 }

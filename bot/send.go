@@ -205,9 +205,15 @@ func (s *Sender) summarize(ctx context.Context, ps []pending) {
 		if s.Summarize != nil {
 			ps[i].Summary = s.Summarize(ctx, ps[i].Article, ps[i].Topic)
 		} else {
-			// No shared, cached summariser: the same extractive one, uncached.
+			// No shared, cached summariser: the same extractive one,
+			// uncached, and like it choosing sentences with the topic's
+			// words when the lead has none.
 			a := ps[i].Article
-			ps[i].Summary = summary.Summarize(a.Body(), summary.Options{Sentences: 2, Chars: 600, Title: a.Title})
+			var terms []string
+			if q, err := subscriptions.Parse(ps[i].Topic); err == nil {
+				terms = q.Terms()
+			}
+			ps[i].Summary = summary.Summarize(a.Body(), summary.Options{Sentences: 2, Chars: 600, Title: a.Title, Topic: terms})
 		}
 	}
 }
