@@ -166,7 +166,7 @@ func (p *press) alertMute(ctx context.Context) {
 		p.answer(ctx, "That topic is no longer followed.")
 		return
 	}
-	p.swapButton(ctx, hashMuteData, unmuteData, "🔕 Muted · Undo")
+	p.swapButton(ctx, hashMuteData, unmuteData, mutedLabel)
 	p.answer(ctx, "Muted. Undo brings it back.")
 }
 
@@ -176,15 +176,15 @@ func (p *press) alertUnmute(ctx context.Context) {
 		p.answer(ctx, "That topic is no longer followed.")
 		return
 	}
-	p.swapButton(ctx, unmuteData, hashMuteData, muteLabel)
+	p.swapButton(ctx, unmuteData, hashMuteData, unmutedLabel)
 	p.answer(ctx, "Unmuted.")
 }
 
 // swapButton replaces, in the keyboard of the pressed message, the button
-// whose data is from(hash) by one labelled label with data to(hash),
+// whose data is from(hash) by one labelled label(its label) with data to(hash),
 // keeping every other button (the Open links), and edits only the
 // keyboard so that the alert's text and time stay.
-func (p *press) swapButton(ctx context.Context, from, to func(hash string) string, label string) {
+func (p *press) swapButton(ctx context.Context, from, to func(hash string) string, label func(old string) string) {
 	if p.msg.ReplyMarkup == nil {
 		return
 	}
@@ -194,7 +194,7 @@ func (p *press) swapButton(ctx context.Context, from, to func(hash string) strin
 		row := slices.Clone(r)
 		for i, btn := range row {
 			if btn.CallbackData == old || btn.CallbackData == want {
-				row[i] = button(label, want)
+				row[i] = button(label(btn.Text), want)
 			}
 		}
 		rows = append(rows, row)
@@ -258,4 +258,23 @@ func (p *press) forget(ctx context.Context) {
 	}
 	p.edit(ctx, "Done: everything Herald held"+p.c.whose()+" is deleted. /start begins again.", nil)
 	p.answer(ctx, "Deleted")
+}
+
+// mutedLabel is what a Mute button says once pressed: "Muted · Undo" on
+// an alert, "Muted belarus · Undo" on a gathered message's topic button.
+func mutedLabel(old string) string {
+	if old == muteLabel {
+		return "🔕 Muted · Undo"
+	}
+	topic := strings.TrimPrefix(old, "🔕 Mute ")
+	return "🔕 Muted " + topic + " · Undo"
+}
+
+// unmutedLabel puts back the label mutedLabel replaced.
+func unmutedLabel(old string) string {
+	topic := strings.TrimSuffix(strings.TrimPrefix(old, "🔕 Muted"), " · Undo")
+	if topic == "" {
+		return muteLabel
+	}
+	return "🔕 Mute" + topic
 }

@@ -159,7 +159,7 @@ func Gathered(items []Item, loc *time.Location) (string, int) {
 	var body strings.Builder
 	used, size := 0, headRoom
 	for _, it := range items {
-		part := gatheredItem(it, loc)
+		part := gatheredItem(used+1, it, loc)
 		l := textLen(part)
 		if size+l > MaxMessage-16 {
 			break
@@ -185,7 +185,9 @@ type Item struct {
 	Topic   string
 }
 
-func gatheredItem(it Item, loc *time.Location) string {
+// gatheredItem is item n of a gathered message, numbered so that its
+// Open n button is easy to find.
+func gatheredItem(n int, it Item, loc *time.Location) string {
 	a := it.Article
 	title := strings.TrimSpace(a.Title)
 	if title == "" {
@@ -193,7 +195,7 @@ func gatheredItem(it Item, loc *time.Location) string {
 	}
 	title = clip(title, 200)
 	var b strings.Builder
-	b.WriteString("\n\n")
+	fmt.Fprintf(&b, "\n\n%d. ", n)
 	if u := safeURL(a.URL); u != "" {
 		fmt.Fprintf(&b, "<b><a href=\"%s\">%s</a></b>", esc(u), esc(title))
 	} else {

@@ -6,11 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-telegram/bot/models"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/herald-news/herald/article"
@@ -283,9 +285,13 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendGrace)
 		var err2 error
 		link := msg[0].Article.URL
-		switch at, ok := s.tr.(AlertTransport); {
+		at, ok := s.tr.(AlertTransport)
+		kt, kbOK := s.tr.(KeyboardTransport)
+		switch {
 		case plain:
 			err2 = s.tr.Send(sctx, chatID, html, "")
+		case kbOK && n > 1:
+			err2 = kt.SendKeyboard(sctx, chatID, html, gatheredKeyboard(msg))
 		case ok && n == 1:
 			err2 = at.SendAlert(sctx, chatID, html, link, muteData(msg[0].Topic))
 		case n == 1:
@@ -462,6 +468,36 @@ func (s *Sender) migrate(ctx context.Context, sub *subscriptions.Subscriber, to 
 // muteData is the callback data of an alert's "Mute topic" button: a
 // short hash of the topic, which stays right when the list changes order.
 func muteData(topic string) string { return "mute:" + topicHash(topic) }
+
+// gatheredKeyboard is the keyboard of a gathered message: a compact row
+// of numbered Open buttons, one per article, then a Mute button per topic.
+func gatheredKeyboard(ps []pending) [][]models.InlineKeyboardButton {
+	const perRow, maxTopics = 5, 6
+	var rows [][]models.InlineKeyboardButton
+	var row []models.InlineKeyboardButton
+	var topics []string
+	for i, p := range ps {
+		if u := safeURL(p.Article.URL); u != "" {
+			row = append(row, models.InlineKeyboardButton{Text: fmt.Sprintf("Open %d", i+1), URL: u})
+		}
+		if len(row) == perRow {
+			rows, row = append(rows, row), nil
+		}
+		if !slices.Contains(topics, p.Topic) && len(topics) < maxTopics {
+			topics = append(topics, p.Topic)
+		}
+	}
+	if len(row) > 0 {
+		rows = append(rows, row)
+	}
+	for _, t := range topics {
+		rows = append(rows, []models.InlineKeyboardButton{button(topicMuteLabel(t), muteData(t))})
+	}
+	return rows
+}
+
+// topicMuteLabel is the Mute button of one topic of a gathered message.
+func topicMuteLabel(topic string) string { return "🔕 Mute " + clip(topic, 40) }
 
 // muteLabel is the label of an alert's Mute button.
 const muteLabel = "🔕 Mute topic"
