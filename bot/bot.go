@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	tg "github.com/go-telegram/bot"
@@ -82,6 +83,10 @@ type Bot struct {
 	// retryWait waits out a retry_after before a reply is sent again
 	// (sleep; tests stand in for the clock).
 	retryWait func(ctx context.Context, d time.Duration) bool
+	// menuBackoff is the first wait before setMyCommands is tried again.
+	menuBackoff time.Duration
+	// menus tracks setMenus, which Run waits for before it returns.
+	menus sync.WaitGroup
 	// leaseTTL is how long the polling lease outlives a process that dies
 	// without releasing it; it is renewed every third of that.
 	leaseTTL time.Duration
@@ -93,7 +98,8 @@ func New(token, apiURL string, st *store.Store, subs *subscriptions.Store, admin
 	if log == nil {
 		log = slog.Default()
 	}
-	b := &Bot{st: st, subs: subs, admins: admins, log: log, Consumer: "bot", Now: time.Now, leaseTTL: 15 * time.Second, retryWait: sleep}
+	b := &Bot{st: st, subs: subs, admins: admins, log: log, Consumer: "bot", Now: time.Now, leaseTTL: 15 * time.Second, retryWait: sleep,
+		menuBackoff: time.Second}
 	opts = append([]tg.Option{
 		tg.WithServerURL(strings.TrimRight(apiURL, "/")),
 		tg.WithSkipGetMe(),
@@ -119,12 +125,12 @@ var allowedUpdates = tg.AllowedUpdates{"message", "callback_query", "channel_pos
 // API is the Bot API client, shared with the sender.
 func (b *Bot) API() *tg.Bot { return b.api }
 
-// Commands is the command menu set with setMyCommands.
+// Commands is the command menu set with setMyCommands, each command once
+// (aliases such as /subscribe work but are not listed).
 var Commands = []models.BotCommand{
 	{Command: "start", Description: "Start and see examples"},
 	{Command: "help", Description: "How topics work"},
 	{Command: "sub", Description: "Follow a topic: /sub belarus OR minsk"},
-	{Command: "subscribe", Description: "Follow a topic (same as /sub)"},
 	{Command: "list", Description: "Your topics, to mute or remove"},
 	{Command: "unsubscribe", Description: "Stop a topic: /unsubscribe 2, a query, or all"},
 	{Command: "preview", Description: "Recent articles a query would have matched"},
@@ -137,10 +143,19 @@ var Commands = []models.BotCommand{
 	{Command: "forget", Description: "Delete everything held on this chat"},
 }
 
+// AdminCommands are added to the menu of each admin's private chat.
+var AdminCommands = []models.BotCommand{
+	{Command: "feeds", Description: "The feeds watched"},
+	{Command: "addfeed", Description: "Watch a feed: /addfeed URL"},
+	{Command: "removefeed", Description: "Stop watching a feed: /removefeed URL"},
+	{Command: "stats", Description: "Subscribers and deliveries"},
+}
+
 // Run receives updates until ctx ends: by long polling while this process
 // holds the polling lease (waiting for it otherwise), or in webhook mode by
 // registering the webhook and letting WebhookHandler take the updates.
 func (b *Bot) Run(ctx context.Context) error {
+	defer b.menus.Wait()
 	if b.WebhookURL != "" {
 		return b.runWebhook(ctx)
 	}
@@ -287,8 +302,38 @@ func (b *Bot) setup(ctx context.Context) {
 			b.log.Warn("telegram getMe failed", "err", err)
 		}
 	}
-	if _, err := b.api.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: Commands}); err != nil && ctx.Err() == nil {
-		b.log.Warn("telegram setMyCommands failed", "err", err)
+	// The menu is retried in the background: a command works without it,
+	// so a Telegram hiccup at start must not delay taking updates.
+	b.menus.Add(1)
+	go func() {
+		defer b.menus.Done()
+		b.setMenus(ctx)
+	}()
+}
+
+// setMenus sets the default command menu and, in each admin's private
+// chat, the menu with the admin commands, retrying each until Telegram
+// takes it or ctx ends.
+func (b *Bot) setMenus(ctx context.Context) {
+	menus := []*tg.SetMyCommandsParams{{Commands: Commands}}
+	for _, id := range b.admins {
+		menus = append(menus, &tg.SetMyCommandsParams{Commands: append(slices.Clone(Commands), AdminCommands...),
+			Scope: &models.BotCommandScopeChat{ChatID: id}})
+	}
+	for _, m := range menus {
+		for backoff := b.menuBackoff; ; backoff = min(2*backoff, time.Minute) {
+			_, err := b.api.SetMyCommands(ctx, m)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			b.log.Warn("telegram setMyCommands failed; retrying", "err", err, "retry_in", backoff)
+			if !sleep(ctx, backoff) {
+				return
+			}
+		}
 	}
 }
 

@@ -23,6 +23,10 @@ func FuzzAlert(f *testing.F) {
 	f.Add(strings.Repeat("😀", 3000), "http://e.org/"+strings.Repeat("a", 5000), strings.Repeat("<", 200), strings.Repeat("&lt;", 2000), strings.Repeat("x", 300))
 	f.Add("\x00\xff\xfe", "https://[::1]/", "", "", "")
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	minsk, err := time.LoadLocation("Europe/Minsk")
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, title, link, source, summary, topic string) {
 		a := &article.Article{ID: "a1", Title: title, URL: link, Source: source, Summary: summary, Published: &now}
 		b := &article.Article{ID: "a2", Title: summary, URL: link, Source: title, Summary: title}
@@ -32,8 +36,8 @@ func FuzzAlert(f *testing.F) {
 		for _, s := range []string{title, link, source, summary, topic} {
 			valid = valid && utf8.ValidString(s)
 		}
-		checkMessage(t, Alert(a, summary, topic, now), title, valid)
-		msg, n := Gathered([]Item{{Article: a, Summary: summary, Topic: topic}, {Article: b, Summary: title, Topic: topic}}, now)
+		checkMessage(t, Alert(a, summary, topic, time.UTC), title, valid)
+		msg, n := Gathered([]Item{{Article: a, Summary: summary, Topic: topic}, {Article: b, Summary: title, Topic: topic}}, minsk)
 		if n < 1 || n > 2 {
 			t.Fatalf("Gathered took %d of 2", n)
 		}

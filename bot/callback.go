@@ -33,6 +33,7 @@ func init() {
 		"no":   (*press).decline,
 		"lm":   (*press).listMute,
 		"mute": (*press).alertMute,
+		"unm":  (*press).alertUnmute,
 		"lr":   (*press).listRemove,
 		"mode": (*press).mode,
 		"res":  (*press).resume,
@@ -78,7 +79,7 @@ func parseData(d string, chat int64) (op string, target int64, arg string, ok bo
 	parts := strings.SplitN(d, ":", 3)
 	op, target = parts[0], chat
 	switch {
-	case op == "mute" && len(parts) == 2:
+	case (op == "mute" || op == "unm") && len(parts) == 2:
 		arg = parts[1]
 	case len(parts) >= 2:
 		t, err := strconv.ParseInt(parts[1], 10, 64)
@@ -148,7 +149,7 @@ func (p *press) decline(ctx context.Context) {
 
 // listMute mutes or unmutes a topic from /list, and shows the list again.
 func (p *press) listMute(ctx context.Context) {
-	s, err := p.c.b.toggleMute(ctx, p.subscriber(), p.arg, false)
+	s, err := p.c.b.toggleMute(ctx, p.subscriber(), p.arg)
 	if err != nil {
 		p.answer(ctx, "That topic is no longer followed.")
 		return
@@ -158,13 +159,51 @@ func (p *press) listMute(ctx context.Context) {
 	p.answer(ctx, "Done.")
 }
 
-// alertMute mutes the topic of an alert; the alert itself stays as it is.
+// alertMute mutes the topic of an alert and turns its Mute button into
+// "Muted · Undo"; the alert's text stays as it is.
 func (p *press) alertMute(ctx context.Context) {
-	if _, err := p.c.b.toggleMute(ctx, p.subscriber(), p.arg, true); err != nil {
+	if _, err := p.c.b.setMute(ctx, p.subscriber(), p.arg, true); err != nil {
 		p.answer(ctx, "That topic is no longer followed.")
 		return
 	}
-	p.answer(ctx, "Done.")
+	p.swapButton(ctx, hashMuteData, unmuteData, mutedLabel)
+	p.answer(ctx, "Muted. Undo brings it back.")
+}
+
+// alertUnmute undoes an alert's Mute and puts its Mute button back.
+func (p *press) alertUnmute(ctx context.Context) {
+	if _, err := p.c.b.setMute(ctx, p.subscriber(), p.arg, false); err != nil {
+		p.answer(ctx, "That topic is no longer followed.")
+		return
+	}
+	p.swapButton(ctx, unmuteData, hashMuteData, unmutedLabel)
+	p.answer(ctx, "Unmuted.")
+}
+
+// swapButton replaces, in the keyboard of the pressed message, the button
+// whose data is from(hash) by one labelled label(its label) with data to(hash),
+// keeping every other button (the Open links), and edits only the
+// keyboard so that the alert's text and time stay.
+func (p *press) swapButton(ctx context.Context, from, to func(hash string) string, label func(old string) string) {
+	if p.msg.ReplyMarkup == nil {
+		return
+	}
+	old, want := from(p.arg), to(p.arg)
+	rows := make([][]models.InlineKeyboardButton, 0, len(p.msg.ReplyMarkup.InlineKeyboard))
+	for _, r := range p.msg.ReplyMarkup.InlineKeyboard {
+		row := slices.Clone(r)
+		for i, btn := range row {
+			if btn.CallbackData == old || btn.CallbackData == want {
+				row[i] = button(label(btn.Text), want)
+			}
+		}
+		rows = append(rows, row)
+	}
+	_, err := p.c.b.api.EditMessageReplyMarkup(ctx, &tg.EditMessageReplyMarkupParams{ChatID: p.msg.Chat.ID, MessageID: p.msg.ID,
+		ReplyMarkup: &models.InlineKeyboardMarkup{InlineKeyboard: rows}})
+	if err != nil && !strings.Contains(err.Error(), "not modified") {
+		p.c.b.log.Warn("edit failed", "chat_id", p.msg.Chat.ID, "err", err)
+	}
 }
 
 // listRemove stops a topic from /list, and shows the list again.
@@ -219,4 +258,23 @@ func (p *press) forget(ctx context.Context) {
 	}
 	p.edit(ctx, "Done: everything Herald held"+p.c.whose()+" is deleted. /start begins again.", nil)
 	p.answer(ctx, "Deleted")
+}
+
+// mutedLabel is what a Mute button says once pressed: "Muted · Undo" on
+// an alert, "Muted belarus · Undo" on a gathered message's topic button.
+func mutedLabel(old string) string {
+	if old == muteLabel {
+		return "🔕 Muted · Undo"
+	}
+	topic := strings.TrimPrefix(old, "🔕 Mute ")
+	return "🔕 Muted " + topic + " · Undo"
+}
+
+// unmutedLabel puts back the label mutedLabel replaced.
+func unmutedLabel(old string) string {
+	topic := strings.TrimSuffix(strings.TrimPrefix(old, "🔕 Muted"), " · Undo")
+	if topic == "" {
+		return muteLabel
+	}
+	return "🔕 Mute" + topic
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/go-telegram/bot/models"
 	"github.com/redis/go-redis/v9"
@@ -28,7 +27,7 @@ var handlers map[string]func(*call, context.Context)
 
 func init() {
 	handlers = map[string]func(*call, context.Context){
-		"start": (*call).start, "help": (*call).start,
+		"start": (*call).start, "help": (*call).help,
 		"sub": (*call).subscribe, "subscribe": (*call).subscribe,
 		"list":        (*call).list,
 		"unsubscribe": (*call).unsubscribe, "unsub": (*call).unsubscribe,
@@ -128,34 +127,4 @@ func (c *call) update(ctx context.Context, fn func(*subscriptions.Subscriber) er
 func (b *Bot) reschedule(ctx context.Context, s *subscriptions.Subscriber) {
 	at := releaseAt(s, b.Now())
 	b.st.Redis.ZAddXX(ctx, DueKey(b.st), redis.Z{Score: float64(at.UnixMilli()), Member: s.ID})
-}
-
-func (c *call) start(ctx context.Context) {
-	if c.typ == models.ChatTypePrivate {
-		if _, err := c.b.ensure(ctx, c.target); err != nil {
-			c.fail(ctx, err)
-			return
-		}
-	}
-	rows := make([][]models.InlineKeyboardButton, 0, len(Examples))
-	for i, ex := range Examples {
-		rows = append(rows, []models.InlineKeyboardButton{button("➕ "+ex, data("ex", c.target, strconv.Itoa(i)))})
-	}
-	at := ""
-	if c.typ != models.ChatTypePrivate && c.b.name != "" {
-		at = "@" + c.b.name
-	}
-	c.replyKB(ctx, strings.Join([]string{
-		"<b>Herald</b> sends news as it is published, on the topics you follow.",
-		"",
-		"Follow a topic with /sub" + esc(at) + " and a query, or tap an example below:",
-		"<code>/sub belarus</code>",
-		"<code>/sub \"military cooperation\" iran -israel</code>",
-		"<code>/sub drone* OR uav</code>",
-		"",
-		"Words match their forms (drone → drones), \"quotes\" match a phrase, -word excludes, OR gives a choice, title:word looks only in headlines, site:example.com keeps to one site.",
-		"",
-		"/list shows your topics · /preview QUERY shows what a query would have caught · /mode hourly or daily gathers alerts · /quiet 22:00-07:00 holds them at night · /pause, /resume · /forget deletes everything.",
-		"A channel admin can subscribe a channel from here: <code>/sub @channel QUERY</code>.",
-	}, "\n"), rows...)
 }

@@ -31,9 +31,10 @@ func safeURL(u string) string {
 }
 
 // Alert is the HTML text of one alert: the title as a link, source and time,
-// the summary, and the topic that matched. It stays under MaxMessage by
+// the summary, and the topic that matched. Times are in loc, the chat's
+// zone. It stays under MaxMessage by
 // shortening the summary, never by cutting through a tag or an entity.
-func Alert(a *article.Article, summary, topic string, now time.Time) string {
+func Alert(a *article.Article, summary, topic string, loc *time.Location) string {
 	title := strings.TrimSpace(a.Title)
 	if title == "" {
 		title = a.URL
@@ -50,7 +51,7 @@ func Alert(a *article.Article, summary, topic string, now time.Time) string {
 		meta = append(meta, esc(clip(src, 100)))
 	}
 	if a.Published != nil && !a.Published.IsZero() {
-		meta = append(meta, a.Published.UTC().Format("2 Jan 15:04 MST"))
+		meta = append(meta, localTime(*a.Published, loc, "2 Jan 15:04"))
 	}
 	if len(a.Sources) > 0 {
 		meta = append(meta, fmt.Sprintf("also in %d other sources", len(a.Sources)))
@@ -62,7 +63,7 @@ func Alert(a *article.Article, summary, topic string, now time.Time) string {
 	budget := MaxMessage - textLen(head.String()) - textLen(tail) - 2
 	body := ""
 	if s := strings.TrimSpace(summary); s != "" && budget > 20 {
-		body = "\n" + esc(clip(s, budget))
+		body = "\n" + highlight(clip(s, budget), topic)
 	}
 	return head.String() + body + tail
 }
@@ -146,19 +147,19 @@ func textLen(h string) int {
 // waiting or for an hourly or daily round-up. It takes items in order while
 // they fit under MaxMessage and returns the HTML and how many it took (at
 // least one: a single item always fits, its summary shortened).
-func Gathered(items []Item, now time.Time) (string, int) {
+func Gathered(items []Item, loc *time.Location) (string, int) {
 	if len(items) == 0 {
 		return "", 0
 	}
 	if len(items) == 1 {
 		it := items[0]
-		return Alert(it.Article, it.Summary, it.Topic, now), 1
+		return Alert(it.Article, it.Summary, it.Topic, loc), 1
 	}
 	const headRoom = 64 // for the header, written once the count is known
 	var body strings.Builder
 	used, size := 0, headRoom
 	for _, it := range items {
-		part := gatheredItem(it)
+		part := gatheredItem(used+1, it, loc)
 		l := textLen(part)
 		if size+l > MaxMessage-16 {
 			break
@@ -168,10 +169,10 @@ func Gathered(items []Item, now time.Time) (string, int) {
 		used++
 	}
 	if used == 0 {
-		return Alert(items[0].Article, items[0].Summary, items[0].Topic, now), 1
+		return Alert(items[0].Article, items[0].Summary, items[0].Topic, loc), 1
 	}
 	if used == 1 {
-		return Alert(items[0].Article, items[0].Summary, items[0].Topic, now), 1
+		return Alert(items[0].Article, items[0].Summary, items[0].Topic, loc), 1
 	}
 	head := fmt.Sprintf("📰 <b>%d new articles</b>", used)
 	return head + body.String(), used
@@ -184,7 +185,9 @@ type Item struct {
 	Topic   string
 }
 
-func gatheredItem(it Item) string {
+// gatheredItem is item n of a gathered message, numbered so that its
+// Open n button is easy to find.
+func gatheredItem(n int, it Item, loc *time.Location) string {
 	a := it.Article
 	title := strings.TrimSpace(a.Title)
 	if title == "" {
@@ -192,7 +195,7 @@ func gatheredItem(it Item) string {
 	}
 	title = clip(title, 200)
 	var b strings.Builder
-	b.WriteString("\n\n")
+	fmt.Fprintf(&b, "\n\n%d. ", n)
 	if u := safeURL(a.URL); u != "" {
 		fmt.Fprintf(&b, "<b><a href=\"%s\">%s</a></b>", esc(u), esc(title))
 	} else {
@@ -203,12 +206,50 @@ func gatheredItem(it Item) string {
 		meta = append(meta, esc(clip(src, 60)))
 	}
 	if a.Published != nil && !a.Published.IsZero() {
-		meta = append(meta, a.Published.UTC().Format("2 Jan 15:04 MST"))
+		meta = append(meta, localTime(*a.Published, loc, "2 Jan 15:04"))
 	}
 	meta = append(meta, "🔎 <code>"+esc(clip(it.Topic, 80))+"</code>")
 	b.WriteString("\n<i>" + strings.Join(meta, " · ") + "</i>")
 	if s := strings.TrimSpace(it.Summary); s != "" {
-		b.WriteString("\n" + esc(clip(s, 240)))
+		b.WriteString("\n" + highlight(clip(s, 240), it.Topic))
 	}
 	return b.String()
+}
+
+// localTime writes t in loc as people write a time: layout, then the
+// zone by its city ("08:35 Minsk time"), or by its offset from UTC where
+// the zone has no city ("08:35 (UTC+3)"), never an abbreviation like
+// "+03" that Go prints for zones without one.
+func localTime(t time.Time, loc *time.Location, layout string) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	return t.Format(layout) + " " + zoneLabel(t)
+}
+
+// zoneLabel names the zone of t for localTime.
+func zoneLabel(t time.Time) string {
+	name := t.Location().String()
+	if name == "UTC" {
+		return "UTC"
+	}
+	if i := strings.LastIndexByte(name, '/'); i >= 0 && !strings.HasPrefix(name, "Etc/") {
+		if city := strings.ReplaceAll(name[i+1:], "_", " "); city != "" {
+			return city + " time"
+		}
+	}
+	_, off := t.Zone()
+	if off == 0 {
+		return "(UTC)"
+	}
+	sign := "+"
+	if off < 0 {
+		sign, off = "-", -off
+	}
+	label := fmt.Sprintf("(UTC%s%d", sign, off/3600)
+	if m := off % 3600 / 60; m != 0 {
+		label += fmt.Sprintf(":%02d", m)
+	}
+	return label + ")"
 }

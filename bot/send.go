@@ -6,11 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-telegram/bot/models"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/herald-news/herald/article"
@@ -205,9 +207,15 @@ func (s *Sender) summarize(ctx context.Context, ps []pending) {
 		if s.Summarize != nil {
 			ps[i].Summary = s.Summarize(ctx, ps[i].Article, ps[i].Topic)
 		} else {
-			// No shared, cached summariser: the same extractive one, uncached.
+			// No shared, cached summariser: the same extractive one,
+			// uncached, and like it choosing sentences with the topic's
+			// words when the lead has none.
 			a := ps[i].Article
-			ps[i].Summary = summary.Summarize(a.Body(), summary.Options{Sentences: 2, Chars: 600, Title: a.Title})
+			var terms []string
+			if q, err := subscriptions.Parse(ps[i].Topic); err == nil {
+				terms = q.Terms()
+			}
+			ps[i].Summary = summary.Summarize(a.Body(), summary.Options{Sentences: 2, Chars: 600, Title: a.Title, Topic: terms})
 		}
 	}
 }
@@ -241,7 +249,7 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 		var html string
 		n := 1
 		if plain {
-			h, _ := Gathered([]Item{ps[done].Item}, s.Now())
+			h, _ := Gathered([]Item{ps[done].Item}, location(sub))
 			html = plainText(h)
 			if u := safeURL(ps[done].Article.URL); u != "" {
 				html += "\n\n" + esc(u)
@@ -251,7 +259,7 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 			for _, p := range ps[done:min(done+gather, len(ps))] {
 				items = append(items, p.Item)
 			}
-			html, n = Gathered(items, s.Now())
+			html, n = Gathered(items, location(sub))
 		}
 		msg := ps[done : done+n]
 		// The message is ready before it asks for a slot, so a slot is
@@ -277,9 +285,13 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendGrace)
 		var err2 error
 		link := msg[0].Article.URL
-		switch at, ok := s.tr.(AlertTransport); {
+		at, ok := s.tr.(AlertTransport)
+		kt, kbOK := s.tr.(KeyboardTransport)
+		switch {
 		case plain:
 			err2 = s.tr.Send(sctx, chatID, html, "")
+		case kbOK && n > 1:
+			err2 = kt.SendKeyboard(sctx, chatID, html, gatheredKeyboard(msg))
 		case ok && n == 1:
 			err2 = at.SendAlert(sctx, chatID, html, link, muteData(msg[0].Topic))
 		case n == 1:
@@ -456,6 +468,44 @@ func (s *Sender) migrate(ctx context.Context, sub *subscriptions.Subscriber, to 
 // muteData is the callback data of an alert's "Mute topic" button: a
 // short hash of the topic, which stays right when the list changes order.
 func muteData(topic string) string { return "mute:" + topicHash(topic) }
+
+// gatheredKeyboard is the keyboard of a gathered message: a compact row
+// of numbered Open buttons, one per article, then a Mute button per topic.
+func gatheredKeyboard(ps []pending) [][]models.InlineKeyboardButton {
+	const perRow, maxTopics = 5, 6
+	var rows [][]models.InlineKeyboardButton
+	var row []models.InlineKeyboardButton
+	var topics []string
+	for i, p := range ps {
+		if u := safeURL(p.Article.URL); u != "" {
+			row = append(row, models.InlineKeyboardButton{Text: fmt.Sprintf("Open %d", i+1), URL: u})
+		}
+		if len(row) == perRow {
+			rows, row = append(rows, row), nil
+		}
+		if !slices.Contains(topics, p.Topic) && len(topics) < maxTopics {
+			topics = append(topics, p.Topic)
+		}
+	}
+	if len(row) > 0 {
+		rows = append(rows, row)
+	}
+	for _, t := range topics {
+		rows = append(rows, []models.InlineKeyboardButton{button(topicMuteLabel(t), muteData(t))})
+	}
+	return rows
+}
+
+// topicMuteLabel is the Mute button of one topic of a gathered message.
+func topicMuteLabel(topic string) string { return "🔕 Mute " + clip(topic, 40) }
+
+// muteLabel is the label of an alert's Mute button.
+const muteLabel = "🔕 Mute topic"
+
+// hashMuteData and unmuteData are the data of an alert's Mute button and
+// of the "Muted · Undo" it becomes, from the topic's hash.
+func hashMuteData(hash string) string { return "mute:" + hash }
+func unmuteData(hash string) string   { return "unm:" + hash }
 
 func topicHash(topic string) string {
 	sum := sha256.Sum256([]byte(topic))

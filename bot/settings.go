@@ -42,7 +42,7 @@ func (c *call) pause(ctx context.Context) {
 		c.replyKB(ctx, "Paused"+c.whose()+" until /resume. Alerts meanwhile are not kept.", resume)
 		return
 	}
-	c.replyKB(ctx, "Paused"+c.whose()+" until "+s.PausedUntil.In(location(s)).Format("Mon 2 Jan 15:04 MST")+". Alerts meanwhile are not kept.", resume)
+	c.replyKB(ctx, "Paused"+c.whose()+" until "+localTime(s.PausedUntil, location(s), "Mon 2 Jan 15:04")+". Alerts meanwhile are not kept.", resume)
 }
 
 func (c *call) resume(ctx context.Context) {
@@ -186,7 +186,7 @@ func (c *call) timezone(ctx context.Context) {
 		c.fail(ctx, err)
 		return
 	}
-	c.reply(ctx, "Time zone"+c.whose()+": "+esc(loc.String())+". Local time there is "+c.b.Now().In(loc).Format("15:04")+".")
+	c.reply(ctx, "Time zone"+c.whose()+": "+esc(loc.String())+". It is "+esc(localTime(c.b.Now(), loc, "15:04"))+" now.")
 }
 
 func (c *call) email(ctx context.Context) {

@@ -41,13 +41,13 @@ func (c *call) follow(ctx context.Context, query string, say func(html string)) 
 	_, err = c.b.subs.AddTopic(ctx, subscriptions.TelegramID(c.target), topic)
 	switch {
 	case errors.Is(err, subscriptions.ErrDuplicate):
-		say("Already following <code>" + esc(topic) + "</code>" + c.whose() + ".")
+		say("Already following " + echo(query, topic) + c.whose() + ".")
 	case errors.Is(err, subscriptions.ErrTooMany):
 		say("That is as many topics as allowed; /unsubscribe one first.")
 	case err != nil:
 		c.fail(ctx, err)
 	default:
-		say("Following <code>" + esc(topic) + "</code>" + c.whose() + ". New articles that match will arrive as they are published.")
+		say("Following " + echo(query, topic) + c.whose() + ". New articles that match will arrive as they are published.")
 	}
 }
 
@@ -65,7 +65,7 @@ func (c *call) offer(ctx context.Context, text string) {
 		c.fail(ctx, err)
 		return
 	}
-	c.replyKB(ctx, "Subscribe to <code>"+esc(topic)+"</code>?",
+	c.replyKB(ctx, "Subscribe to "+echo(text, topic)+"?",
 		[]models.InlineKeyboardButton{button("✅ Subscribe", data("sub", c.target, h)), button("No, thanks", data("no", c.target, ""))})
 }
 
@@ -258,9 +258,24 @@ func OfferKey(st interface{ Key(...string) string }, chat int64, hash string) st
 	return st.Key("{tg}", "offer", strconv.FormatInt(chat, 10), hash)
 }
 
-// toggleMute mutes or unmutes the topic with this hash; with onlyMute (an
-// alert's button) it only mutes.
-func (b *Bot) toggleMute(ctx context.Context, id, hash string, onlyMute bool) (*subscriptions.Subscriber, error) {
+// setMute mutes or unmutes the topic with this hash.
+func (b *Bot) setMute(ctx context.Context, id, hash string, mute bool) (*subscriptions.Subscriber, error) {
+	return b.subs.Update(ctx, id, func(s *subscriptions.Subscriber) error {
+		i := slices.IndexFunc(s.Topics, func(t string) bool { return topicHash(t) == hash })
+		if i < 0 {
+			return subscriptions.ErrNoSuchTopic
+		}
+		t := s.Topics[i]
+		s.Muted = slices.DeleteFunc(s.Muted, func(m string) bool { return m == t })
+		if mute {
+			s.Muted = append(s.Muted, t)
+		}
+		return nil
+	})
+}
+
+// toggleMute mutes the topic with this hash, or unmutes it if muted.
+func (b *Bot) toggleMute(ctx context.Context, id, hash string) (*subscriptions.Subscriber, error) {
 	return b.subs.Update(ctx, id, func(s *subscriptions.Subscriber) error {
 		i := slices.IndexFunc(s.Topics, func(t string) bool { return topicHash(t) == hash })
 		if i < 0 {
@@ -268,12 +283,10 @@ func (b *Bot) toggleMute(ctx context.Context, id, hash string, onlyMute bool) (*
 		}
 		t := s.Topics[i]
 		if j := slices.Index(s.Muted, t); j >= 0 {
-			if !onlyMute {
-				s.Muted = slices.Delete(s.Muted, j, j+1)
-			}
-			return nil
+			s.Muted = slices.Delete(s.Muted, j, j+1)
+		} else {
+			s.Muted = append(s.Muted, t)
 		}
-		s.Muted = append(s.Muted, t)
 		return nil
 	})
 }

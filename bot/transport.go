@@ -25,6 +25,13 @@ type AlertTransport interface {
 	SendAlert(ctx context.Context, chatID int64, html, link, mute string) error
 }
 
+// KeyboardTransport is a Transport that can put any inline keyboard under
+// a message; the sender uses it for the Open and Mute buttons of a
+// gathered message.
+type KeyboardTransport interface {
+	SendKeyboard(ctx context.Context, chatID int64, html string, rows [][]models.InlineKeyboardButton) error
+}
+
 // Errors a Transport returns for the sender to act on.
 var (
 	ErrBlocked  = errors.New("chat blocked the bot or no longer exists")
@@ -64,19 +71,28 @@ func (t *APITransport) Send(ctx context.Context, chatID int64, html, link string
 
 // SendAlert implements AlertTransport.
 func (t *APITransport) SendAlert(ctx context.Context, chatID int64, html, link, mute string) error {
-	p := &tg.SendMessageParams{ChatID: chatID, Text: html, ParseMode: models.ParseModeHTML, AllowPaidBroadcast: t.Paid}
-	if !t.Previews {
-		p.LinkPreviewOptions = &models.LinkPreviewOptions{IsDisabled: tg.True()}
-	}
 	var row []models.InlineKeyboardButton
 	if u := safeURL(link); u != "" {
 		row = append(row, models.InlineKeyboardButton{Text: "Open article", URL: u})
 	}
 	if mute != "" {
-		row = append(row, models.InlineKeyboardButton{Text: "🔕 Mute topic", CallbackData: mute})
+		row = append(row, models.InlineKeyboardButton{Text: muteLabel, CallbackData: mute})
 	}
+	var rows [][]models.InlineKeyboardButton
 	if len(row) > 0 {
-		p.ReplyMarkup = &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{row}}
+		rows = append(rows, row)
+	}
+	return t.SendKeyboard(ctx, chatID, html, rows)
+}
+
+// SendKeyboard implements KeyboardTransport.
+func (t *APITransport) SendKeyboard(ctx context.Context, chatID int64, html string, rows [][]models.InlineKeyboardButton) error {
+	p := &tg.SendMessageParams{ChatID: chatID, Text: html, ParseMode: models.ParseModeHTML, AllowPaidBroadcast: t.Paid}
+	if !t.Previews {
+		p.LinkPreviewOptions = &models.LinkPreviewOptions{IsDisabled: tg.True()}
+	}
+	if len(rows) > 0 {
+		p.ReplyMarkup = &models.InlineKeyboardMarkup{InlineKeyboard: rows}
 	}
 	ctx, ex := watchExchange(ctx)
 	_, err := t.API.SendMessage(ctx, p)
