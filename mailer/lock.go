@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -97,11 +98,32 @@ func (l *lock) keep(ctx context.Context, ticks <-chan time.Time, onExtend func(h
 }
 
 // release stops the extensions and deletes the lock if it is still this
-// holder's.
+// holder's. A release that cannot reach Redis is tried again until Redis
+// answers, for at most releaseFor, unless ctx ends first (the process is
+// shutting down): Redis restarted from its append-only file brings the
+// lock back, and a live holder that gave up at once would leave its reader
+// without digests for the rest of the lock's TTL.
 func (l *lock) release(ctx context.Context) error {
 	if l.stop != nil {
 		close(l.stop)
 		l.wg.Wait()
 	}
-	return lockScript.Run(ctx, l.rdb, []string{l.key}, l.token, "0").Err()
+	deadline := time.Now().Add(releaseFor)
+	wait := 100 * time.Millisecond
+	for {
+		err := lockScript.Run(context.WithoutCancel(ctx), l.rdb, []string{l.key}, l.token, "0").Err()
+		if err == nil || errors.Is(err, redis.Nil) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }
+
+// releaseFor bounds how long a holder keeps trying to release its lock
+// through a Redis outage; past it the lock's own TTL frees the reader.
+const releaseFor = 30 * time.Second

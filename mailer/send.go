@@ -177,7 +177,7 @@ func (w *worker) sendOne(ctx context.Context, id string, force bool) (bool, erro
 	// says, and the lock must cover it until then.
 	lk.keep(context.WithoutCancel(ctx), m.lockTicks, onExtend)
 	defer func() {
-		if err := lk.release(context.WithoutCancel(ctx)); err != nil {
+		if err := lk.release(ctx); err != nil {
 			m.log.Warn("send lock not released", "subscriber", id, "err", err)
 		}
 	}()
