@@ -6,13 +6,16 @@ import "html/template"
 // only script (the live preview and the time-zone guess) is an
 // enhancement; every form works without it.
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"zones": func() []string { return commonZones },
+	"zones":   func() []string { return commonZones },
+	"favicon": func() template.URL { return favicon },
 }).Parse(`
 {{define "head"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="same-origin">
-<title>{{.Site}} — news on your topics</title>
+<meta name="description" content="{{.Site}} emails you news on the topics you follow: one calm digest, only when something new was published.">
+<link rel="icon" type="image/svg+xml" href="{{favicon}}">
+<title>{{.Title}} — {{.Site}}</title>
 <style>
 :root{--fg:#1a1a1a;--bg:#fbfbfa;--muted:#5c6166;--accent:#1f5fbf;--line:#d9dcdf;--card:#ffffff;--bad:#b00020}
 @media (prefers-color-scheme: dark){:root{--fg:#e8e8e8;--bg:#111418;--muted:#a4acb4;--accent:#7fb0ff;--line:#30363d;--card:#1b2027;--bad:#ff8a9a}}
@@ -202,6 +205,12 @@ ta.addEventListener('input',function(){clearTimeout(timer);timer=setTimeout(ask,
 <p>{{$.Site}} no longer holds your address, your topics or anything waiting for you.</p>
 {{template "foot" $}}{{end}}
 
+{{define "notfound"}}{{template "head" $}}
+<h1>{{$.Site}}</h1>
+<p role="alert">There is no page at this address.</p>
+<p><a href="/">Go to the sign-up page</a></p>
+{{template "foot" $}}{{end}}
+
 {{define "message"}}{{template "head" $}}{{with .Data}}
 <h1>{{$.Site}}</h1>
 <p role="alert">{{.Message}}</p>
@@ -215,3 +224,11 @@ var commonZones = []string{"UTC", "Europe/London", "Europe/Dublin", "Europe/Lisb
 	"Europe/Moscow", "Europe/Istanbul", "Asia/Tbilisi", "Asia/Yerevan", "Asia/Tehran", "Asia/Dubai", "Asia/Almaty",
 	"Asia/Kolkata", "Asia/Shanghai", "Asia/Tokyo", "Australia/Sydney", "America/New_York", "America/Chicago",
 	"America/Denver", "America/Los_Angeles", "America/Sao_Paulo", "Africa/Cairo", "Africa/Johannesburg"}
+
+// favicon is the pages' icon, inline (a data: URI) so that no page makes
+// a second request or fetches anything from elsewhere: a blue rounded
+// square with a white "H".
+const favicon = template.URL("data:image/svg+xml," +
+	"%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E" +
+	"%3Crect width='32' height='32' rx='7' fill='%231f5fbf'/%3E" +
+	"%3Cpath d='M9 7h4v7h6V7h4v18h-4v-7h-6v7H9z' fill='%23fff'/%3E%3C/svg%3E")
