@@ -43,6 +43,7 @@ button.danger{background:var(--bad);border-color:var(--bad)}
 .row{display:flex;gap:1rem;flex-wrap:wrap}.row>div{flex:1 1 10rem}
 #preview ul{padding-left:1.1rem}#preview li{margin:.3rem 0}
 code{font-size:.95em}
+.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}.facts dt{font-weight:600}.facts dd{margin:0}
 :focus-visible{outline:3px solid #f5a300;outline-offset:2px}
 </style></head><body><main id="main">{{end}}
 {{define "foot"}}</main><footer class="hint" style="margin-top:3rem">{{.Site}}{{with .Operator}} · run by {{.}}{{end}}</footer></body></html>{{end}}
@@ -127,7 +128,7 @@ ta.addEventListener('input',function(){clearTimeout(timer);timer=setTimeout(ask,
 
 {{define "check"}}{{template "head" $}}
 <h1>Check your inbox</h1>
-<p>If the address can receive digests, an email is on its way. Open the link in it to start or to change your digest.</p>
+<p>If {{with .Data}}{{with .Email}}<strong>{{.}}</strong>{{else}}the address{{end}}{{else}}the address{{end}} can receive digests, an email is on its way to it. Open the link in it to start or to change your digest.</p>
 <p class="hint">Nothing arrived after a few minutes? Look in the spam folder, or <a href="/">try again</a>.</p>
 {{template "foot" $}}{{end}}
 
@@ -147,6 +148,12 @@ ta.addEventListener('input',function(){clearTimeout(timer);timer=setTimeout(ask,
 <h1>You're subscribed</h1>
 <p>{{$.Site}} will email <strong>{{.Sub.Email}}</strong> when something new matches{{if .Sub.LinkedTo}} your Telegram chat's topics{{end}}:</p>
 <ul>{{range .Sub.Topics}}<li><code>{{.}}</code></li>{{end}}</ul>
+<dl class="facts">
+<dt>How often</dt><dd>{{if eq .Sub.Frequency "weekly"}}Once a week{{else if eq .Sub.Frequency "instant"}}As it happens{{else}}Once a day{{end}}</dd>
+{{if ne .Sub.Frequency "instant"}}<dt>At</dt><dd>{{printf "%02d:00" .Sub.Hour}}</dd>{{end}}
+<dt>Time zone</dt><dd>{{.Zone}}</dd>
+<dt>First {{if eq .Sub.Frequency "instant"}}alert{{else}}digest{{end}}</dt><dd>{{with .First}}{{.}} ({{$.Data.Zone}} time){{else}}Within minutes of a matching article{{end}}, if something new matches by then</dd>
+</dl>
 <p><a href="/manage?token={{.Manage}}">Change topics, frequency or time</a></p>
 {{end}}{{template "foot" $}}{{end}}
 

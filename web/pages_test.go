@@ -133,3 +133,56 @@ func TestGzip(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckAndConfirmedPages: the "check your inbox" page names the
+// address (escaped, even the honeypot's), and the confirmed page says
+// what comes and when the first digest does, in the reader's zone.
+func TestCheckAndConfirmedPages(t *testing.T) {
+	s := newSite(t)
+	vilnius, _ := time.LoadLocation("Europe/Vilnius")
+	s.clock.Set(time.Date(2030, 3, 11, 14, 0, 0, 0, vilnius)) // a Monday
+	_, page := s.get(t, s.base+"/")
+	form := hidden(t, page)
+	code, page := s.post(t, s.base+"/subscribe", url.Values{"form": {form}, "email": {"reader@example.org"},
+		"topics": {"belarus\nmuseum*"}, "frequency": {"daily"}, "hour": {"7"}, "tz": {"Europe/Vilnius"}})
+	if code != 200 {
+		t.Fatalf("POST /subscribe = %d:\n%s", code, page)
+	}
+	contains(t, "check page", page, "<strong>reader@example.org</strong>")
+	// A bot filling the honeypot sees the same page, its input escaped.
+	_, page = s.post(t, s.base+"/subscribe", url.Values{"form": {form}, "email": {`<img src=x onerror=alert(1)>@x.org`},
+		"topics": {"belarus"}, "website": {"http://spam"}})
+	contains(t, "honeypot check page", page, "<strong>&lt;img src=x onerror=alert(1)&gt;@x.org</strong>")
+	if strings.Contains(page, "<img") {
+		t.Errorf("the check page carries the posted markup:\n%s", page)
+	}
+
+	link := s.smtp.WaitMessagesTo(5*time.Second, "reader@example.org", 1)[0].Link(s.base + "/confirm?token=")
+	code, page = s.confirm(t, link)
+	if code != 200 {
+		t.Fatalf("confirm = %d:\n%s", code, page)
+	}
+	contains(t, "confirmed page", page, "<code>belarus</code>", "<code>museum*</code>",
+		"<dt>How often</dt><dd>Once a day</dd>", "<dt>At</dt><dd>07:00</dd>", "<dt>Time zone</dt><dd>Europe/Vilnius</dd>",
+		"<dd>Tuesday 12 March at 07:00 (Europe/Vilnius time), if something new matches by then</dd>")
+
+	// The link opened again the next morning, before the hour: that day's.
+	s.clock.Set(time.Date(2030, 3, 12, 6, 0, 0, 0, vilnius))
+	_, page = s.get(t, link)
+	contains(t, "confirmed page, again", page, "<dd>Tuesday 12 March at 07:00 (Europe/Vilnius time)")
+}
+
+// TestConfirmedInstant: an instant reader is told no hour, and that
+// alerts come as news does.
+func TestConfirmedInstant(t *testing.T) {
+	s := newSite(t)
+	_, page := s.get(t, s.base+"/")
+	s.post(t, s.base+"/subscribe", url.Values{"form": {hidden(t, page)}, "email": {"fast@example.org"},
+		"topics": {"belarus"}, "frequency": {"instant"}, "hour": {"7"}, "tz": {"Asia/Tokyo"}})
+	link := s.smtp.WaitMessagesTo(5*time.Second, "fast@example.org", 1)[0].Link(s.base + "/confirm?token=")
+	_, page = s.confirm(t, link)
+	contains(t, "confirmed page", page, "<dd>As it happens</dd>", "<dd>Asia/Tokyo</dd>", "<dt>First alert</dt><dd>Within minutes of a matching article")
+	if strings.Contains(page, "<dt>At</dt>") {
+		t.Errorf("an instant reader is shown an hour:\n%s", page)
+	}
+}

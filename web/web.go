@@ -217,7 +217,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.PostFormValue("website") != "" { // the honeypot: people never see it
 		s.log.Info("sign-up honeypot filled", "ip", clientIP(r))
-		s.render(w, r, http.StatusOK, "check", nil)
+		s.render(w, r, http.StatusOK, "check", map[string]any{"Email": strings.TrimSpace(r.PostFormValue("email"))})
 		return
 	}
 	if s.su == nil {
@@ -252,7 +252,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("sign-up failed", "err", err)
 		}
 	}()
-	s.render(w, r, http.StatusOK, "check", nil)
+	s.render(w, r, http.StatusOK, "check", map[string]any{"Email": email})
 }
 
 // prefs are the form's choices, as signup takes them.
