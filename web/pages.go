@@ -43,6 +43,7 @@ button.danger{background:var(--bad);border-color:var(--bad)}
 .row{display:flex;gap:1rem;flex-wrap:wrap}.row>div{flex:1 1 10rem}
 #preview ul{padding-left:1.1rem}#preview li{margin:.3rem 0}
 code{font-size:.95em}
+form:has(input[name=frequency][value=instant]:checked) .hour-field{display:none}
 .facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}.facts dt{font-weight:600}.facts dd{margin:0}
 :focus-visible{outline:3px solid #f5a300;outline-offset:2px}
 </style></head><body><main id="main">{{end}}
@@ -57,7 +58,7 @@ code{font-size:.95em}
 <label class="choice"><input type="radio" name="frequency" value="instant"{{if eq .Frequency "instant"}} checked{{end}}>As it happens (news of the same minute comes together)</label>
 </fieldset>
 <div class="row">
-<div><label for="hour">At hour <span class="hint" id="hour-hint">(0–23, your time)</span></label>
+<div class="hour-field"><label for="hour">At hour <span class="hint" id="hour-hint">(0–23, your time)</span></label>
 <input id="hour" name="hour" type="number" min="0" max="23" inputmode="numeric" value="{{.Hour}}" aria-describedby="hour-hint"></div>
 <div><label for="tz">Time zone <span class="hint" id="tz-hint">(like Europe/Vilnius)</span></label>
 <input id="tz" name="tz" type="text" value="{{.TZ}}" list="zones" autocomplete="off" spellcheck="false" aria-describedby="tz-hint">
@@ -181,6 +182,12 @@ ta.addEventListener('input',function(){clearTimeout(timer);timer=setTimeout(ask,
 <button type="submit" name="action" value="pause">Pause</button>
 {{end}}
 </form>
+{{if ne .Sub.Status "unsubscribed"}}<form method="post" action="/manage?token={{.Token}}" class="card" aria-labelledby="unsub-title">
+<h2 id="unsub-title">Unsubscribe</h2>
+<input type="hidden" name="csrf" value="{{.CSRF}}">
+<p>Stop all digests to this address. Your topics are kept, so you can resume here later.</p>
+<button type="submit" name="action" value="unsubscribe" class="danger">Unsubscribe</button>
+</form>{{end}}
 <section class="card" aria-labelledby="data-title">
 <h2 id="data-title">Your data</h2>
 <p><a href="/manage/export?token={{.Token}}" download>Download my data (JSON)</a></p>

@@ -186,3 +186,50 @@ func TestConfirmedInstant(t *testing.T) {
 		t.Errorf("an instant reader is shown an hour:\n%s", page)
 	}
 }
+
+// TestManageInstantAndUnsubscribe: the hour sits where the page's style
+// hides it "as it happens", the server ignores it then (even a bad one),
+// and the page's Unsubscribe stops digests and can be undone.
+func TestManageInstantAndUnsubscribe(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	s.subs.Put(ctx, &subscriptions.Subscriber{ID: "mail:inst", Kind: subscriptions.KindEmail, Email: "inst@example.org",
+		Status: subscriptions.StatusActive, Topics: []string{"belarus"}, Frequency: "daily", Hour: 19, TZ: "UTC"})
+	manage := s.m.Link("/manage", "manage", "mail:inst", time.Hour)
+	_, page := s.get(t, manage)
+	contains(t, "manage page", page, `form:has(input[name=frequency][value=instant]:checked) .hour-field{display:none}`,
+		`<div class="hour-field"><label for="hour">`, `<button type="submit" name="action" value="unsubscribe" class="danger">Unsubscribe</button>`)
+	csrf := hidden(t, page)
+	code, page := s.post(t, manage, url.Values{"csrf": {csrf}, "action": {"save"}, "topics": {"belarus"}, "frequency": {"instant"},
+		"hour": {"99"}, "tz": {"UTC"}})
+	if code != 200 || !strings.Contains(page, "Saved.") {
+		t.Fatalf("save instant with a hidden bad hour = %d:\n%s", code, page)
+	}
+	if got, _ := s.subs.Get(ctx, "mail:inst"); got.Frequency != "instant" || got.Hour != 19 {
+		t.Fatalf("after saving instant: frequency %q hour %d; want instant, the old 19", got.Frequency, got.Hour)
+	}
+	// Back to daily, the bad hour counts again.
+	if code, _ := s.post(t, manage, url.Values{"csrf": {csrf}, "action": {"save"}, "topics": {"belarus"}, "frequency": {"daily"},
+		"hour": {"99"}, "tz": {"UTC"}}); code != 400 {
+		t.Errorf("daily with hour 99 = %d, want 400", code)
+	}
+
+	code, page = s.post(t, manage, url.Values{"csrf": {csrf}, "action": {"unsubscribe"}})
+	if code != 200 {
+		t.Fatalf("unsubscribe = %d:\n%s", code, page)
+	}
+	contains(t, "manage page after unsubscribing", page, "Unsubscribed: no more digests", " · unsubscribed", `value="resume"`)
+	if strings.Contains(page, `value="unsubscribe"`) {
+		t.Errorf("an unsubscribed reader is offered Unsubscribe again")
+	}
+	if got, _ := s.subs.Get(ctx, "mail:inst"); got.Status != subscriptions.StatusUnsubscribed {
+		t.Fatalf("status after unsubscribing = %s", got.Status)
+	}
+	if code, _ := s.post(t, manage, url.Values{"action": {"unsubscribe"}}); code != 403 {
+		t.Errorf("unsubscribe without the page's token = %d, want 403", code)
+	}
+	s.post(t, manage, url.Values{"csrf": {csrf}, "action": {"resume"}})
+	if got, _ := s.subs.Get(ctx, "mail:inst"); got.Status != subscriptions.StatusActive {
+		t.Fatalf("status after resuming = %s", got.Status)
+	}
+}

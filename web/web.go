@@ -304,7 +304,10 @@ func readPrefs(r *http.Request) (prefs, []string) {
 	if h := strings.TrimSpace(r.PostFormValue("hour")); h != "" {
 		n, err := strconv.Atoi(h)
 		if err != nil || n < 0 || n > 23 {
-			problems = append(problems, "Hour must be a whole number from 0 to 23.")
+			// Hidden "as it happens", the hour is not the reader's to fix.
+			if p.Frequency != "instant" {
+				problems = append(problems, "Hour must be a whole number from 0 to 23.")
+			}
 		} else {
 			p.Hour = n
 		}
