@@ -81,7 +81,8 @@ func TestBrowserScreens(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s %s: %v", page, size.name, err)
 				}
-				shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+				// Quality 100 makes a PNG; below, a JPEG.
+				shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 				if err != nil {
 					t.Fatalf("screenshot: %v", err)
 				}
