@@ -51,3 +51,29 @@ func Due(sub *subscriptions.Subscriber, last, now time.Time) bool {
 	}
 	return true
 }
+
+// FirstDigest is when a reader whose last digest went at last (zero for
+// none) gets the next one, if anything new matched by then: the first
+// moment at or after now that Due allows. Instant readers get theirs as
+// news comes (now); the zero time means none within eight days, which a
+// valid reader never meets.
+func FirstDigest(sub *subscriptions.Subscriber, last, now time.Time) time.Time {
+	switch sub.Frequency {
+	case "instant", "":
+		return now
+	}
+	loc := zone(sub.TZ)
+	s := slot(sub, now)
+	for range 9 {
+		t := s
+		if t.Before(now) {
+			t = now
+		}
+		if Due(sub, last, t) {
+			return t
+		}
+		l := s.In(loc)
+		s = time.Date(l.Year(), l.Month(), l.Day()+1, sub.Hour, 0, 0, 0, loc)
+	}
+	return time.Time{}
+}

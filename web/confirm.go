@@ -3,7 +3,9 @@ package web
 import (
 	"errors"
 	"net/http"
+	"time"
 
+	"github.com/herald-news/herald/mailer"
 	"github.com/herald-news/herald/signup"
 	"github.com/herald-news/herald/subscriptions"
 	"github.com/herald-news/herald/token"
@@ -41,7 +43,24 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 	if !s.confirmProblem(w, r, sub, err) {
 		return
 	}
-	s.render(w, r, http.StatusOK, "confirmed", map[string]any{"Sub": sub, "Manage": s.manageToken(sub.ID)})
+	s.confirmed(w, r, sub)
+}
+
+// confirmed shows an active reader what they get and when the first
+// digest comes, in their own zone.
+func (s *Server) confirmed(w http.ResponseWriter, r *http.Request, sub *subscriptions.Subscriber) {
+	loc, err := time.LoadLocation(sub.TZ)
+	if err != nil || sub.TZ == "" {
+		loc = time.UTC
+	}
+	var first string
+	if sub.Frequency != "instant" && sub.Frequency != "" {
+		if t := mailer.FirstDigest(sub, time.Time{}, s.Now()); !t.IsZero() {
+			first = t.In(loc).Format("Monday 2 January at 15:04")
+		}
+	}
+	s.render(w, r, http.StatusOK, "confirmed", map[string]any{"Sub": sub, "Manage": s.manageToken(sub.ID), "First": first,
+		"Zone": loc.String()})
 }
 
 // lookupConfirmation checks the token and finds what it confirms; it
@@ -80,7 +99,7 @@ func (s *Server) confirmProblem(w http.ResponseWriter, r *http.Request, sub *sub
 	case errors.Is(err, signup.ErrUsed) && sub != nil && sub.Status == subscriptions.StatusActive:
 		// Pressed twice, or an older email's link after a newer one: the
 		// digest is on; say so and offer the settings.
-		s.render(w, r, http.StatusOK, "confirmed", map[string]any{"Sub": sub, "Manage": s.manageToken(sub.ID)})
+		s.confirmed(w, r, sub)
 	case errors.Is(err, signup.ErrUsed):
 		s.fail(w, r, http.StatusGone, "This link was used already or has expired. Sign up again to get a fresh one.")
 	case err != nil:

@@ -60,7 +60,7 @@ func (s *Server) manage(w http.ResponseWriter, r *http.Request) {
 }
 
 // manageSave handles the manage page's forms: save preferences, pause,
-// resume.
+// resume, unsubscribe.
 func (s *Server) manageSave(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	sub, _, ok := s.verify(w, r, token.Manage)
@@ -86,7 +86,12 @@ func (s *Server) manageSave(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		change = func(x *subscriptions.Subscriber) error {
-			x.Topics, x.Frequency, x.Hour, x.TZ = in.Topics, in.Frequency, in.Hour, in.TZ
+			x.Topics, x.Frequency, x.TZ = in.Topics, in.Frequency, in.TZ
+			// The hour means nothing "as it happens" (the page hides
+			// it): keep the one chosen before, for a switch back.
+			if in.Frequency != "instant" {
+				x.Hour = in.Hour
+			}
 			return nil
 		}
 		notice = "Saved."
@@ -115,6 +120,12 @@ func (s *Server) manageSave(w http.ResponseWriter, r *http.Request) {
 			return nil
 		}
 		notice = "Digests are on."
+	case "unsubscribe":
+		change = func(x *subscriptions.Subscriber) error {
+			x.Status = subscriptions.StatusUnsubscribed
+			return nil
+		}
+		notice = "Unsubscribed: no more digests go to this address. Your topics are kept in case you resume."
 	default:
 		s.fail(w, r, http.StatusBadRequest, "Unknown action.")
 		return

@@ -157,7 +157,7 @@ func TestConfirmationContent(t *testing.T) {
 	s.m.SiteName, s.m.Operator = "Vestnik", "Example Newsroom"
 	s.web.SiteName, s.web.Operator = "Vestnik", "Example Newsroom"
 	_, page := s.get(t, s.base+"/")
-	contains(t, "sign-up page", page, "<title>Vestnik", "run by Example Newsroom")
+	contains(t, "sign-up page", page, "<title>Sign up for news on your topics — Vestnik</title>", "run by Example Newsroom")
 	s.signUp(t, "named@example.org", "belarus")
 	m := s.smtp.WaitMessagesTo(5*time.Second, "named@example.org", 1)[0]
 	link := m.Link(s.base + "/confirm?token=")

@@ -6,13 +6,16 @@ import "html/template"
 // only script (the live preview and the time-zone guess) is an
 // enhancement; every form works without it.
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"zones": func() []string { return commonZones },
+	"zones":   func() []string { return commonZones },
+	"favicon": func() template.URL { return favicon },
 }).Parse(`
 {{define "head"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="same-origin">
-<title>{{.Site}} — news on your topics</title>
+<meta name="description" content="{{.Site}} emails you news on the topics you follow: one calm digest, only when something new was published.">
+<link rel="icon" type="image/svg+xml" href="{{favicon}}">
+<title>{{.Title}} — {{.Site}}</title>
 <style>
 :root{--fg:#1a1a1a;--bg:#fbfbfa;--muted:#5c6166;--accent:#1f5fbf;--line:#d9dcdf;--card:#ffffff;--bad:#b00020}
 @media (prefers-color-scheme: dark){:root{--fg:#e8e8e8;--bg:#111418;--muted:#a4acb4;--accent:#7fb0ff;--line:#30363d;--card:#1b2027;--bad:#ff8a9a}}
@@ -40,6 +43,8 @@ button.danger{background:var(--bad);border-color:var(--bad)}
 .row{display:flex;gap:1rem;flex-wrap:wrap}.row>div{flex:1 1 10rem}
 #preview ul{padding-left:1.1rem}#preview li{margin:.3rem 0}
 code{font-size:.95em}
+form:has(input[name=frequency][value=instant]:checked) .hour-field{display:none}
+.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}.facts dt{font-weight:600}.facts dd{margin:0}
 :focus-visible{outline:3px solid #f5a300;outline-offset:2px}
 </style></head><body><main id="main">{{end}}
 {{define "foot"}}</main><footer class="hint" style="margin-top:3rem">{{.Site}}{{with .Operator}} · run by {{.}}{{end}}</footer></body></html>{{end}}
@@ -53,7 +58,7 @@ code{font-size:.95em}
 <label class="choice"><input type="radio" name="frequency" value="instant"{{if eq .Frequency "instant"}} checked{{end}}>As it happens (news of the same minute comes together)</label>
 </fieldset>
 <div class="row">
-<div><label for="hour">At hour <span class="hint" id="hour-hint">(0–23, your time)</span></label>
+<div class="hour-field"><label for="hour">At hour <span class="hint" id="hour-hint">(0–23, your time)</span></label>
 <input id="hour" name="hour" type="number" min="0" max="23" inputmode="numeric" value="{{.Hour}}" aria-describedby="hour-hint"></div>
 <div><label for="tz">Time zone <span class="hint" id="tz-hint">(like Europe/Vilnius)</span></label>
 <input id="tz" name="tz" type="text" value="{{.TZ}}" list="zones" autocomplete="off" spellcheck="false" aria-describedby="tz-hint">
@@ -124,7 +129,7 @@ ta.addEventListener('input',function(){clearTimeout(timer);timer=setTimeout(ask,
 
 {{define "check"}}{{template "head" $}}
 <h1>Check your inbox</h1>
-<p>If the address can receive digests, an email is on its way. Open the link in it to start or to change your digest.</p>
+<p>If {{with .Data}}{{with .Email}}<strong>{{.}}</strong>{{else}}the address{{end}}{{else}}the address{{end}} can receive digests, an email is on its way to it. Open the link in it to start or to change your digest.</p>
 <p class="hint">Nothing arrived after a few minutes? Look in the spam folder, or <a href="/">try again</a>.</p>
 {{template "foot" $}}{{end}}
 
@@ -144,6 +149,12 @@ ta.addEventListener('input',function(){clearTimeout(timer);timer=setTimeout(ask,
 <h1>You're subscribed</h1>
 <p>{{$.Site}} will email <strong>{{.Sub.Email}}</strong> when something new matches{{if .Sub.LinkedTo}} your Telegram chat's topics{{end}}:</p>
 <ul>{{range .Sub.Topics}}<li><code>{{.}}</code></li>{{end}}</ul>
+<dl class="facts">
+<dt>How often</dt><dd>{{if eq .Sub.Frequency "weekly"}}Once a week{{else if eq .Sub.Frequency "instant"}}As it happens{{else}}Once a day{{end}}</dd>
+{{if ne .Sub.Frequency "instant"}}<dt>At</dt><dd>{{printf "%02d:00" .Sub.Hour}}</dd>{{end}}
+<dt>Time zone</dt><dd>{{.Zone}}</dd>
+<dt>First {{if eq .Sub.Frequency "instant"}}alert{{else}}digest{{end}}</dt><dd>{{with .First}}{{.}} ({{$.Data.Zone}} time){{else}}Within minutes of a matching article{{end}}, if something new matches by then</dd>
+</dl>
 <p><a href="/manage?token={{.Manage}}">Change topics, frequency or time</a></p>
 {{end}}{{template "foot" $}}{{end}}
 
@@ -171,6 +182,12 @@ ta.addEventListener('input',function(){clearTimeout(timer);timer=setTimeout(ask,
 <button type="submit" name="action" value="pause">Pause</button>
 {{end}}
 </form>
+{{if ne .Sub.Status "unsubscribed"}}<form method="post" action="/manage?token={{.Token}}" class="card" aria-labelledby="unsub-title">
+<h2 id="unsub-title">Unsubscribe</h2>
+<input type="hidden" name="csrf" value="{{.CSRF}}">
+<p>Stop all digests to this address. Your topics are kept, so you can resume here later.</p>
+<button type="submit" name="action" value="unsubscribe" class="danger">Unsubscribe</button>
+</form>{{end}}
 <section class="card" aria-labelledby="data-title">
 <h2 id="data-title">Your data</h2>
 <p><a href="/manage/export?token={{.Token}}" download>Download my data (JSON)</a></p>
@@ -202,6 +219,12 @@ ta.addEventListener('input',function(){clearTimeout(timer);timer=setTimeout(ask,
 <p>{{$.Site}} no longer holds your address, your topics or anything waiting for you.</p>
 {{template "foot" $}}{{end}}
 
+{{define "notfound"}}{{template "head" $}}
+<h1>{{$.Site}}</h1>
+<p role="alert">There is no page at this address.</p>
+<p><a href="/">Go to the sign-up page</a></p>
+{{template "foot" $}}{{end}}
+
 {{define "message"}}{{template "head" $}}{{with .Data}}
 <h1>{{$.Site}}</h1>
 <p role="alert">{{.Message}}</p>
@@ -215,3 +238,11 @@ var commonZones = []string{"UTC", "Europe/London", "Europe/Dublin", "Europe/Lisb
 	"Europe/Moscow", "Europe/Istanbul", "Asia/Tbilisi", "Asia/Yerevan", "Asia/Tehran", "Asia/Dubai", "Asia/Almaty",
 	"Asia/Kolkata", "Asia/Shanghai", "Asia/Tokyo", "Australia/Sydney", "America/New_York", "America/Chicago",
 	"America/Denver", "America/Los_Angeles", "America/Sao_Paulo", "Africa/Cairo", "Africa/Johannesburg"}
+
+// favicon is the pages' icon, inline (a data: URI) so that no page makes
+// a second request or fetches anything from elsewhere: a blue rounded
+// square with a white "H".
+const favicon = template.URL("data:image/svg+xml," +
+	"%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E" +
+	"%3Crect width='32' height='32' rx='7' fill='%231f5fbf'/%3E" +
+	"%3Cpath d='M9 7h4v7h6V7h4v18h-4v-7h-6v7H9z' fill='%23fff'/%3E%3C/svg%3E")

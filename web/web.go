@@ -101,7 +101,12 @@ func (s *Server) Handler() http.Handler {
 	if s.reg != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	}
-	return securityHeaders(mux)
+	// Any other path: a page saying so, with a way home (the mux's own
+	// answer is a bare line of text).
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusNotFound, "notfound", nil)
+	})
+	return securityHeaders(compress(mux))
 }
 
 // basePolicy allows no script at all; pages that carry the preview script
@@ -212,7 +217,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.PostFormValue("website") != "" { // the honeypot: people never see it
 		s.log.Info("sign-up honeypot filled", "ip", clientIP(r))
-		s.render(w, r, http.StatusOK, "check", nil)
+		s.render(w, r, http.StatusOK, "check", map[string]any{"Email": strings.TrimSpace(r.PostFormValue("email"))})
 		return
 	}
 	if s.su == nil {
@@ -247,7 +252,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("sign-up failed", "err", err)
 		}
 	}()
-	s.render(w, r, http.StatusOK, "check", nil)
+	s.render(w, r, http.StatusOK, "check", map[string]any{"Email": email})
 }
 
 // prefs are the form's choices, as signup takes them.
@@ -299,7 +304,10 @@ func readPrefs(r *http.Request) (prefs, []string) {
 	if h := strings.TrimSpace(r.PostFormValue("hour")); h != "" {
 		n, err := strconv.Atoi(h)
 		if err != nil || n < 0 || n > 23 {
-			problems = append(problems, "Hour must be a whole number from 0 to 23.")
+			// Hidden "as it happens", the hour is not the reader's to fix.
+			if p.Frequency != "instant" {
+				problems = append(problems, "Hour must be a whole number from 0 to 23.")
+			}
 		} else {
 			p.Hour = n
 		}
@@ -430,7 +438,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 	if site == "" {
 		site = "Herald"
 	}
-	if err := pages.ExecuteTemplate(w, name, pageData{Nonce: nonce, Site: site, Operator: s.Operator, Data: data}); err != nil {
+	title := titles[name]
+	if name == "message" {
+		title = http.StatusText(code)
+	}
+	if err := pages.ExecuteTemplate(w, name, pageData{Nonce: nonce, Site: site, Operator: s.Operator, Title: title, Data: data}); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
 	}
 }
@@ -438,5 +450,21 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 type pageData struct {
 	Nonce          string
 	Site, Operator string
+	Title          string // what the page is, before the site's name
 	Data           any
+}
+
+// titles name each page in the browser's tab and history, so that a
+// reader with several open can tell them apart; a message page is named
+// by its status ("Not Found", "Too Many Requests").
+var titles = map[string]string{
+	"signup":       "Sign up for news on your topics",
+	"check":        "Check your inbox",
+	"confirm":      "Confirm your digest",
+	"confirmed":    "You're subscribed",
+	"manage":       "Your digest settings",
+	"unsubscribe":  "Unsubscribe",
+	"unsubscribed": "Unsubscribed",
+	"deleted":      "Your data is deleted",
+	"notfound":     "Page not found",
 }
