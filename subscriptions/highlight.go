@@ -1,11 +1,10 @@
-package bot
+package subscriptions
 
 import (
+	"html"
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/herald-news/herald/subscriptions"
 )
 
 // wordSpan is one word of a text: its bytes [start,end) and its folded
@@ -22,7 +21,7 @@ func words(text string) []wordSpan {
 	start := -1
 	flush := func(end int) {
 		if start >= 0 {
-			out = append(out, wordSpan{start, end, strings.Join(subscriptions.Tokens(text[start:end]), "")})
+			out = append(out, wordSpan{start, end, strings.Join(Tokens(text[start:end]), "")})
 			start = -1
 		}
 	}
@@ -54,21 +53,21 @@ func lightStem(w string) string {
 	return w
 }
 
-// highlight returns text as escaped HTML with the words of the topic's
+// Highlight returns text as escaped HTML with the words of the topic's
 // terms in <b>: words in their forms, prefixes, and phrases as a whole.
 // Everything outside the tags is escaped, and a tag never cuts a
 // character or an entity, since spans are whole words of the raw text.
-func highlight(text, topic string) string {
-	q, err := subscriptions.Parse(topic)
+func Highlight(text, topic string) string {
+	q, err := Parse(topic)
 	if err != nil || text == "" {
-		return esc(text)
+		return html.EscapeString(text)
 	}
 	ws := words(text)
 	// marks[i] > 0: word i starts a highlight of marks[i] words.
 	marks := make([]int, len(ws))
 	for _, term := range q.Terms() {
 		if pre, ok := strings.CutSuffix(term, "*"); ok {
-			pre = strings.Join(subscriptions.Tokens(pre), "")
+			pre = strings.Join(Tokens(pre), "")
 			for i, w := range ws {
 				if pre != "" && strings.HasPrefix(w.folded, pre) {
 					marks[i] = max(marks[i], 1)
@@ -76,7 +75,7 @@ func highlight(text, topic string) string {
 			}
 			continue
 		}
-		want := subscriptions.Tokens(term)
+		want := Tokens(term)
 		if len(want) == 0 {
 			continue
 		}
@@ -108,11 +107,11 @@ func highlight(text, topic string) string {
 				last = max(last, min(k+marks[k], len(ws))-1)
 			}
 		}
-		b.WriteString(esc(text[at:ws[i].start]))
-		b.WriteString("<b>" + esc(text[ws[i].start:ws[last].end]) + "</b>")
+		b.WriteString(html.EscapeString(text[at:ws[i].start]))
+		b.WriteString("<b>" + html.EscapeString(text[ws[i].start:ws[last].end]) + "</b>")
 		at = ws[last].end
 		i = last
 	}
-	b.WriteString(esc(text[at:]))
+	b.WriteString(html.EscapeString(text[at:]))
 	return b.String()
 }
