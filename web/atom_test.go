@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"html"
 	"io"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/herald-news/herald/delivery"
 	"github.com/herald-news/herald/feed"
 	"github.com/herald-news/herald/subscriptions"
+	"github.com/herald-news/herald/token"
 )
 
 // store saves an article as the watcher does.
@@ -227,5 +231,33 @@ func TestSubscriberFeedNeedsItsSecret(t *testing.T) {
 	}
 	if resp, _ := fetchFeed(t, delivery.FeedURL(s.base, "tg:42", fresh), ""); resp.StatusCode != 200 {
 		t.Errorf("the new URL: status %d", resp.StatusCode)
+	}
+}
+
+func TestManagePageLinksTheReadersFeed(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	reader := &subscriptions.Subscriber{ID: "mail:feed", Kind: subscriptions.KindEmail, Email: "feed@example.org",
+		Status: subscriptions.StatusActive, Topics: []string{"belarus"}, Frequency: "daily", TZ: "UTC"}
+	if err := s.subs.Put(ctx, reader); err != nil {
+		t.Fatal(err)
+	}
+	s.publish(t, "minsk", "Belarus and its neighbours", "Belarus talks.")
+	tok := token.Sign([]byte("web-test-secret"), token.Manage, reader.ID, s.clock.Now().Add(time.Hour))
+	code, page := s.get(t, s.base+"/manage?token="+url.QueryEscape(tok))
+	if code != 200 {
+		t.Fatalf("manage page: %d", code)
+	}
+	m := regexp.MustCompile(`<a href="(` + regexp.QuoteMeta(s.base) + `/feed/[^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no feed link on the manage page:\n%s", page)
+	}
+	secret, err := delivery.FeedSecret(ctx, s.subs, reader.ID)
+	if err != nil || html.UnescapeString(m[1]) != delivery.FeedURL(s.base, reader.ID, secret) {
+		t.Fatalf("link %q, the reader's feed is %q (%v)", m[1], delivery.FeedURL(s.base, reader.ID, secret), err)
+	}
+	resp, body := fetchFeed(t, html.UnescapeString(m[1]), "")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Belarus and its neighbours") {
+		t.Fatalf("the linked feed: %d\n%s", resp.StatusCode, body)
 	}
 }
