@@ -115,9 +115,12 @@ func RotateFeedSecret(ctx context.Context, subs *subscriptions.Store, id string)
 	return sec, nil
 }
 
+// FeedSecretOf is the secret a subscriber read from Redis holds, or "".
+func FeedSecretOf(s *subscriptions.Subscriber) string { return s.Data[feedField] }
+
 // FeedSecretOK reports whether secret opens the subscriber's feed.
 func FeedSecretOK(s *subscriptions.Subscriber, secret string) bool {
-	want := s.Data[feedField]
+	want := FeedSecretOf(s)
 	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(secret)) == 1
 }
 

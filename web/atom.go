@@ -69,8 +69,12 @@ type atomSource struct {
 	Link  *atomLink `xml:"link,omitempty"`
 }
 
-// summaryRunes caps an entry's summary.
-const summaryRunes = 400
+// summaryRunes caps an entry's summary; summaryBudget is how long one
+// request of a feed may spend getting summaries.
+const (
+	summaryRunes  = 400
+	summaryBudget = 3 * time.Second
+)
 
 // feed serves GET /feed/{id}/{secret}: the subscriber's latest matches as
 // Atom, with an ETag so feed readers that poll often get a 304. A wrong
@@ -144,6 +148,11 @@ func (s *Server) atom(ctx context.Context, sub *subscriptions.Subscriber, secret
 		Generator: "Herald",
 		Links:     []atomLink{{Rel: "self", Href: delivery.FeedURL(s.PublicURL, sub.ID, secret), Type: "application/atom+xml"}},
 	}
+	// Summaries are mostly cached (the alert or digest asked for them),
+	// but a miss may wait on a model: the whole feed gets a few seconds of
+	// that, then entries fall back to the article's own summary.
+	sctx, cancel := context.WithTimeout(ctx, summaryBudget)
+	defer cancel()
 	updated := sub.Created
 	for i, e := range entries {
 		a := arts[i]
@@ -163,7 +172,7 @@ func (s *Server) atom(ctx context.Context, sub *subscriptions.Subscriber, secret
 		if a.Published != nil {
 			ent.Published = atomTime(*a.Published)
 		}
-		if text := s.entrySummary(ctx, a, e.Topic); text != "" {
+		if text := s.entrySummary(sctx, a, e.Topic); text != "" {
 			ent.Summary = &atomText{Type: "html", Text: subscriptions.Highlight(text, e.Topic)}
 		}
 		if a.Source != "" || webURL(a.FeedURL) {
@@ -190,7 +199,7 @@ func (s *Server) atom(ctx context.Context, sub *subscriptions.Subscriber, secret
 // entrySummary is the Summarize hook's summary, or the article's own.
 func (s *Server) entrySummary(ctx context.Context, a *article.Article, topic string) string {
 	text := a.Summary
-	if s.Summarize != nil {
+	if s.Summarize != nil && ctx.Err() == nil {
 		text = s.Summarize(ctx, a, topic)
 	}
 	return clipRunes(strings.TrimSpace(text), summaryRunes)
