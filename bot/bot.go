@@ -68,6 +68,9 @@ type Bot struct {
 	Consumer string
 	// Email links a chat to email digests; nil means email is off.
 	Email EmailLinker
+	// PublicURL is HERALD_PUBLIC_URL, under which /feed's addresses are
+	// served; "" turns /feed off.
+	PublicURL string
 	// Feeds serves the admin commands; nil turns them off.
 	Feeds Feeds
 	// Limiter, when set, makes replies count against the bot-wide rate and
@@ -140,6 +143,7 @@ var Commands = []models.BotCommand{
 	{Command: "quiet", Description: "Quiet hours: /quiet 22:00-07:00, or off"},
 	{Command: "timezone", Description: "Your time zone: /timezone Europe/Vilnius"},
 	{Command: "email", Description: "Email digests of these topics: /email you@example.org"},
+	{Command: "feed", Description: "Your matches as a private Atom feed"},
 	{Command: "forget", Description: "Delete everything held on this chat"},
 }
 

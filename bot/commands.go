@@ -39,6 +39,7 @@ func init() {
 		"timezone": (*call).timezone, "tz": (*call).timezone,
 		"email":      (*call).email,
 		"forget":     (*call).forget,
+		"feed":       (*call).feed,
 		"feeds":      (*call).feeds,
 		"addfeed":    (*call).addFeed,
 		"removefeed": (*call).removeFeed,

@@ -40,6 +40,7 @@ var commandHelp = []helpLine{
 	{"hold alerts at night", "/quiet 22:00-07:00"},
 	{"the zone your times are shown in", "/timezone Europe/Minsk"},
 	{"email digests of these topics", "/email you@example.org"},
+	{"your matches as a private Atom feed", "/feed"},
 	{"delete everything kept about this chat", "/forget"},
 	{"this help; /start shows examples", "/help"},
 }

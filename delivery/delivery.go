@@ -37,9 +37,14 @@ func digestMarker(st *store.Store, sub, story string) string {
 // PendingKey is the set of readers with something waiting.
 func PendingKey(st *store.Store) string { return st.Key("{mail}", "pending") }
 
+// digestScript queues a digest item and records it in the reader's feed,
+// unless the story already went to the reader. KEYS: marker, digest, feed.
+// ARGV: marker TTL (s), item, feed entry, feed size.
 var digestScript = redis.NewScript(`
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[1])) then
   redis.call('RPUSH', KEYS[2], ARGV[2])
+  redis.call('LPUSH', KEYS[3], ARGV[3])
+  redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[4]) - 1)
   return 1
 end
 return 0
@@ -107,15 +112,20 @@ const batchSize = 300
 // unless that story already went to that subscriber (a marker per
 // subscriber and story, set by the same script that queues). It pipelines
 // the scripts, so that an article matching hundreds of subscribers costs a
-// few round trips instead of one each. It returns how many alerts and
-// digest items it queued, and is safe to repeat after a failure.
+// few round trips instead of one each. Each delivery is also recorded in
+// the subscriber's own feed (FeedKey): by the digest script itself for a
+// reader, by one more script in the same pipeline for a chat (the alert's
+// marker lives in the queue's slot, not the chat's). It returns how many
+// alerts and digest items it queued, and is safe to repeat after a failure.
 func EnqueueBatch(ctx context.Context, st *store.Store, story string, alerts []Alert, items []Digest) (queuedAlerts, queuedItems int, err error) {
 	ttl := int64(MarkerTTL / time.Second)
+	now := time.Now()
 	for len(alerts) > 0 {
 		n := min(len(alerts), batchSize)
-		q, err := runBatch(ctx, st, telegramScript, n, func(i int) ([]string, []any) {
+		q, err := runBatch(ctx, st, n, func(i int) (scriptCall, *scriptCall) {
 			a := alerts[i]
-			return []string{telegramMarker(st, a.Sub, story), TelegramQueue(st)}, alertArgs(ttl, a)
+			return scriptCall{telegramScript, []string{telegramMarker(st, a.Sub, story), TelegramQueue(st)}, alertArgs(ttl, a)},
+				&scriptCall{feedScript, []string{FeedKey(st, a.Sub)}, []any{feedEntry(story, a.Article, a.Topic, now), FeedSize}}
 		})
 		queuedAlerts += q
 		if err != nil {
@@ -125,10 +135,15 @@ func EnqueueBatch(ctx context.Context, st *store.Store, story string, alerts []A
 	}
 	for len(items) > 0 {
 		n := min(len(items), batchSize)
-		q, err := runBatch(ctx, st, digestScript, n, func(i int) ([]string, []any) {
+		q, err := runBatch(ctx, st, n, func(i int) (scriptCall, *scriptCall) {
 			d := items[i]
 			body, _ := json.Marshal(d.Item)
-			return []string{digestMarker(st, d.Sub, story), DigestKey(st, d.Sub)}, []any{ttl, body}
+			at := d.Item.At
+			if at.IsZero() {
+				at = now
+			}
+			return scriptCall{digestScript, []string{digestMarker(st, d.Sub, story), DigestKey(st, d.Sub), FeedKey(st, d.Sub)},
+				[]any{ttl, body, feedEntry(story, d.Item.Article, d.Item.Topic, at), FeedSize}}, nil
 		})
 		queuedItems += q
 		if err != nil {
@@ -151,16 +166,31 @@ func EnqueueBatch(ctx context.Context, st *store.Store, story string, alerts []A
 	return queuedAlerts, queuedItems, nil
 }
 
-// runBatch runs script n times in one pipeline, with the keys and
-// arguments of call i, and returns how many calls returned 1. It sends
-// the script's hash and, if Redis does not know it yet, the script itself
-// for the calls that failed so.
-func runBatch(ctx context.Context, st *store.Store, script *redis.Script, n int, call func(i int) ([]string, []any)) (int, error) {
-	cmds := make([]*redis.Cmd, n)
+// scriptCall is one script to run with its keys and arguments.
+type scriptCall struct {
+	script *redis.Script
+	keys   []string
+	args   []any
+}
+
+// runBatch runs, in one pipeline, n counted calls and the extra call
+// beside each (if any), and returns how many counted calls returned 1. It
+// sends each script's hash and, if Redis does not know it yet, the script
+// itself for the calls that failed so.
+func runBatch(ctx context.Context, st *store.Store, n int, call func(i int) (scriptCall, *scriptCall)) (int, error) {
+	cmds := make([]*redis.Cmd, 0, 2*n)
+	calls := make([]scriptCall, 0, 2*n)
+	counted := make([]bool, 0, 2*n)
+	for i := range n {
+		c, extra := call(i)
+		calls, counted = append(calls, c), append(counted, true)
+		if extra != nil {
+			calls, counted = append(calls, *extra), append(counted, false)
+		}
+	}
 	_, _ = st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i := range n {
-			keys, args := call(i)
-			cmds[i] = script.EvalSha(ctx, p, keys, args...)
+		for _, c := range calls {
+			cmds = append(cmds, c.script.EvalSha(ctx, p, c.keys, c.args...))
 		}
 		return nil
 	})
@@ -173,19 +203,21 @@ func runBatch(ctx context.Context, st *store.Store, script *redis.Script, n int,
 	if len(retry) > 0 {
 		_, _ = st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, i := range retry {
-				keys, args := call(i)
-				cmds[i] = script.Eval(ctx, p, keys, args...)
+				c := calls[i]
+				cmds[i] = c.script.Eval(ctx, p, c.keys, c.args...)
 			}
 			return nil
 		})
 	}
 	queued := 0
-	for _, c := range cmds {
+	for i, c := range cmds {
 		v, err := c.Int()
 		if err != nil {
 			return queued, err
 		}
-		queued += v
+		if counted[i] {
+			queued += v
+		}
 	}
 	return queued, nil
 }

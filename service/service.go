@@ -219,6 +219,7 @@ func New(opts Options) (*Service, error) {
 			}
 			b.Consumer = s.consumer
 			b.Feeds = botFeeds{s.Watcher}
+			b.PublicURL = cfg.PublicURL
 			// Replies count against the same Redis-held budget as alerts.
 			b.Limiter = bot.NewLimiter(s.st, cfg.TelegramRate)
 			if cfg.TelegramWebhookURL != "" {
@@ -287,6 +288,7 @@ func New(opts Options) (*Service, error) {
 	s.Web = web.New(s.st, s.Subs, s.Signup, s.secret, s.reg, s.log.With("role", "web"))
 	s.Web.Now = opts.Now
 	s.Web.PublicURL, s.Web.SiteName, s.Web.Operator = cfg.PublicURL, cfg.SiteName, cfg.Operator
+	s.Web.Summarize = s.summarize
 	s.roles = s.roleList()
 	s.sv = newSupervisor()
 	return s, nil

@@ -241,6 +241,25 @@ func (s *Store) update(ctx context.Context, id string, fn func(*Subscriber) erro
 	return nil, fmt.Errorf("update subscriber %s: too much contention", id)
 }
 
+// dataOnceScript sets a Data field unless it is set, on an existing
+// subscriber only. KEYS: hash. ARGV: field, value.
+var dataOnceScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('HGET', KEYS[1], ARGV[1])
+`)
+
+// DataOnce sets the subscriber's Data[field] to value unless it holds one,
+// and returns what it holds. It does not announce a change: Data is no
+// matcher's business.
+func (s *Store) DataOnce(ctx context.Context, id, field, value string) (string, error) {
+	v, err := dataOnceScript.Run(ctx, s.st.Redis, []string{s.key(id)}, "x:"+field, value).Text()
+	if errors.Is(err, redis.Nil) {
+		return "", ErrNotFound
+	}
+	return v, err
+}
+
 // AddTopic appends a topic (already validated by the caller).
 func (s *Store) AddTopic(ctx context.Context, id, topic string) (*Subscriber, error) {
 	if strings.ContainsAny(topic, "\r\n") {
@@ -283,7 +302,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if sub.Email != "" {
 		s.st.Redis.Del(ctx, s.emailKey(sub.Email))
 	}
-	if err := s.st.Redis.Del(ctx, s.key(id)).Err(); err != nil {
+	// The feed list (package delivery's) goes with the hash: it is the
+	// subscriber's matches, and shares the slot.
+	if err := s.st.Redis.Del(ctx, s.key(id), Key(s.st, id, "feed")).Err(); err != nil {
 		return fmt.Errorf("delete subscriber %s: %w", id, err)
 	}
 	return s.announce(ctx, id)

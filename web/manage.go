@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -24,9 +25,10 @@ type managePage struct {
 	Problems []string
 	Notice   string
 	Paused   string // "until …", "until you resume", or ""
+	FeedURL  string // the reader's own Atom feed; "" if it could not be had
 }
 
-func (s *Server) managePage(sub *subscriptions.Subscriber, tok string) *managePage {
+func (s *Server) managePage(ctx context.Context, sub *subscriptions.Subscriber, tok string) *managePage {
 	p := &managePage{Sub: sub, Token: tok, CSRF: s.csrfToken("manage", sub.ID),
 		Values: formValues{Topics: strings.Join(sub.Topics, "\n"), Frequency: sub.Frequency, Hour: sub.Hour, TZ: sub.TZ}}
 	if p.Values.Frequency == "" {
@@ -40,6 +42,11 @@ func (s *Server) managePage(sub *subscriptions.Subscriber, tok string) *managePa
 		p.Paused = "until you resume them"
 	case s.Now().Before(sub.PausedUntil):
 		p.Paused = "until " + sub.PausedUntil.In(zone(sub.TZ)).Format("Monday 2 January 2006, 15:04 MST")
+	}
+	if secret, err := delivery.FeedSecret(ctx, s.subs, sub.ID); err == nil {
+		p.FeedURL = delivery.FeedURL(s.PublicURL, sub.ID, secret)
+	} else {
+		s.log.Warn("manage: feed secret", "subscriber", sub.ID, "err", err)
 	}
 	return p
 }
@@ -56,7 +63,7 @@ func (s *Server) manage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, r, http.StatusOK, "manage", s.managePage(sub, r.URL.Query().Get("token")))
+	s.render(w, r, http.StatusOK, "manage", s.managePage(r.Context(), sub, r.URL.Query().Get("token")))
 }
 
 // manageSave handles the manage page's forms: save preferences, pause,
@@ -79,7 +86,7 @@ func (s *Server) manageSave(w http.ResponseWriter, r *http.Request) {
 	case "save":
 		in, problems := readPrefs(r)
 		if len(problems) > 0 {
-			p := s.managePage(sub, tok)
+			p := s.managePage(r.Context(), sub, tok)
 			p.Problems = problems
 			p.Values = in.values("", r.PostFormValue("topics"))
 			s.render(w, r, http.StatusBadRequest, "manage", p)
@@ -139,7 +146,7 @@ func (s *Server) manageSave(w http.ResponseWriter, r *http.Request) {
 		s.mirrorTopics(r, updated)
 	}
 	s.log.Info("reader preferences changed", "subscriber", sub.ID, "action", r.PostFormValue("action"))
-	p := s.managePage(updated, tok)
+	p := s.managePage(r.Context(), updated, tok)
 	p.Notice = notice
 	s.render(w, r, http.StatusOK, "manage", p)
 }
@@ -199,7 +206,7 @@ func (s *Server) deleteAll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostFormValue("sure") != "yes" {
-		p := s.managePage(sub, r.URL.Query().Get("token"))
+		p := s.managePage(r.Context(), sub, r.URL.Query().Get("token"))
 		p.Problems = []string{"Tick the box to confirm that everything should be deleted."}
 		s.render(w, r, http.StatusBadRequest, "manage", p)
 		return

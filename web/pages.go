@@ -191,6 +191,7 @@ ta.addEventListener('input',function(){clearTimeout(timer);timer=setTimeout(ask,
 <section class="card" aria-labelledby="data-title">
 <h2 id="data-title">Your data</h2>
 <p><a href="/manage/export?token={{.Token}}" download>Download my data (JSON)</a></p>
+{{with .FeedURL}}<p>Your matches as a feed, for a feed reader: <a href="{{.}}" rel="noreferrer">{{.}}</a>. Keep this address to yourself: anyone who has it can read the feed.</p>{{end}}
 <form method="post" action="/manage/delete?token={{.Token}}">
 <input type="hidden" name="csrf" value="{{.CSRF}}">
 <label class="choice"><input type="checkbox" name="sure" value="yes" required>Delete my address, topics and everything waiting for my next digest</label>

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/herald-news/herald/article"
 	"github.com/herald-news/herald/mailer"
 	"github.com/herald-news/herald/signup"
 	"github.com/herald-news/herald/store"
@@ -60,6 +61,9 @@ type Server struct {
 	// SiteName and Operator are shown on every page (HERALD_SITE_NAME,
 	// default "Herald"; HERALD_OPERATOR).
 	SiteName, Operator string
+	// Summarize gives the summary of an entry in a subscriber's feed, as
+	// the Telegram sender's does for an alert; nil takes the article's own.
+	Summarize func(ctx context.Context, a *article.Article, topic string) string
 
 	recent recentCache
 	// mails tracks sign-ups still being handled after the page answered
@@ -96,6 +100,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /manage", s.manageSave)
 	mux.HandleFunc("GET /manage/export", s.export)
 	mux.HandleFunc("POST /manage/delete", s.deleteAll)
+	mux.HandleFunc("GET /feed/{id}/{secret}", s.feed)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
 	if s.reg != nil {

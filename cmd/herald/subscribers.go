@@ -4,15 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"text/tabwriter"
 
+	"github.com/herald-news/herald/delivery"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
 )
 
 func runSubscribers(ctx context.Context, env *cmdEnv, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(env.stderr, "Usage: herald subscribers list | export | delete ID\n\n  list     one line per subscriber: id, kind, status, topics, address\n  export   JSON lines with every field held on each subscriber\n  delete   remove a subscriber and what is held on it")
+		fmt.Fprintln(env.stderr, "Usage: herald subscribers list | export | delete ID\n\n  list     one line per subscriber: id, kind, status, topics, address\n  export   JSON lines with every field held on each subscriber and its feed_url\n  delete   remove a subscriber and what is held on it")
 		if len(args) == 0 {
 			return usagef("subscribers needs a subcommand: list, export or delete")
 		}
@@ -51,8 +53,7 @@ func runSubscribers(ctx context.Context, env *cmdEnv, args []string) error {
 		}
 		return tw.Flush()
 	case "export":
-		enc := json.NewEncoder(env.stdout)
-		return subs.Scan(ctx, func(s *subscriptions.Subscriber) error { return enc.Encode(s) })
+		return exportSubscribers(ctx, env.stdout, subs, cfg.PublicURL)
 	case "delete":
 		if len(pos) != 1 {
 			return usagef("subscribers delete needs one ID")
@@ -66,4 +67,23 @@ func runSubscribers(ctx context.Context, env *cmdEnv, args []string) error {
 		return nil
 	}
 	return usagef("unknown subscribers subcommand %q (list, export, delete)", sub)
+}
+
+// exportSubscribers writes one JSON object per subscriber: every field held
+// on it, and the address of its own Atom feed (made if it had none yet).
+func exportSubscribers(ctx context.Context, w io.Writer, subs *subscriptions.Store, publicURL string) error {
+	enc := json.NewEncoder(w)
+	return subs.Scan(ctx, func(s *subscriptions.Subscriber) error {
+		secret := delivery.FeedSecretOf(s)
+		if secret == "" {
+			var err error
+			if secret, err = delivery.FeedSecret(ctx, subs, s.ID); err != nil {
+				return err
+			}
+		}
+		return enc.Encode(struct {
+			*subscriptions.Subscriber
+			FeedURL string `json:"feed_url"`
+		}{s, delivery.FeedURL(publicURL, s.ID, secret)})
+	})
 }

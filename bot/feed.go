@@ -1,0 +1,38 @@
+package bot
+
+import (
+	"context"
+
+	"github.com/herald-news/herald/delivery"
+	"github.com/herald-news/herald/subscriptions"
+)
+
+// feed answers /feed with the address of the chat's own Atom feed of its
+// matches, and "/feed new" with a fresh one (the old stops working). The
+// address opens the feed to whoever holds it, so in a group only admins
+// may ask for it.
+func (c *call) feed(ctx context.Context) {
+	if !c.resolve(ctx, true) {
+		return
+	}
+	if c.b.PublicURL == "" {
+		c.reply(ctx, "This Herald has no public web address, so it serves no feeds.")
+		return
+	}
+	if _, err := c.b.ensure(ctx, c.target); err != nil {
+		c.fail(ctx, err)
+		return
+	}
+	id := subscriptions.TelegramID(c.target)
+	get, lead := delivery.FeedSecret, "Your matches"+c.whose()+" as an Atom feed, for a feed reader:"
+	if c.arg == "new" {
+		get, lead = delivery.RotateFeedSecret, "A new feed address"+c.whose()+"; the old one no longer works:"
+	}
+	secret, err := get(ctx, c.b.subs, id)
+	if err != nil {
+		c.fail(ctx, err)
+		return
+	}
+	c.reply(ctx, lead+"\n"+esc(delivery.FeedURL(c.b.PublicURL, id, secret))+
+		"\nAnyone with this address can read the feed; /feed new replaces it.")
+}
