@@ -248,10 +248,11 @@ func TestWatcherNewFeedDoesNotFlood(t *testing.T) {
 }
 
 // Two watchers sharing feeds fetch each due feed once. They share a clock
-// that the test moves one interval at a time: after each move every feed
-// is fetched (the signal waited for), and as the clock then stands still no
-// feed is due again, so any further fetch in that step would be the second
-// watcher taking a feed the first had already claimed.
+// that the test moves one interval and its jitter at a time: after each
+// move every feed is fetched (the signal waited for), and as the clock then
+// stands still no feed is due again (the next poll is at least the interval
+// less its jitter away), so any further fetch in that step would be the
+// second watcher taking a feed the first had already claimed.
 func TestWatcherSharedFeedsFetchedOncePerInterval(t *testing.T) {
 	st := storetest.New(t)
 	const interval = time.Second
@@ -275,9 +276,7 @@ func TestWatcherSharedFeedsFetchedOncePerInterval(t *testing.T) {
 	}
 	const steps = 4
 	for step := int64(1); step <= steps; step++ {
-		if step > 1 {
-			c.Add(interval)
-		}
+		c.Add(interval + watcher.Jitter(interval))
 		for _, s := range sites {
 			limit := time.Now().Add(30 * time.Second)
 			for s.feedHits.Load()-added[s] < step && time.Now().Before(limit) {
