@@ -13,6 +13,7 @@ import (
 	"github.com/herald-news/herald/mailer"
 	"github.com/herald-news/herald/queue"
 	"github.com/herald-news/herald/store"
+	"github.com/herald-news/herald/watcher"
 )
 
 type metrics struct {
@@ -53,7 +54,10 @@ func (m *metrics) fetched(kind, result string, bytes int) {
 	m.fetchBytes.WithLabelValues(kind).Add(float64(bytes))
 }
 
-func newMetrics(reg *prometheus.Registry, st *store.Store) *metrics {
+// newMetrics registers Herald's metrics; pollInterval is the watchers'
+// default interval, from which a feed's grace before it counts as overdue
+// is taken.
+func newMetrics(reg *prometheus.Registry, st *store.Store, pollInterval time.Duration) *metrics {
 	m := &metrics{
 		published:    prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_articles_published_total", Help: "New articles the watcher put on the article stream."}),
 		matched:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_deliveries_queued_total", Help: "Deliveries the matcher queued, by channel."}, []string{"channel"}),
@@ -70,12 +74,16 @@ func newMetrics(reg *prometheus.Registry, st *store.Store) *metrics {
 	m.complaints = prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_email_complaints_total", Help: "Complaint reports (ARF) taken; each unsubscribed its reader."})
 	m.bounceRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_bounce_refused_total", Help: "Messages and connections the bounce listener refused, by reason (recipient, report, size, rate, connections, error)."}, []string{"reason"})
 	reg.MustRegister(m.published, m.matched, m.telegramSent, m.emailsSent, m.telegramTrouble, m.fetches, m.fetchBytes, m.storiesJoined,
-		m.bounces, m.deferrals, m.complaints, m.bounceRefused, &queueCollector{st: st})
+		m.bounces, m.deferrals, m.complaints, m.bounceRefused, &queueCollector{st: st, grace: watcher.OverdueGrace(pollInterval), now: time.Now})
 	return m
 }
 
 // queueCollector reads the queues' state from Redis when scraped.
-type queueCollector struct{ st *store.Store }
+type queueCollector struct {
+	st    *store.Store
+	grace time.Duration // a feed late by less is not overdue (watcher.OverdueGrace)
+	now   func() time.Time
+}
 
 var (
 	queueLen     = prometheus.NewDesc("herald_queue_length", "Entries in a stream.", []string{"queue"}, nil)
@@ -83,7 +91,7 @@ var (
 	queueOldest  = prometheus.NewDesc("herald_queue_oldest_pending_seconds", "Age of the oldest pending entry.", []string{"queue"}, nil)
 	digestsWait  = prometheus.NewDesc("herald_digests_pending", "Email readers with items waiting for their digest.", nil, nil)
 	queueLag     = prometheus.NewDesc("herald_queue_lag", "Entries added to a stream and not yet read by its consumer group: the backlog.", []string{"queue"}, nil)
-	feedsDue     = prometheus.NewDesc("herald_feeds_overdue", "Watched feeds whose next poll time has passed: the watchers' backlog.", nil, nil)
+	feedsDue     = prometheus.NewDesc("herald_feeds_overdue", "Watched feeds whose next poll time passed more than max(30 s, a tenth of HERALD_POLL_INTERVAL) ago: the watchers' backlog.", nil, nil)
 	feedsTotal   = prometheus.NewDesc("herald_feeds", "Watched feeds.", nil, nil)
 	matcherLag   = prometheus.NewDesc("herald_matcher_lag", "Articles on the stream not yet read by a matcher partition's group (partition K/N): that partition's backlog.", []string{"partition"}, nil)
 	matcherPend  = prometheus.NewDesc("herald_matcher_pending", "Articles a matcher partition took and has not finished.", []string{"partition"}, nil)
@@ -138,7 +146,7 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	if n, err := c.st.Redis.ZCard(ctx, due).Result(); err == nil {
 		ch <- prometheus.MustNewConstMetric(feedsTotal, prometheus.GaugeValue, float64(n))
 	}
-	if n, err := c.st.Redis.ZCount(ctx, due, "-inf", strconv.FormatInt(time.Now().UnixMilli(), 10)).Result(); err == nil {
+	if n, err := watcher.Overdue(ctx, c.st, c.now(), c.grace); err == nil {
 		ch <- prometheus.MustNewConstMetric(feedsDue, prometheus.GaugeValue, float64(n))
 	}
 	if n, err := c.st.Redis.ZCard(ctx, bot.DueKey(c.st)).Result(); err == nil {

@@ -181,7 +181,7 @@ func New(opts Options) (*Service, error) {
 		s.log.Warn("HERALD_REDIS_URL is memory://: everything is kept in this process and lost when it exits")
 	}
 	s.Subs = subscriptions.NewStore(s.st)
-	s.m = newMetrics(s.reg, s.st)
+	s.m = newMetrics(s.reg, s.st, cfg.PollInterval)
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	ua := "Herald/" + Version + " (+" + cfg.PublicURL + ")"

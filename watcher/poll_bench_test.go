@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -104,4 +108,69 @@ func BenchmarkWatcherPoll304(b *testing.B) {
 	b.ReportMetric(polls/wall.Minutes(), "feeds/min")
 	b.ReportMetric(cpu.Seconds()/(polls/1000), "cpu-s/1000polls")
 	b.ReportMetric(float64(notModified.Load()-nm0)/float64(served.Load()-served0), "share-304")
+}
+
+// BenchmarkWatcherSpread304 runs the watcher in real time over feeds added
+// in one batch and served 304, and reports the poll rate and how bunched
+// the polls are: the busiest second's polls over the mean, in the last two
+// intervals (after the batch has had time to spread). HERALD_BENCH_FEEDS
+// (default 1,000) and HERALD_BENCH_INTERVAL (default 5s) set the load; the
+// run lasts eight intervals whatever b.N is.
+func BenchmarkWatcherSpread304(b *testing.B) {
+	feeds := 1000
+	if n, err := strconv.Atoi(os.Getenv("HERALD_BENCH_FEEDS")); err == nil && n > 0 {
+		feeds = n
+	}
+	interval := 5 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("HERALD_BENCH_INTERVAL")); err == nil && d > 0 {
+		interval = d
+	}
+	st := storetest.New(b)
+	var mu sync.Mutex
+	perSecond := map[int64]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		perSecond[time.Now().Unix()]++
+		mu.Unlock()
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Content-Type", "application/rss+xml")
+		fmt.Fprint(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://example.org/</link></channel></rss>`)
+	}))
+	b.Cleanup(srv.Close)
+	ctx := context.Background()
+	w := New(st, fetch.New(fetch.Options{UserAgent: "Herald-bench", AllowPrivate: true, PerHost: 64}), interval, nil)
+	w.Workers = 64
+	w.Complete = nil
+	for i := range feeds {
+		if _, err := w.AddFeed(ctx, fmt.Sprintf("%s/feed/%d.xml", srv.URL, i), interval, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	rctx, cancel := context.WithTimeout(ctx, 8*interval)
+	defer cancel()
+	c0, t0 := cpuTime(), time.Now()
+	w.Run(rctx)
+	cpu, wall := cpuTime()-c0, time.Since(t0)
+	b.StopTimer()
+	from := t0.Add(6 * interval).Unix()
+	to := time.Now().Unix() - 1 // the last second is cut short
+	mu.Lock()
+	defer mu.Unlock()
+	var total, all, peak int
+	for s, n := range perSecond {
+		all += n
+		if s >= from && s < to {
+			total += n
+			peak = max(peak, n)
+		}
+	}
+	mean := float64(total) / float64(to-from)
+	b.ReportMetric(float64(all)/wall.Seconds(), "polls/s")
+	b.ReportMetric(float64(peak)/mean, "peak/mean")
+	b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cores")
 }

@@ -1,10 +1,15 @@
 package watcher
 
 import (
+	"context"
+	"fmt"
+	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/herald-news/herald/store"
 )
 
 // MaxHint caps how far a feed's own hints (ttl, Cache-Control, Retry-After,
@@ -86,4 +91,77 @@ func nextPoll(started time.Time, interval, serverHint time.Duration, h hints) ti
 		t = u.Truncate(time.Hour).Add(time.Hour)
 	}
 	return limit
+}
+
+// Jitter is the most a feed's next poll is moved off its interval to spread
+// the polls of many feeds over that interval: a tenth of it.
+func Jitter(interval time.Duration) time.Duration { return interval / 10 }
+
+// phase is a feed's stable place within its interval, from its id: feeds
+// of one interval, each polled at its own phase, spread uniformly across
+// it however many were added at once.
+func phase(id string, interval time.Duration) time.Duration {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return time.Duration(h.Sum64() % uint64(interval))
+}
+
+// toPhase is how far t is from the feed's phase: the nearest slot, in
+// (-interval/2, interval/2].
+func toPhase(t time.Time, id string, interval time.Duration) time.Duration {
+	d := (phase(id, interval) - time.Duration(t.UnixNano()%int64(interval)) + interval) % interval
+	if d > interval/2 {
+		d -= interval
+	}
+	return d
+}
+
+// spread moves a feed's next poll t by at most Jitter(interval) towards its
+// phase, so that a feed polled at its own pace moves a tenth of an
+// interval a poll towards its slot and then stays there (a late claim is
+// taken back on the next poll rather than carried forward). early is false
+// when t was pushed out by a hint or a back-off, which must not be
+// shortened: t then only moves later, by less than the jitter.
+func spread(t time.Time, id string, interval time.Duration, early bool) time.Time {
+	j := Jitter(interval)
+	if j <= 0 {
+		return t
+	}
+	d := toPhase(t, id, interval)
+	if !early {
+		if d < 0 {
+			d += interval
+		}
+		return t.Add(d % j)
+	}
+	return t.Add(min(max(d, -j), j))
+}
+
+// firstPoll is when a newly added feed is first polled: soon, within a
+// jitter of its interval, so that feeds added together are not all
+// fetched at the same moment.
+func firstPoll(now time.Time, id string, interval time.Duration) time.Time {
+	if j := Jitter(interval); j > 0 {
+		return now.Add(phase(id, interval) % j)
+	}
+	return now
+}
+
+// OverdueGrace is how late a feed may be polled before it counts as
+// overdue (herald_feeds_overdue): the greater of 30 s and a tenth of the
+// poll interval, so that a watcher waking a moment after a feed fell due
+// is not a backlog.
+func OverdueGrace(interval time.Duration) time.Duration {
+	return max(30*time.Second, interval/10)
+}
+
+// Overdue counts the watched feeds whose next poll was due more than grace
+// before now: the watchers' backlog. Feeds being polled are leased into the
+// future and are not counted.
+func Overdue(ctx context.Context, st *store.Store, now time.Time, grace time.Duration) (int64, error) {
+	n, err := st.Redis.ZCount(ctx, st.Key("feeds", "due"), "-inf", strconv.FormatInt(now.Add(-grace).UnixMilli(), 10)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("count overdue feeds: %w", err)
+	}
+	return n, nil
 }

@@ -54,3 +54,63 @@ func TestPageCanonical(t *testing.T) {
 		}
 	}
 }
+
+// Feeds added in one batch end up spread over their interval: each polled
+// when due (a little late, as a claim is), after a few intervals no second
+// of their due times holds more than three times the mean, and no gap
+// between two polls of a feed leaves its interval by more than the jitter.
+func TestSpreadBatchOverInterval(t *testing.T) {
+	const feeds, interval = 1200, time.Minute
+	start := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	due := make([]time.Time, feeds)
+	last := make([]time.Time, feeds)
+	ids := make([]string, feeds)
+	for i := range ids {
+		ids[i] = FeedID(fmt.Sprintf("https://example.com/feed/%d.xml", i))
+		due[i] = firstPoll(start, ids[i], interval)
+		if d := due[i].Sub(start); d < 0 || d >= Jitter(interval) {
+			t.Fatalf("first poll %s after add, want within the jitter %s", d, Jitter(interval))
+		}
+	}
+	j := Jitter(interval)
+	for round := range 8 {
+		for i, id := range ids {
+			started := due[i].Add(time.Duration(i%7) * 100 * time.Millisecond) // claimed a moment late
+			if !last[i].IsZero() {
+				if gap := started.Sub(last[i]); gap < interval-j || gap > interval+j+time.Second {
+					t.Fatalf("round %d: feed %d polled %s after its last poll, want %s ± %s", round, i, gap, interval, j)
+				}
+			}
+			last[i] = started
+			next := nextPoll(started, interval, 0, hints{})
+			due[i] = spread(next, id, interval, true)
+		}
+	}
+	perSecond := map[int64]int{}
+	for _, d := range due {
+		perSecond[d.Unix()]++
+	}
+	mean := float64(feeds) / interval.Seconds()
+	for s, n := range perSecond {
+		if float64(n) > 3*mean {
+			t.Errorf("second %d holds %d due feeds, mean %.0f", s, n, mean)
+		}
+	}
+	if len(perSecond) < int(interval.Seconds())*9/10 {
+		t.Errorf("due times fall in %d distinct seconds of %d", len(perSecond), int(interval.Seconds()))
+	}
+}
+
+// A next poll pushed out by a hint or a back-off is never made earlier,
+// and moves later by less than the jitter.
+func TestSpreadNeverShortensAHint(t *testing.T) {
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	for i := range 200 {
+		id := FeedID(fmt.Sprint(i))
+		hinted := at.Add(time.Hour)
+		got := spread(hinted, id, time.Minute, false)
+		if got.Before(hinted) || got.Sub(hinted) >= Jitter(time.Minute) {
+			t.Fatalf("hinted next poll moved by %s", got.Sub(hinted))
+		}
+	}
+}

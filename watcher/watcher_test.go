@@ -248,10 +248,11 @@ func TestWatcherNewFeedDoesNotFlood(t *testing.T) {
 }
 
 // Two watchers sharing feeds fetch each due feed once. They share a clock
-// that the test moves one interval at a time: after each move every feed
-// is fetched (the signal waited for), and as the clock then stands still no
-// feed is due again, so any further fetch in that step would be the second
-// watcher taking a feed the first had already claimed.
+// that the test moves one interval and its jitter at a time: after each
+// move every feed is fetched (the signal waited for), and as the clock then
+// stands still no feed is due again (the next poll is at least the interval
+// less its jitter away), so any further fetch in that step would be the
+// second watcher taking a feed the first had already claimed.
 func TestWatcherSharedFeedsFetchedOncePerInterval(t *testing.T) {
 	st := storetest.New(t)
 	const interval = time.Second
@@ -275,9 +276,7 @@ func TestWatcherSharedFeedsFetchedOncePerInterval(t *testing.T) {
 	}
 	const steps = 4
 	for step := int64(1); step <= steps; step++ {
-		if step > 1 {
-			c.Add(interval)
-		}
+		c.Add(interval + watcher.Jitter(interval))
 		for _, s := range sites {
 			limit := time.Now().Add(30 * time.Second)
 			for s.feedHits.Load()-added[s] < step && time.Now().Before(limit) {
@@ -636,5 +635,60 @@ func TestWatcherFullTextPrefersPageCanonical(t *testing.T) {
 	}
 	if n := s.pageHits.Load(); n != 1 {
 		t.Fatalf("page fetched %d times", n)
+	}
+}
+
+// A feed polled on time is not overdue, even a moment after it fell due;
+// one left unpolled past the grace is.
+func TestWatcherOverdueCountsOnlyLateFeeds(t *testing.T) {
+	st := storetest.New(t)
+	const interval = time.Minute
+	c := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	w := newWatcher(t, st, interval)
+	w.Now = c.Now
+	w.Complete = nil
+	s := newSite(t, "Wire")
+	s.set(func(s *site) { s.etag = true })
+	ctx := context.Background()
+	var feeds []*watcher.Feed
+	for i := range 5 {
+		f, err := w.AddFeed(ctx, fmt.Sprintf("%s/feed.xml?n=%d", s.URL, i), 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		feeds = append(feeds, f)
+	}
+	grace := watcher.OverdueGrace(interval)
+	overdue := func() int64 {
+		t.Helper()
+		n, err := watcher.Overdue(ctx, st, c.Now(), grace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Steady state: every feed polled when due, a few seconds late.
+	for round := range 5 {
+		if round == 0 {
+			c.Add(watcher.Jitter(interval)) // the first polls, due within the jitter
+		} else {
+			c.Add(interval + watcher.Jitter(interval) + 5*time.Second)
+		}
+		if n := overdue(); n != 0 {
+			t.Fatalf("%d feeds overdue a few seconds after falling due, want 0", n)
+		}
+		for _, f := range feeds {
+			if err := w.Poll(ctx, f.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := overdue(); n != 0 {
+			t.Fatalf("%d feeds overdue just after their polls, want 0", n)
+		}
+	}
+	// The watchers stop: past the grace every feed counts.
+	c.Add(interval + watcher.Jitter(interval) + grace + time.Second)
+	if n := overdue(); n != int64(len(feeds)) {
+		t.Fatalf("%d feeds overdue past the grace, want %d", n, len(feeds))
 	}
 }
