@@ -13,7 +13,6 @@ import (
 
 	"github.com/herald-news/herald/article"
 	"github.com/herald-news/herald/extract"
-	"github.com/herald-news/herald/fetch"
 )
 
 // A section page (a site's front page or a section's) with no feed is
@@ -22,14 +21,8 @@ import (
 // pollPage fetches a section page and publishes the articles behind the
 // links that were not on it before.
 func (w *Watcher) pollPage(ctx context.Context, f *Feed) (time.Duration, error) {
-	if ok, err := w.allowed(ctx, f.URL); err != nil {
-		return 0, err
-	} else if !ok {
-		return 0, fmt.Errorf("fetch %s: %w", f.URL, errDisallowed)
-	}
-	resp, err := w.fetcher.Get(ctx, f.URL, fetch.Conditional{ETag: f.ETag, LastModified: f.LastModified})
+	resp, err := w.fetchCrawled(ctx, f, "section")
 	if err != nil {
-		w.fetched("section", "error", 0)
 		return 0, err
 	}
 	hint := max(resp.MaxAge, resp.RetryAfter)

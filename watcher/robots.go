@@ -257,3 +257,20 @@ func robotsMatch(pattern, path string) bool {
 	}
 	return strings.Contains(rest, last)
 }
+
+// fetchCrawled fetches a source that is crawled rather than subscribed to
+// (a sitemap or a section page): as robots.txt allows, with the source's
+// validators, a failed fetch counted under kind.
+func (w *Watcher) fetchCrawled(ctx context.Context, f *Feed, kind string) (*fetch.Response, error) {
+	if ok, err := w.allowed(ctx, f.URL); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("fetch %s: %w", f.URL, errDisallowed)
+	}
+	resp, err := w.fetcher.Get(ctx, f.URL, fetch.Conditional{ETag: f.ETag, LastModified: f.LastModified})
+	if err != nil {
+		w.fetched(kind, "error", 0)
+		return nil, err
+	}
+	return resp, nil
+}

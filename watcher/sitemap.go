@@ -130,14 +130,8 @@ func entryDate(e sitemapEntry) *time.Time {
 // pollSitemap fetches a sitemap source (an index's recent children too)
 // and publishes the pages of its new entries.
 func (w *Watcher) pollSitemap(ctx context.Context, f *Feed) (time.Duration, error) {
-	if ok, err := w.allowed(ctx, f.URL); err != nil {
-		return 0, err
-	} else if !ok {
-		return 0, fmt.Errorf("fetch %s: %w", f.URL, errDisallowed)
-	}
-	resp, err := w.fetcher.Get(ctx, f.URL, fetch.Conditional{ETag: f.ETag, LastModified: f.LastModified})
+	resp, err := w.fetchCrawled(ctx, f, "sitemap")
 	if err != nil {
-		w.fetched("sitemap", "error", 0)
 		return 0, err
 	}
 	hint := max(resp.MaxAge, resp.RetryAfter)

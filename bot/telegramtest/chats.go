@@ -95,19 +95,10 @@ func (s *Server) mustChatLocked(chatID int64) *chatState {
 func (s *Server) Migrate(from, to int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old := s.mustChatLocked(from)
+	old, nc := s.migrateLocked(from, to)
 	if old == nil {
 		return
 	}
-	nc := s.chats[to]
-	if nc == nil {
-		nc = s.addChatLocked(Chat{ID: to, Type: Supergroup, Title: old.Title, Username: old.Username})
-	}
-	for id := range old.admins {
-		nc.admins[id] = true
-	}
-	nc.owner = old.owner
-	old.migratedTo = to
 	now := s.nowUnix()
 	old.nextMsgID++
 	s.queueLocked("message", map[string]any{
@@ -119,6 +110,26 @@ func (s *Server) Migrate(from, to int64) {
 		"message_id": nc.nextMsgID, "chat": nc.Chat, "date": now,
 		"sender_chat": old.Chat, "migrate_from_chat_id": from,
 	})
+}
+
+// migrateLocked moves group from to supergroup to (made if new, with the
+// group's admins and owner) and points requests to from at it; it returns
+// both chats, or nil ones when from is not registered.
+func (s *Server) migrateLocked(from, to int64) (old, nc *chatState) {
+	old = s.mustChatLocked(from)
+	if old == nil {
+		return nil, nil
+	}
+	nc = s.chats[to]
+	if nc == nil {
+		nc = s.addChatLocked(Chat{ID: to, Type: Supergroup, Title: old.Title, Username: old.Username})
+	}
+	for id := range old.admins {
+		nc.admins[id] = true
+	}
+	nc.owner = old.owner
+	old.migratedTo = to
+	return old, nc
 }
 
 // SetAdmins makes these users the chat's administrators (getChatMember

@@ -9,18 +9,8 @@ package telegramtest
 func (s *Server) MigrateUnannounced(from, to int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old := s.mustChatLocked(from)
-	if old == nil {
+	if old, _ := s.migrateLocked(from, to); old == nil {
 		return
 	}
-	nc := s.chats[to]
-	if nc == nil {
-		nc = s.addChatLocked(Chat{ID: to, Type: Supergroup, Title: old.Title, Username: old.Username})
-	}
-	for id := range old.admins {
-		nc.admins[id] = true
-	}
-	nc.owner = old.owner
-	old.migratedTo = to
 	s.notifyLocked()
 }
