@@ -125,7 +125,7 @@ func EnqueueBatch(ctx context.Context, st *store.Store, story string, alerts []A
 		q, err := runBatch(ctx, st, n, func(i int) (scriptCall, *scriptCall) {
 			a := alerts[i]
 			return scriptCall{telegramScript, []string{telegramMarker(st, a.Sub, story), TelegramQueue(st)}, alertArgs(ttl, a)},
-				&scriptCall{feedScript, []string{FeedKey(st, a.Sub)}, []any{feedEntry(story, a.Article, a.Topic, now), FeedSize}}
+				&scriptCall{feedScript, []string{FeedKey(st, a.Sub)}, []any{feedEntry(story, a.Article, a.Topic, now), ArchiveSize}}
 		})
 		queuedAlerts += q
 		if err != nil {
@@ -143,7 +143,7 @@ func EnqueueBatch(ctx context.Context, st *store.Store, story string, alerts []A
 				at = now
 			}
 			return scriptCall{digestScript, []string{digestMarker(st, d.Sub, story), DigestKey(st, d.Sub), FeedKey(st, d.Sub)},
-				[]any{ttl, body, feedEntry(story, d.Item.Article, d.Item.Topic, at), FeedSize}}, nil
+				[]any{ttl, body, feedEntry(story, d.Item.Article, d.Item.Topic, at), ArchiveSize}}, nil
 		})
 		queuedItems += q
 		if err != nil {

@@ -17,8 +17,16 @@ import (
 	"github.com/herald-news/herald/subscriptions"
 )
 
-// FeedSize is how many matches a subscriber's own Atom feed keeps.
+// FeedSize is how many matches a subscriber's own Atom feed shows.
 const FeedSize = 100
+
+// ArchiveSize is how many matches the list behind the feed keeps, so that
+// the archive page can show ArchiveDays of them for all but the busiest
+// subscribers (who see their latest ArchiveSize).
+const ArchiveSize = 500
+
+// ArchiveDays is how far back a subscriber's archive reaches.
+const ArchiveDays = 30
 
 // FeedEntry is one match in a subscriber's own feed.
 type FeedEntry struct {
@@ -50,7 +58,17 @@ func feedEntry(story, article, topic string, at time.Time) []byte {
 // marker script has said whether it is new, so a matcher that re-reads an
 // article after a crash may push a story twice; it shows once.
 func Feed(ctx context.Context, st *store.Store, sub string) ([]FeedEntry, error) {
-	raw, err := st.Redis.LRange(ctx, FeedKey(st, sub), 0, FeedSize-1).Result()
+	return readFeed(ctx, st, sub, FeedSize, time.Time{})
+}
+
+// Archive returns a subscriber's matches since a time (normally
+// ArchiveDays ago), newest first, one per story.
+func Archive(ctx context.Context, st *store.Store, sub string, since time.Time) ([]FeedEntry, error) {
+	return readFeed(ctx, st, sub, ArchiveSize, since)
+}
+
+func readFeed(ctx context.Context, st *store.Store, sub string, n int, since time.Time) ([]FeedEntry, error) {
+	raw, err := st.Redis.LRange(ctx, FeedKey(st, sub), 0, int64(n)-1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read feed of %s: %w", sub, err)
 	}
@@ -60,6 +78,9 @@ func Feed(ctx context.Context, st *store.Store, sub string) ([]FeedEntry, error)
 		var e FeedEntry
 		if json.Unmarshal([]byte(r), &e) != nil || e.Article == "" {
 			continue
+		}
+		if e.At.Before(since) {
+			break // newest first: the rest are older still
 		}
 		k := e.Story
 		if k == "" {
@@ -127,6 +148,17 @@ func FeedSecretOK(s *subscriptions.Subscriber, secret string) bool {
 // FeedPath is the path of a subscriber's feed on the web server.
 func FeedPath(id, secret string) string {
 	return "/feed/" + url.PathEscape(id) + "/" + url.PathEscape(secret)
+}
+
+// ArchivePath is the path of a subscriber's archive page, opened by the
+// same secret as the feed.
+func ArchivePath(id, secret string) string {
+	return "/archive/" + url.PathEscape(id) + "/" + url.PathEscape(secret)
+}
+
+// ArchiveURL is the address of a subscriber's archive under the public URL.
+func ArchiveURL(publicURL, id, secret string) string {
+	return strings.TrimRight(publicURL, "/") + ArchivePath(id, secret)
 }
 
 // FeedURL is the address of a subscriber's feed under the public URL.
