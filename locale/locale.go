@@ -52,8 +52,8 @@ func Name(code string) string {
 }
 
 var (
-	bundle  *i18n.Bundle
-	matcher language.Matcher
+	bundle   *i18n.Bundle
+	matcher  language.Matcher
 	printers = map[string]P{}
 )
 
