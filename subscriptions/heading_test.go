@@ -21,3 +21,11 @@ func TestHeading(t *testing.T) {
 		})
 	}
 }
+
+func TestHeadingIn(t *testing.T) {
+	ru := HeadingWords{Not: "не", Or: "или", From: "с сайта", InTitle: "в заголовке"}
+	got := MustParse(`"военное сотрудничество" (iran OR title:drones) -israel site:example.com`).HeadingIn(ru)
+	if want := "военное сотрудничество · Iran или Drones (в заголовке) · с сайта example.com, не Israel"; got != want {
+		t.Errorf("HeadingIn = %q, want %q", got, want)
+	}
+}
