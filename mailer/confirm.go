@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/herald-news/herald/locale"
 	"github.com/herald-news/herald/token"
 )
 
@@ -37,6 +38,9 @@ type Confirmation struct {
 	// Topics are what the email lists: what the link confirms.
 	Topics    []string `json:"q,omitempty"`
 	Frequency string   `json:"f,omitempty"`
+	// Lang is the language the email is written in (locale; "" is
+	// English): the reader's chosen one, or the one their sign-up asked in.
+	Lang string `json:"l,omitempty"`
 
 	// Set by the queue.
 	ID       string    `json:"id"`
@@ -44,29 +48,31 @@ type Confirmation struct {
 	Attempts int       `json:"n,omitempty"`
 }
 
-// message renders a confirmation into the email that carries it.
+// confirmationMessage renders a confirmation into the email that carries
+// it, in the language it names.
 func (m *Mailer) confirmationMessage(c *Confirmation) (*Message, error) {
-	data := map[string]any{"Topics": c.Topics, "Frequency": c.Frequency, "Site": m.site(), "Operator": m.Operator}
-	var subject string
-	tt, ht := confirmText, confirmHTML
+	p := locale.For(c.Lang)
+	data := map[string]any{"Topics": c.Topics, "Frequency": c.Frequency, "Site": m.site(), "Operator": m.Operator,
+		"L": p, "Lang": p.Lang(), "Asked": "mail.confirm.asked", "Open": "mail.confirm.open",
+		"Button": "mail.confirm.button", "NotYou": "mail.confirm.not_you"}
 	switch c.Kind {
 	case ConfirmSignup:
 		data["Link"] = m.linkUntil("/confirm", token.Confirm, c.Ticket, c.Expires)
-		subject = "Confirm your " + m.site() + " news digest"
+		data["Subject"] = p.T("mail.confirm.subject", "Site", m.site())
 	case ConfirmLink:
 		data["Link"] = m.linkUntil("/confirm", token.Link, c.Ticket, c.Expires)
-		data["Telegram"] = true
-		subject = "Confirm " + m.site() + " digests of your Telegram topics"
+		data["Asked"] = "mail.confirm.asked_telegram"
+		data["Subject"] = p.T("mail.confirm.subject_telegram", "Site", m.site())
 	case ConfirmManage:
 		data["Link"] = m.Link("/manage", token.Manage, c.Sub, LinkValidity)
-		tt, ht = manageText, manageHTML
-		subject = "Your " + m.site() + " digest settings"
+		data["Subject"] = p.T("mail.manage.subject", "Site", m.site())
+		data["Asked"], data["Open"], data["Button"], data["NotYou"] = "mail.manage.already", "mail.manage.open", "mail.manage.button", "mail.manage.not_you"
 	default:
 		return nil, fmt.Errorf("%w: confirmation of unknown kind %q", ErrCompose, c.Kind)
 	}
-	text, html, err := render(tt, ht, data)
+	text, html, err := render(confirmText, confirmHTML, data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: render confirmation: %w", ErrCompose, err)
 	}
-	return &Message{To: c.To, Subject: subject, Text: text, HTML: html, Sub: c.Sub}, nil
+	return &Message{To: c.To, Subject: data["Subject"].(string), Text: text, HTML: html, Sub: c.Sub}, nil
 }

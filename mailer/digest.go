@@ -2,19 +2,24 @@ package mailer
 
 import (
 	"context"
+	"html/template"
 	"net/url"
-	"strconv"
 	"strings"
 
+	"github.com/herald-news/herald/article"
 	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/delivery"
+	"github.com/herald-news/herald/locale"
 	"github.com/herald-news/herald/subscriptions"
+	"github.com/herald-news/herald/summary"
 	"github.com/herald-news/herald/token"
 )
 
-// entry is one article in a digest.
+// entry is one article in a digest. Summary is plain text; SummaryHTML is
+// the same text escaped, with the topic's words in <strong>.
 type entry struct {
 	Title, URL, Source, Time, Summary string
+	SummaryHTML                       template.HTML
 }
 
 // group is one topic's articles: Heading says in words what Topic, the
@@ -35,7 +40,9 @@ func (m *Mailer) digest(ctx context.Context, sub *subscriptions.Subscriber, item
 	if err != nil {
 		return nil, 0, err
 	}
+	p := locale.For(sub.Lang)
 	loc := zone(sub.TZ)
+	now := m.Now().In(loc)
 	byTopic := map[string]*group{}
 	var order []string
 	n := 0
@@ -46,19 +53,15 @@ func (m *Mailer) digest(ctx context.Context, sub *subscriptions.Subscriber, item
 		}
 		g := byTopic[it.Topic]
 		if g == nil {
-			g = &group{Heading: heading(it.Topic), Topic: it.Topic}
+			g = &group{Heading: heading(it.Topic, p), Topic: it.Topic}
 			byTopic[it.Topic] = g
 			order = append(order, it.Topic)
 		}
-		summary := ""
-		if m.Summarize != nil {
-			summary = m.Summarize(ctx, a, it.Topic)
-		} else {
-			summary = shorten(a.Summary, 400)
-		}
+		text := m.summarize(ctx, a, it.Topic)
 		when := ""
 		if a.Published != nil {
-			when = a.Published.In(loc).Format("Mon 2 Jan 15:04 MST")
+			t := a.Published.In(loc)
+			when = p.T("at_time", "Day", p.Date(t, now), "Clock", p.Clock(t))
 		}
 		src := a.Source
 		if src == "" {
@@ -66,7 +69,8 @@ func (m *Mailer) digest(ctx context.Context, sub *subscriptions.Subscriber, item
 				src = strings.TrimPrefix(u.Hostname(), "www.")
 			}
 		}
-		g.Entries = append(g.Entries, entry{Title: a.Title, URL: a.URL, Source: src, Time: when, Summary: summary})
+		g.Entries = append(g.Entries, entry{Title: a.Title, URL: a.URL, Source: src, Time: when,
+			Summary: text, SummaryHTML: highlight(text, it.Topic)})
 		n++
 	}
 	if n == 0 {
@@ -76,53 +80,78 @@ func (m *Mailer) digest(ctx context.Context, sub *subscriptions.Subscriber, item
 	for _, t := range order {
 		groups = append(groups, byTopic[t])
 	}
-	msg, err := m.compose(sub, groups, n)
+	msg, err := m.compose(sub, groups, n, m.archiveURL(ctx, sub))
 	return msg, n, err
 }
 
-func (m *Mailer) compose(sub *subscriptions.Subscriber, groups []*group, n int) (*Message, error) {
+// summarize is the article's summary for the topic it matched: the
+// Summarize hook's (the shared, cached, topic-aware one), or without it
+// the extractive summary made the same way, choosing a sentence with the
+// topic's words when the lead has none.
+func (m *Mailer) summarize(ctx context.Context, a *article.Article, topic string) string {
+	if m.Summarize != nil {
+		return m.Summarize(ctx, a, topic)
+	}
+	var terms []string
+	if q, err := subscriptions.Parse(topic); err == nil {
+		terms = q.Terms()
+	}
+	return summary.Summarize(a.Body(), summary.Options{Sentences: 3, Chars: 400, Title: a.Title, Topic: terms})
+}
+
+// highlight is text as HTML with the topic's words in <strong>, by the
+// highlighter the feeds and alerts use (subscriptions.Highlight): its
+// output escapes every "<" of the text, so the only "<b>" in it are its
+// own tags.
+func highlight(text, topic string) template.HTML {
+	h := subscriptions.Highlight(text, topic)
+	h = strings.ReplaceAll(strings.ReplaceAll(h, "<b>", "<strong>"), "</b>", "</strong>")
+	return template.HTML(h)
+}
+
+// archiveURL is the reader's archive page ("view in browser"), opened by
+// the secret of their feed; "" when the secret cannot be had, as a digest
+// without the link is better than none.
+func (m *Mailer) archiveURL(ctx context.Context, sub *subscriptions.Subscriber) string {
+	sec := delivery.FeedSecretOf(sub)
+	if sec == "" {
+		var err error
+		if sec, err = delivery.FeedSecret(ctx, m.subs, sub.ID); err != nil {
+			m.log.Warn("digest without its archive link", "subscriber", sub.ID, "err", err)
+			return ""
+		}
+	}
+	return delivery.ArchiveURL(m.publicURL, sub.ID, sec)
+}
+
+func (m *Mailer) compose(sub *subscriptions.Subscriber, groups []*group, n int, archive string) (*Message, error) {
+	p := locale.For(sub.Lang)
 	unsub := m.Link("/unsubscribe", token.Unsubscribe, sub.ID, LinkValidity)
 	manage := m.Link("/manage", token.Manage, sub.ID, LinkValidity)
-	date := m.Now().In(zone(sub.TZ)).Format("Monday 2 January 2006")
-	data := map[string]any{"Groups": groups, "Count": n, "Unsubscribe": unsub, "Manage": manage, "Date": date,
-		"Lang": htmlLang(sub.Lang), "Site": m.site(), "Operator": m.Operator}
+	data := map[string]any{"Groups": groups, "Count": n, "Unsubscribe": unsub, "Manage": manage,
+		"Date": p.Day(m.Now().In(zone(sub.TZ))), "Archive": archive,
+		"L": p, "Lang": p.Lang(), "Site": m.site(), "Operator": m.Operator}
 	text, html, err := render(digestText, digestHTML, data)
 	if err != nil {
 		return nil, err
 	}
-	subject := m.site() + ": " + strconv.Itoa(n) + " new articles"
-	if n == 1 {
-		subject = m.site() + ": 1 new article"
-	}
+	subject := p.N("mail.digest.subject", n, "Site", m.site())
 	if len(groups) == 1 {
-		subject += " on " + shorten(headerText(groups[0].Heading), 60)
+		subject = p.N("mail.digest.subject_topic", n, "Site", m.site(), "Topic", shorten(headerText(groups[0].Heading), 60))
 	}
 	return &Message{To: sub.Email, Subject: subject, Text: text, HTML: html, Unsubscribe: unsub, Sub: sub.ID}, nil
 }
 
-// heading is a topic in words a reader reads (subscriptions.Query.Heading);
-// a topic that no longer parses is shown as it is.
-func heading(topic string) string {
+// heading is a topic in words a reader reads, in their language
+// (subscriptions.Query.HeadingIn); a topic that no longer parses is shown
+// as it is.
+func heading(topic string, p locale.P) string {
 	q, err := subscriptions.Parse(topic)
 	if err != nil {
 		return topic
 	}
-	return q.Heading()
-}
-
-// htmlLang is the reader's language as an HTML lang value: a language tag
-// of letters, digits and hyphens, else English, which the page's own
-// words are in.
-func htmlLang(l string) string {
-	if l == "" || len(l) > 35 {
-		return "en"
-	}
-	for _, r := range l {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
-			return "en"
-		}
-	}
-	return l
+	return q.HeadingIn(subscriptions.HeadingWords{Not: p.T("mail.heading.not"), Or: p.T("mail.heading.or"),
+		From: p.T("mail.heading.from"), InTitle: p.T("mail.heading.in_title")})
 }
 
 func shorten(s string, n int) string {

@@ -45,8 +45,9 @@ type Mailer struct {
 	secret    []byte
 	log       *slog.Logger
 
-	// Summarize gives the summary shown for an article; the default is the
-	// feed's own summary, shortened.
+	// Summarize gives the summary shown for an article under the topic it
+	// matched; the default is the extractive summary, made uncached, with
+	// the topic's words where the article has them.
 	Summarize func(ctx context.Context, a *article.Article, topic string) string
 	// Now is the clock; tests control it.
 	Now func() time.Time
