@@ -8,6 +8,7 @@
 package signup
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -67,6 +68,9 @@ type Prefs struct {
 	Frequency string
 	Hour      int
 	TZ        string
+	// Lang is the language the sign-up was made in (locale), which its
+	// emails are written in; "" is English.
+	Lang string
 }
 
 // Subscribe answers a sign-up of a checked address. Whatever is known
@@ -94,13 +98,14 @@ func (r *Registrar) Subscribe(ctx context.Context, email string, p Prefs) error 
 		return err
 	}
 	if sub != nil && (sub.Status == subscriptions.StatusActive || sub.Status == subscriptions.StatusPaused) {
-		return r.queue(ctx, &mailer.Confirmation{Kind: mailer.ConfirmManage, Sub: sub.ID, To: sub.Email, Topics: sub.Topics})
+		return r.queue(ctx, &mailer.Confirmation{Kind: mailer.ConfirmManage, Sub: sub.ID, To: sub.Email, Topics: sub.Topics,
+			Lang: cmp.Or(sub.Lang, p.Lang)})
 	}
 	if sub == nil {
 		// The reader exists from the first sign-up on, holding no topics:
 		// what they get is decided by the link they confirm.
 		sub = &subscriptions.Subscriber{ID: subscriptions.NewReaderID(), Kind: subscriptions.KindEmail, Email: email,
-			Status: subscriptions.StatusPending, Frequency: p.Frequency, Hour: p.Hour, TZ: p.TZ, Created: r.Now().UTC()}
+			Status: subscriptions.StatusPending, Frequency: p.Frequency, Hour: p.Hour, TZ: p.TZ, Lang: p.Lang, Created: r.Now().UTC()}
 		if err := r.subs.Put(ctx, sub); err != nil {
 			return fmt.Errorf("save sign-up: %w", err)
 		}
@@ -110,7 +115,7 @@ func (r *Registrar) Subscribe(ctx context.Context, email string, p Prefs) error 
 		return err
 	}
 	return r.queue(ctx, &mailer.Confirmation{Kind: mailer.ConfirmSignup, Sub: sub.ID, To: sub.Email, Ticket: ticket,
-		Expires: exp, Topics: p.Topics, Frequency: p.Frequency})
+		Expires: exp, Topics: p.Topics, Frequency: p.Frequency, Lang: cmp.Or(p.Lang, sub.Lang)})
 }
 
 // LinkEmail is Telegram's /email ADDRESS: it mails addr a confirmation, and
@@ -155,7 +160,7 @@ func (r *Registrar) LinkEmail(ctx context.Context, chat *subscriptions.Subscribe
 			tz = "UTC"
 		}
 		sub = &subscriptions.Subscriber{ID: subscriptions.NewReaderID(), Kind: subscriptions.KindEmail, Email: email,
-			Status: subscriptions.StatusPending, Frequency: "daily", Hour: 8, TZ: tz, Created: r.Now().UTC()}
+			Status: subscriptions.StatusPending, Frequency: "daily", Hour: 8, TZ: tz, Lang: chat.Lang, Created: r.Now().UTC()}
 		if err := r.subs.Put(ctx, sub); err != nil {
 			return fmt.Errorf("link email to %s: %w", chat.ID, err)
 		}
@@ -165,7 +170,7 @@ func (r *Registrar) LinkEmail(ctx context.Context, chat *subscriptions.Subscribe
 		return fmt.Errorf("link email to %s: %w", chat.ID, err)
 	}
 	return r.queue(ctx, &mailer.Confirmation{Kind: mailer.ConfirmLink, Sub: sub.ID, To: sub.Email, Ticket: ticket,
-		Expires: exp, Topics: chat.Topics})
+		Expires: exp, Topics: chat.Topics, Lang: cmp.Or(chat.Lang, sub.Lang)})
 }
 
 func (r *Registrar) queue(ctx context.Context, c *mailer.Confirmation) error {

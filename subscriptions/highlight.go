@@ -84,7 +84,9 @@ func Highlight(text, topic string) string {
 			for j, t := range want {
 				got := ws[i+j].folded
 				if len(want) == 1 {
-					ok = got == t || lightStem(got) == lightStem(t)
+					// The matcher's own stems first: they are what made a
+					// Russian query find "дронов" for "дроны".
+					ok = got == t || lightStem(got) == lightStem(t) || stemOf(got) == stemOf(t)
 				} else {
 					ok = ok && got == t
 				}
