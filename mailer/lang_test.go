@@ -249,4 +249,3 @@ func TestConfirmationLanguages(t *testing.T) {
 		})
 	}
 }
-
