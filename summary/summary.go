@@ -42,10 +42,13 @@ const DefaultSentences = 3
 // sentences that state facts rather than colour; the title weighs more than
 // the other side signals because a headline is its editor's own summary
 // (the development stories have no titles, so ROUGE did not set it). Checked
-// on the ten
-// development stories in ../shared/corpora/summaries in round steps only
-// (half-life 2–8, side weights 0–0.3): more weight off the lead lost ROUGE-2
-// there, so the side weights stay small.
+// on the ten development stories in ../shared/corpora/summaries in round
+// steps only (half-life 2–8, side weights 0–0.3), choosing on the half at
+// even places and keeping the other half out (TestROUGE reports both):
+// more weight off the lead lost ROUGE-2 there, so the side weights stay
+// small, and entities at 0.1 lost a point of ROUGE-1 on the tuning half
+// (a quote's second sentence, dense with names, beat its first), so it is
+// 0.05.
 type weights struct {
 	position, centrality, title, entities float64
 	// halfLife is how many sentences into the article the lead prior
@@ -56,7 +59,7 @@ type weights struct {
 	dangling float64
 }
 
-var rankWeights = weights{position: 0.5, centrality: 0.1, title: 0.2, entities: 0.1, halfLife: 3, dangling: 0.85}
+var rankWeights = weights{position: 0.5, centrality: 0.1, title: 0.2, entities: 0.05, halfLife: 3, dangling: 0.85}
 
 // nearRepeat is the TF-IDF cosine above which two sentences say the same
 // thing and only the better one is kept.

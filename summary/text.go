@@ -9,105 +9,17 @@ import (
 
 	"github.com/kljensen/snowball/english"
 	"github.com/kljensen/snowball/russian"
-	"golang.org/x/text/unicode/norm"
+
+	"github.com/herald-news/herald/subscriptions"
 )
 
-// words returns the lower-cased, accent-folded word tokens of s: runs of
-// letters and digits, with an inner apostrophe or hyphen kept ("o'brien",
-// "russia-ukraine") and a trailing possessive dropped ("belarus’" and
-// "iran's" become "belarus" and "iran"). Arabic-script words are folded as
-// subscriptions folds them, so that a topic's terms, which come folded
-// from there, are found: tatweel dropped, a zero-width non-joiner or
-// joiner inside a word joining it (می‌خواهم), the Arabic-keyboard letter
-// variants read as Persian's, Arabic-Indic and Persian digits as ASCII.
-func words(s string) []string {
-	var out []string
-	buf := make([]byte, 0, 32)
-	flush := func() {
-		if len(buf) == 0 {
-			return
-		}
-		w := strings.TrimRight(string(buf), "'-")
-		buf = buf[:0]
-		w = strings.TrimSuffix(w, "'s")
-		if w != "" {
-			out = append(out, w)
-		}
-	}
-	for i, r := range s {
-		switch {
-		case r < utf8.RuneSelf && ('a' <= r && r <= 'z' || '0' <= r && r <= '9'):
-			buf = append(buf, byte(r))
-		case r < utf8.RuneSelf && 'A' <= r && r <= 'Z':
-			buf = append(buf, byte(r+'a'-'A'))
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			buf = foldRune(buf, r)
-		case unicode.IsMark(r) || r == 'ـ':
-			// combining accents and harakat, tatweel: dropped by folding
-		case (r == '\u200c' || r == '\u200d') && len(buf) > 0:
-			nr, _ := utf8.DecodeRuneInString(s[i+utf8.RuneLen(r):])
-			if !unicode.IsLetter(nr) && !unicode.IsDigit(nr) {
-				flush()
-			}
-		case (r == '\'' || r == '’' || r == '-' || r == '‐') && len(buf) > 0:
-			nr, _ := utf8.DecodeRuneInString(s[i+utf8.RuneLen(r):])
-			if unicode.IsLetter(nr) || unicode.IsDigit(nr) {
-				if r == '-' || r == '‐' {
-					buf = append(buf, '-')
-				} else {
-					buf = append(buf, '\'')
-				}
-			} else {
-				flush()
-			}
-		default:
-			flush()
-		}
-	}
-	flush()
-	return out
-}
-
-// foldRune appends r lower-cased to buf, with the accents of Latin letters
-// stripped ("Lukašenka" and "lukasenka" are one word). Cyrillic keeps its
-// marks: й is not и.
-func foldRune(buf []byte, r rune) []byte {
-	r = unicode.ToLower(r)
-	switch {
-	case r == 'ي' || r == 'ى':
-		r = 'ی'
-	case r == 'ك':
-		r = 'ک'
-	case r == 'ۀ':
-		r = 'ه'
-	case '٠' <= r && r <= '٩':
-		r = '0' + r - '٠'
-	case '۰' <= r && r <= '۹':
-		r = '0' + r - '۰'
-	}
-	if r < 0xC0 || r >= 0x250 {
-		return utf8.AppendRune(buf, r)
-	}
-	switch r {
-	case 'ß':
-		return append(buf, "ss"...)
-	case 'æ':
-		return append(buf, "ae"...)
-	case 'œ':
-		return append(buf, "oe"...)
-	case 'ø':
-		return append(buf, 'o')
-	case 'đ', 'ð':
-		return append(buf, 'd')
-	case 'ł':
-		return append(buf, 'l')
-	case 'þ':
-		return append(buf, "th"...)
-	}
-	d := norm.NFD.String(string(r))
-	base, _ := utf8.DecodeRuneInString(d)
-	return utf8.AppendRune(buf, base)
-}
+// words returns the folded word tokens of s exactly as subscriptions
+// tokenises queries and articles (subscriptions.Tokens): lower-cased,
+// accents folded, ё read as е, apostrophes dropped and a trailing
+// possessive with them, hyphenated words split, Arabic-script letters
+// unified. A topic's terms come folded from there, so the summary finds
+// them wherever the matcher did.
+func words(s string) []string { return subscriptions.Tokens(s) }
 
 // extraStop are words frequent in news that carry no topic: reporting verbs
 // and time words. They sit on top of the Snowball stop lists.
@@ -116,7 +28,7 @@ var extraStop = set(
 	"might", "must", "one", "two", "new", "last", "year", "years", "week", "day", "time", "just",
 	"like", "get", "got", "many", "much", "even", "still", "well", "back", "since", "monday",
 	"tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mr", "mrs", "ms",
-	"cnn", "can", "it's", "don't", "there's", "that's",
+	"cnn", "can", "dont", "theres", "thats",
 	"заявил", "сказал", "также", "может", "году", "года", "год",
 )
 
