@@ -199,10 +199,10 @@ func TestConfirmationLanguages(t *testing.T) {
 	}{
 		{mailer.ConfirmSignup, "ru", "Подтвердите подписку на дайджест «Herald»",
 			[]string{"Здравствуйте!", "дайджесты новостей по темам:", "Если это были не вы"}, "Подтвердить подписку"},
-		{mailer.ConfirmLink, "ru", "Подтвердите дайджесты «Herald» по вашим темам из Telegram",
-			[]string{"Здравствуйте!", "по темам чата в Telegram:", "Если это были не вы"}, "Подтвердить подписку"},
+		{mailer.ConfirmLink, "ru", "Подтвердите подписку на дайджесты «Herald» по темам из Telegram",
+			[]string{"Здравствуйте!", "попросил в Telegram", "по темам чата:", "Если это были не вы"}, "Подтвердить подписку"},
 		{mailer.ConfirmManage, "ru", "Настройки вашего дайджеста «Herald»",
-			[]string{"Дайджесты сюда уже приходят, темы такие:", "ничего не изменилось"}, "Изменить настройки"},
+			[]string{"Дайджесты сюда уже приходят по темам:", "ничего не изменилось"}, "Изменить настройки"},
 		{mailer.ConfirmSignup, "", "Confirm your Herald news digest",
 			[]string{"Hello,", "send news digests to this address on:", "If it was not you"}, "Confirm my subscription"},
 		{mailer.ConfirmManage, "", "Your Herald digest settings",
