@@ -283,3 +283,47 @@ func TestEachLinkConfirmsWhatItsEmailListed(t *testing.T) {
 		t.Fatalf("topics now %q", sub.Topics)
 	}
 }
+
+// A sign-up's emails are in its language: the confirmation, the manage
+// link of a reader who chose a language (theirs wins over the request's),
+// and the confirmation of a Telegram chat's /email (the chat's); the new
+// reader keeps the language for later emails.
+func TestSignupLanguage(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p := signup.Prefs{Topics: []string{"беларусь"}, Frequency: "daily", Hour: 7, TZ: "UTC", Lang: "ru"}
+	if err := f.reg.Subscribe(ctx, "ru@example.org", p); err != nil {
+		t.Fatal(err)
+	}
+	m := f.smtp.WaitMessagesTo(5*time.Second, "ru@example.org", 1)[0]
+	if m.Subject != "Подтвердите подписку на дайджест «Herald»" || !strings.Contains(m.HTML, `<html lang="ru">`) {
+		t.Errorf("confirmation of a Russian sign-up: %q\n%.200s", m.Subject, m.HTML)
+	}
+	if sub, err := f.subs.ByEmail(ctx, "ru@example.org"); err != nil || sub.Lang != "ru" {
+		t.Errorf("new reader's language = %+v, %v", sub, err)
+	}
+
+	active := &subscriptions.Subscriber{ID: subscriptions.NewReaderID(), Kind: subscriptions.KindEmail, Email: "en@example.org",
+		Status: subscriptions.StatusActive, Topics: []string{"kept"}, Lang: "en"}
+	if err := f.subs.Put(ctx, active); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.reg.Subscribe(ctx, "en@example.org", p); err != nil {
+		t.Fatal(err)
+	}
+	if m := f.smtp.WaitMessagesTo(5*time.Second, "en@example.org", 1)[0]; m.Subject != "Your Herald digest settings" {
+		t.Errorf("manage link of an English reader signing up in Russian: %q", m.Subject)
+	}
+
+	chat := chatSub(t, f, 42, "дроны")
+	if _, err := f.subs.Update(ctx, chat.ID, func(s *subscriptions.Subscriber) error { s.Lang = "ru"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	chat, _ = f.subs.Get(ctx, chat.ID)
+	if err := f.reg.LinkEmail(ctx, chat, "tg@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if m := f.smtp.WaitMessagesTo(5*time.Second, "tg@example.org", 1)[0]; !strings.HasPrefix(m.Subject, "Подтвердите подписку на дайджесты") {
+		t.Errorf("confirmation of a Russian chat's /email: %q", m.Subject)
+	}
+}
