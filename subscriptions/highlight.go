@@ -79,14 +79,19 @@ func Highlight(text, topic string) string {
 		if len(want) == 0 {
 			continue
 		}
+		var wantStem string
+		if len(want) == 1 {
+			wantStem = stem(want[0])
+		}
 		for i := 0; i+len(want) <= len(ws); i++ {
 			ok := true
 			for j, t := range want {
 				got := ws[i+j].folded
 				if len(want) == 1 {
-					// The matcher's own stems first: they are what made a
+					// The matcher's stems too (through vocab, which has
+					// the article's words already): they are what made a
 					// Russian query find "дронов" for "дроны".
-					ok = got == t || lightStem(got) == lightStem(t) || stemOf(got) == stemOf(t)
+					ok = got == t || lightStem(got) == lightStem(t) || stem(got) == wantStem
 				} else {
 					ok = ok && got == t
 				}
