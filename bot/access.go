@@ -17,15 +17,15 @@ func (c *call) resolve(ctx context.Context, change bool) bool {
 		name, rest, _ := strings.Cut(c.arg, " ")
 		ch, err := c.b.api.GetChat(ctx, &tg.GetChatParams{ChatID: name})
 		if err != nil || ch.Type == models.ChatTypePrivate {
-			c.reply(ctx, "I can't find "+esc(clip(name, 40))+". Add me to the channel as an admin first.")
+			c.reply(ctx, c.p.T("bot.access.no_channel", "Channel", esc(clip(name, 40))))
 			return false
 		}
 		if !c.b.isChatAdmin(ctx, ch.ID, c.from) {
-			c.reply(ctx, "Only admins of "+esc(clip(name, 40))+" can manage its alerts.")
+			c.reply(ctx, c.p.T("bot.access.not_admin", "Channel", esc(clip(name, 40))))
 			return false
 		}
 		if ch.Type == models.ChatTypeChannel && !c.b.isChatAdmin(ctx, ch.ID, c.b.id) {
-			c.reply(ctx, "I am not an admin of "+esc(clip(name, 40))+", so I can't post there. Add me as an admin first.")
+			c.reply(ctx, c.p.T("bot.access.bot_not_admin", "Channel", esc(clip(name, 40))))
 			return false
 		}
 		c.target, c.typ, c.label, c.arg = ch.ID, ch.Type, name, strings.TrimSpace(rest)
@@ -34,7 +34,7 @@ func (c *call) resolve(ctx context.Context, change bool) bool {
 	if change && (c.typ == models.ChatTypeGroup || c.typ == models.ChatTypeSupergroup) {
 		anonymousAdmin := c.msg.SenderChat != nil && c.msg.SenderChat.ID == c.chat
 		if !anonymousAdmin && !c.b.isChatAdmin(ctx, c.chat, c.from) {
-			c.reply(ctx, "Only the group's admins can change its alerts.")
+			c.reply(ctx, c.p.T("bot.access.group_admins"))
 			return false
 		}
 	}

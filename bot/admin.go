@@ -9,16 +9,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/locale"
 	"github.com/herald-news/herald/subscriptions"
 )
 
 func (c *call) admin(ctx context.Context) bool {
 	if !c.b.isAdmin(c.from) {
-		c.reply(ctx, "That command is for Herald's admins.")
+		c.reply(ctx, c.p.T("bot.admin.only"))
 		return false
 	}
 	if c.b.Feeds == nil {
-		c.reply(ctx, "Feeds are not managed from this process.")
+		c.reply(ctx, c.p.T("bot.admin.no_feeds"))
 		return false
 	}
 	return true
@@ -34,23 +35,23 @@ func (c *call) feeds(ctx context.Context) {
 		return
 	}
 	if len(fs) == 0 {
-		c.reply(ctx, "No feeds yet. Add one with <code>/addfeed URL</code>.")
+		c.reply(ctx, c.p.T("bot.feeds.empty"))
 		return
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "<b>%d feeds</b>\n", len(fs))
+	sb.WriteString(c.p.N("bot.feeds.head", len(fs)) + "\n")
 	now := c.b.Now()
 	for i, f := range fs {
-		state := "never fetched"
+		state := c.p.T("bot.feeds.never")
 		if !f.LastFetch.IsZero() {
-			state = "fetched " + now.Sub(f.LastFetch).Round(time.Second).String() + " ago"
+			state = c.p.T("bot.feeds.fetched", "Ago", ago(c.p, now.Sub(f.LastFetch)))
 		}
 		if f.Errors > 0 {
-			state += fmt.Sprintf(", %d errors", f.Errors)
+			state += ", " + c.p.N("bot.feeds.errors", f.Errors)
 		}
-		line := fmt.Sprintf("%d. %s (%s) — %s, %d articles\n", i+1, esc(clip(f.URL, 200)), esc(cmp.Or(f.Kind, "feed")), state, f.Articles)
+		line := fmt.Sprintf("%d. %s (%s) — %s, %s\n", i+1, esc(clip(f.URL, 200)), esc(cmp.Or(f.Kind, "feed")), state, c.p.N("articles", int(f.Articles)))
 		if textLen(sb.String())+textLen(line) > MaxMessage-100 {
-			fmt.Fprintf(&sb, "… and %d more", len(fs)-i)
+			sb.WriteString(c.p.N("bot.list.more", len(fs)-i))
 			break
 		}
 		sb.WriteString(line)
@@ -63,19 +64,19 @@ func (c *call) addFeed(ctx context.Context) {
 		return
 	}
 	if c.arg == "" {
-		c.reply(ctx, "Give the feed's URL: <code>/addfeed https://example.org/feed.xml</code>.")
+		c.reply(ctx, c.p.T("bot.addfeed.empty"))
 		return
 	}
 	f, err := c.b.Feeds.Add(ctx, c.arg, 0, 0)
 	if err != nil {
-		c.reply(ctx, "Can't add that feed: "+esc(clip(err.Error(), 300)))
+		c.reply(ctx, c.p.T("bot.addfeed.failed", "Error", esc(clip(err.Error(), 300))))
 		return
 	}
-	found := ""
 	if f.From != "" {
-		found = ", found on " + esc(clip(f.From, 200))
+		c.reply(ctx, c.p.T("bot.addfeed.found", "URL", esc(f.URL), "Kind", esc(cmp.Or(f.Kind, "feed")), "From", esc(clip(f.From, 200))))
+		return
 	}
-	c.reply(ctx, "Watching "+esc(f.URL)+" ("+esc(cmp.Or(f.Kind, "feed"))+found+").")
+	c.reply(ctx, c.p.T("bot.addfeed.ok", "URL", esc(f.URL), "Kind", esc(cmp.Or(f.Kind, "feed"))))
 }
 
 func (c *call) removeFeed(ctx context.Context) {
@@ -85,17 +86,17 @@ func (c *call) removeFeed(ctx context.Context) {
 	err := c.b.Feeds.Remove(ctx, c.arg)
 	switch {
 	case errors.Is(err, ErrNoFeed):
-		c.reply(ctx, "That feed is not watched; see /feeds.")
+		c.reply(ctx, c.p.T("bot.removefeed.unknown"))
 	case err != nil:
 		c.fail(ctx, err)
 	default:
-		c.reply(ctx, "Stopped watching "+esc(clip(c.arg, 300))+".")
+		c.reply(ctx, c.p.T("bot.removefeed.ok", "URL", esc(clip(c.arg, 300))))
 	}
 }
 
 func (c *call) stats(ctx context.Context) {
 	if !c.b.isAdmin(c.from) {
-		c.reply(ctx, "That command is for Herald's admins.")
+		c.reply(ctx, c.p.T("bot.admin.only"))
 		return
 	}
 	counts := map[string]int{}
@@ -119,24 +120,37 @@ func (c *call) stats(ctx context.Context) {
 	for _, k := range keys {
 		fmt.Fprintf(&sb, "%s: %d\n", esc(k), counts[k])
 	}
-	fmt.Fprintf(&sb, "topics: %d\n", topics)
-	q := queueStats(ctx, c.b)
-	sb.WriteString(q)
+	sb.WriteString(c.p.T("bot.stats.topics", "N", topics) + "\n")
+	sb.WriteString(queueStats(ctx, c.b, c.p))
 	if c.b.Feeds != nil {
 		if fs, err := c.b.Feeds.List(ctx); err == nil {
-			fmt.Fprintf(&sb, "feeds: %d\n", len(fs))
+			sb.WriteString(c.p.T("bot.stats.feeds", "N", len(fs)) + "\n")
 		}
 	}
 	c.reply(ctx, sb.String())
 }
 
-func queueStats(ctx context.Context, b *Bot) string {
+func queueStats(ctx context.Context, b *Bot, p locale.P) string {
 	s := &Sender{st: b.st, Consumer: "stats", log: b.log}
 	st, err := s.Stream().Stats(ctx)
 	if err != nil {
 		return ""
 	}
 	held, _ := b.st.Redis.ZCard(ctx, DueKey(b.st)).Result()
-	return fmt.Sprintf("alert queue: %d entries, %d in hand, oldest %s\nchats with held alerts: %d\n",
-		st.Length, st.Pending, st.OldestPending.Round(time.Second), held)
+	return p.T("bot.stats.queue", "Length", st.Length, "Pending", st.Pending, "Oldest", ago(p, st.OldestPending)) + "\n" +
+		p.T("bot.stats.held", "N", held) + "\n"
+}
+
+// ago writes a span of time the way people round it: "3 minutes",
+// "5 hours", "2 days".
+func ago(p locale.P, d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return p.N("bot.span.seconds", int(d/time.Second))
+	case d < time.Hour:
+		return p.N("bot.span.minutes", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return p.N("bot.span.hours", int(d/time.Hour))
+	}
+	return p.N("bot.span.days", int(d/(24*time.Hour)))
 }

@@ -19,6 +19,7 @@ import (
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
+	"github.com/herald-news/herald/locale"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
 )
@@ -128,31 +129,24 @@ var allowedUpdates = tg.AllowedUpdates{"message", "callback_query", "channel_pos
 // API is the Bot API client, shared with the sender.
 func (b *Bot) API() *tg.Bot { return b.api }
 
-// Commands is the command menu set with setMyCommands, each command once
-// (aliases such as /subscribe work but are not listed).
-var Commands = []models.BotCommand{
-	{Command: "start", Description: "Start and see examples"},
-	{Command: "help", Description: "How topics work"},
-	{Command: "sub", Description: "Follow a topic: /sub belarus OR minsk"},
-	{Command: "list", Description: "Your topics, to mute or remove"},
-	{Command: "unsubscribe", Description: "Stop a topic: /unsubscribe 2, a query, or all"},
-	{Command: "preview", Description: "Recent articles a query would have matched"},
-	{Command: "pause", Description: "Pause alerts: /pause 2h, or until /resume"},
-	{Command: "resume", Description: "Resume alerts"},
-	{Command: "mode", Description: "instant, hourly or daily alerts"},
-	{Command: "quiet", Description: "Quiet hours: /quiet 22:00-07:00, or off"},
-	{Command: "timezone", Description: "Your time zone: /timezone Europe/Vilnius"},
-	{Command: "email", Description: "Email digests of these topics: /email you@example.org"},
-	{Command: "feed", Description: "Your matches as a private Atom feed"},
-	{Command: "forget", Description: "Delete everything held on this chat"},
-}
+// Commands are the commands of the menu set with setMyCommands, each
+// once (aliases such as /subscribe work but are not listed); each one's
+// description is the message menu.<command>.
+var Commands = []string{"start", "help", "sub", "list", "unsubscribe", "preview", "pause", "resume", "mode", "quiet",
+	"timezone", "language", "email", "feed", "forget"}
 
 // AdminCommands are added to the menu of each admin's private chat.
-var AdminCommands = []models.BotCommand{
-	{Command: "feeds", Description: "The feeds watched"},
-	{Command: "addfeed", Description: "Watch a feed: /addfeed URL"},
-	{Command: "removefeed", Description: "Stop watching a feed: /removefeed URL"},
-	{Command: "stats", Description: "Subscribers and deliveries"},
+var AdminCommands = []string{"feeds", "addfeed", "removefeed", "stats"}
+
+// menu is a command menu in p's language.
+func menu(p locale.P, cmds ...[]string) []models.BotCommand {
+	var out []models.BotCommand
+	for _, list := range cmds {
+		for _, c := range list {
+			out = append(out, models.BotCommand{Command: c, Description: p.T("menu." + c)})
+		}
+	}
+	return out
 }
 
 // Run receives updates until ctx ends: by long polling while this process
@@ -316,13 +310,22 @@ func (b *Bot) setup(ctx context.Context) {
 }
 
 // setMenus sets the default command menu and, in each admin's private
-// chat, the menu with the admin commands, retrying each until Telegram
+// chat, the menu with the admin commands, each in every language (English
+// for clients whose language has none), retrying each until Telegram
 // takes it or ctx ends.
 func (b *Bot) setMenus(ctx context.Context) {
-	menus := []*tg.SetMyCommandsParams{{Commands: Commands}}
-	for _, id := range b.admins {
-		menus = append(menus, &tg.SetMyCommandsParams{Commands: append(slices.Clone(Commands), AdminCommands...),
-			Scope: &models.BotCommandScopeChat{ChatID: id}})
+	var menus []*tg.SetMyCommandsParams
+	for _, l := range locale.Langs {
+		code := l
+		if l == locale.Default {
+			code = ""
+		}
+		p := locale.For(l)
+		menus = append(menus, &tg.SetMyCommandsParams{Commands: menu(p, Commands), LanguageCode: code})
+		for _, id := range b.admins {
+			menus = append(menus, &tg.SetMyCommandsParams{Commands: menu(p, Commands, AdminCommands),
+				Scope: &models.BotCommandScopeChat{ChatID: id}, LanguageCode: code})
+		}
 	}
 	for _, m := range menus {
 		for backoff := b.menuBackoff; ; backoff = min(2*backoff, time.Minute) {
@@ -368,9 +371,12 @@ func (b *Bot) Handle(ctx context.Context, u *models.Update) {
 	}
 	c := &call{b: b, msg: msg, chat: msg.Chat.ID, target: msg.Chat.ID, typ: msg.Chat.Type}
 	if msg.From != nil {
-		c.from = msg.From.ID
+		c.from, c.code = msg.From.ID, msg.From.LanguageCode
 	}
 	cmd, arg, ok := b.command(msg.Text)
+	if ok || msg.Chat.Type == models.ChatTypePrivate {
+		c.p = b.speak(ctx, c.chat, c.typ, c.code)
+	}
 	if !ok {
 		if msg.Chat.Type == models.ChatTypePrivate && !strings.HasPrefix(strings.TrimSpace(msg.Text), "/") {
 			c.offer(ctx, msg.Text)
@@ -384,7 +390,7 @@ func (b *Bot) Handle(ctx context.Context, u *models.Update) {
 		return
 	}
 	if msg.Chat.Type == models.ChatTypePrivate {
-		c.reply(ctx, "I don't know /"+esc(clip(cmd, 40))+". Try /help.")
+		c.reply(ctx, c.p.T("bot.unknown_command", "Command", esc(clip(cmd, 40))))
 	}
 }
 

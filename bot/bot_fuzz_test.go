@@ -36,8 +36,8 @@ func FuzzAlert(f *testing.F) {
 		for _, s := range []string{title, link, source, summary, topic} {
 			valid = valid && utf8.ValidString(s)
 		}
-		checkMessage(t, Alert(a, summary, topic, time.UTC), title, valid)
-		msg, n := Gathered([]Item{{Article: a, Summary: summary, Topic: topic}, {Article: b, Summary: title, Topic: topic}}, minsk)
+		checkMessage(t, Alert(a, summary, topic, Reader{Loc: time.UTC}), title, valid)
+		msg, n := Gathered([]Item{{Article: a, Summary: summary, Topic: topic}, {Article: b, Summary: title, Topic: topic}}, Reader{Loc: minsk})
 		if n < 1 || n > 2 {
 			t.Fatalf("Gathered took %d of 2", n)
 		}

@@ -232,7 +232,7 @@ func TestPrivateConversation(t *testing.T) {
 	// Admin commands: refused to others.
 	want(t, c.say(me, me, "/feeds"), "for Herald's admins")
 	want(t, c.say(admin, admin, "/addfeed https://example.org/feed.xml"), "Watching https://example.org/feed.xml")
-	want(t, c.say(admin, admin, "/feeds"), "1 feeds", "example.org/feed.xml")
+	want(t, c.say(admin, admin, "/feeds"), "1 feed\n", "example.org/feed.xml")
 	want(t, c.say(admin, admin, "/removefeed https://example.org/feed.xml"), "Stopped watching")
 	want(t, c.say(admin, admin, "/removefeed https://example.org/feed.xml"), "not watched")
 	want(t, c.say(admin, admin, "/stats"), "telegram active")

@@ -9,6 +9,7 @@ import (
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
+	"github.com/herald-news/herald/locale"
 	"github.com/herald-news/herald/subscriptions"
 )
 
@@ -38,6 +39,7 @@ func init() {
 		"mode": (*press).mode,
 		"res":  (*press).resume,
 		"fg":   (*press).forget,
+		"lang": (*press).language,
 	}
 }
 
@@ -45,7 +47,7 @@ func init() {
 func (b *Bot) callback(ctx context.Context, q *models.CallbackQuery) {
 	msg := q.Message.Message
 	if msg == nil {
-		b.answer(ctx, q, "That message is too old; send the command again.")
+		b.answer(ctx, q, locale.For(locale.Match(q.From.LanguageCode)).T("bot.button.too_old"))
 		return
 	}
 	op, target, arg, ok := parseData(q.Data, msg.Chat.ID)
@@ -53,13 +55,14 @@ func (b *Bot) callback(ctx context.Context, q *models.CallbackQuery) {
 		b.answer(ctx, q, "")
 		return
 	}
+	c := &call{b: b, msg: msg, chat: msg.Chat.ID, target: target, typ: msg.Chat.Type, from: q.From.ID, code: q.From.LanguageCode}
+	c.p = b.speak(ctx, c.chat, c.typ, c.code)
 	if !b.canManage(ctx, target, q.From.ID) {
-		b.answer(ctx, q, "Only admins of that chat can change its alerts.")
+		b.answer(ctx, q, c.p.T("bot.button.not_admin"))
 		return
 	}
-	c := &call{b: b, msg: msg, chat: msg.Chat.ID, target: target, typ: msg.Chat.Type, from: q.From.ID}
 	if target != msg.Chat.ID {
-		c.label = "that channel"
+		c.label = c.p.T("bot.that_channel")
 		if ch, err := b.api.GetChat(ctx, &tg.GetChatParams{ChatID: target}); err == nil && ch.Username != "" {
 			c.label = "@" + ch.Username
 		}
@@ -126,7 +129,7 @@ func (p *press) example(ctx context.Context) {
 		return
 	}
 	p.c.follow(ctx, Examples[n], func(html string) { p.c.reply(ctx, html) })
-	p.answer(ctx, "Following "+Examples[n])
+	p.answer(ctx, p.c.p.T("bot.button.following", "Topic", Examples[n]))
 }
 
 // acceptOffer follows the query offered with "Subscribe to …?" or /preview.
@@ -134,7 +137,7 @@ func (p *press) acceptOffer(ctx context.Context) {
 	b := p.c.b
 	topic, err := b.st.Redis.Get(ctx, OfferKey(b.st, p.msg.Chat.ID, p.arg)).Result()
 	if err != nil {
-		p.answer(ctx, "That offer expired; send the query again.")
+		p.answer(ctx, p.c.p.T("bot.button.offer_expired"))
 		return
 	}
 	p.c.follow(ctx, topic, func(html string) { p.edit(ctx, html, nil) })
@@ -143,7 +146,7 @@ func (p *press) acceptOffer(ctx context.Context) {
 
 // decline turns down an offer or a confirmation.
 func (p *press) decline(ctx context.Context) {
-	p.edit(ctx, "OK, nothing changed.", nil)
+	p.edit(ctx, p.c.p.T("bot.button.declined"), nil)
 	p.answer(ctx, "")
 }
 
@@ -151,33 +154,47 @@ func (p *press) decline(ctx context.Context) {
 func (p *press) listMute(ctx context.Context) {
 	s, err := p.c.b.toggleMute(ctx, p.subscriber(), p.arg)
 	if err != nil {
-		p.answer(ctx, "That topic is no longer followed.")
+		p.answer(ctx, p.c.p.T("bot.button.gone_topic"))
 		return
 	}
-	text, rows := listView(s, p.c.target, p.c.label)
+	text, rows := listView(p.c.p, s, p.c.target, p.c.label)
 	p.edit(ctx, text, rows)
-	p.answer(ctx, "Done.")
+	p.answer(ctx, p.c.p.T("bot.button.done"))
 }
 
 // alertMute mutes the topic of an alert and turns its Mute button into
 // "Muted · Undo"; the alert's text stays as it is.
 func (p *press) alertMute(ctx context.Context) {
-	if _, err := p.c.b.setMute(ctx, p.subscriber(), p.arg, true); err != nil {
-		p.answer(ctx, "That topic is no longer followed.")
+	topic, err := p.c.b.setMute(ctx, p.subscriber(), p.arg, true)
+	if err != nil {
+		p.answer(ctx, p.c.p.T("bot.button.gone_topic"))
 		return
 	}
-	p.swapButton(ctx, hashMuteData, unmuteData, mutedLabel)
-	p.answer(ctx, "Muted. Undo brings it back.")
+	pr := p.c.p
+	p.swapButton(ctx, hashMuteData, unmuteData, func(old string) string {
+		if isAlertMute(old) {
+			return pr.T("bot.alert.muted")
+		}
+		return pr.T("bot.gathered.muted", "Topic", clip(topic, 40))
+	})
+	p.answer(ctx, pr.T("bot.button.muted"))
 }
 
 // alertUnmute undoes an alert's Mute and puts its Mute button back.
 func (p *press) alertUnmute(ctx context.Context) {
-	if _, err := p.c.b.setMute(ctx, p.subscriber(), p.arg, false); err != nil {
-		p.answer(ctx, "That topic is no longer followed.")
+	topic, err := p.c.b.setMute(ctx, p.subscriber(), p.arg, false)
+	if err != nil {
+		p.answer(ctx, p.c.p.T("bot.button.gone_topic"))
 		return
 	}
-	p.swapButton(ctx, unmuteData, hashMuteData, unmutedLabel)
-	p.answer(ctx, "Unmuted.")
+	pr := p.c.p
+	p.swapButton(ctx, unmuteData, hashMuteData, func(old string) string {
+		if isAlertMute(old) {
+			return pr.T("bot.alert.mute")
+		}
+		return topicMuteLabel(pr, topic)
+	})
+	p.answer(ctx, pr.T("bot.button.unmuted"))
 }
 
 // swapButton replaces, in the keyboard of the pressed message, the button
@@ -220,19 +237,19 @@ func (p *press) listRemove(ctx context.Context) {
 		return nil
 	})
 	if err != nil {
-		p.answer(ctx, "That topic is no longer followed.")
+		p.answer(ctx, p.c.p.T("bot.button.gone_topic"))
 		return
 	}
-	text, rows := listView(s, p.c.target, p.c.label)
+	text, rows := listView(p.c.p, s, p.c.target, p.c.label)
 	p.edit(ctx, text, rows)
-	p.answer(ctx, "Stopped "+clip(removed, 100))
+	p.answer(ctx, p.c.p.T("bot.button.stopped", "Topic", clip(removed, 100)))
 }
 
 // mode switches the delivery mode from /mode's buttons.
 func (p *press) mode(ctx context.Context) {
 	text, err := p.c.setMode(ctx, p.arg, -1)
 	if err != nil {
-		p.answer(ctx, "Something went wrong; try again.")
+		p.answer(ctx, p.c.p.T("bot.button.failed"))
 		return
 	}
 	p.edit(ctx, text, nil)
@@ -242,39 +259,45 @@ func (p *press) mode(ctx context.Context) {
 // resume ends a pause from /pause's button.
 func (p *press) resume(ctx context.Context) {
 	if err := p.c.doResume(ctx); err != nil {
-		p.answer(ctx, "Something went wrong; try again.")
+		p.answer(ctx, p.c.p.T("bot.button.failed"))
 		return
 	}
-	p.edit(ctx, "Alerts are on again"+p.c.whose()+".", nil)
-	p.answer(ctx, "Resumed")
+	p.edit(ctx, p.c.p.T("bot.resume.ok", "For", p.c.whose()), nil)
+	p.answer(ctx, p.c.p.T("bot.button.resumed"))
 }
 
 // forget deletes everything held on the target, confirming /forget.
 func (p *press) forget(ctx context.Context) {
 	if err := p.c.b.Forget(ctx, p.c.target); err != nil {
 		p.c.b.log.Error("forget failed", "chat_id", p.c.target, "err", err)
-		p.answer(ctx, "Something went wrong; try again.")
+		p.answer(ctx, p.c.p.T("bot.button.failed"))
 		return
 	}
-	p.edit(ctx, "Done: everything Herald held"+p.c.whose()+" is deleted. /start begins again.", nil)
-	p.answer(ctx, "Deleted")
+	p.edit(ctx, p.c.p.T("bot.forget.done", "For", p.c.whose()), nil)
+	p.answer(ctx, p.c.p.T("bot.button.deleted"))
 }
 
-// mutedLabel is what a Mute button says once pressed: "Muted · Undo" on
-// an alert, "Muted belarus · Undo" on a gathered message's topic button.
-func mutedLabel(old string) string {
-	if old == muteLabel {
-		return "🔕 Muted · Undo"
+// language sets the language from /language's buttons; the message
+// turns into the confirmation, in the new language.
+func (p *press) language(ctx context.Context) {
+	text, ok, err := p.c.setLanguage(ctx, p.arg)
+	if err != nil || !ok {
+		p.answer(ctx, p.c.p.T("bot.button.failed"))
+		return
 	}
-	topic := strings.TrimPrefix(old, "🔕 Mute ")
-	return "🔕 Muted " + topic + " · Undo"
+	p.edit(ctx, text, nil)
+	p.answer(ctx, "")
 }
 
-// unmutedLabel puts back the label mutedLabel replaced.
-func unmutedLabel(old string) string {
-	topic := strings.TrimSuffix(strings.TrimPrefix(old, "🔕 Muted"), " · Undo")
-	if topic == "" {
-		return muteLabel
+// isAlertMute says whether a Mute button's label is that of a single
+// alert, in any language (the chat may have switched since), as opposed
+// to a topic's button on a gathered message.
+func isAlertMute(label string) bool {
+	for _, l := range locale.Langs {
+		p := locale.For(l)
+		if label == p.T("bot.alert.mute") || label == p.T("bot.alert.muted") {
+			return true
+		}
 	}
-	return "🔕 Mute" + topic
+	return false
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/go-telegram/bot/models"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/herald-news/herald/locale"
 	"github.com/herald-news/herald/subscriptions"
 )
 
@@ -20,6 +21,8 @@ type call struct {
 	typ    models.ChatType // the target's type
 	label  string          // how replies name the target ("" for the chat itself)
 	from   int64           // the user who sent it (0 in a channel)
+	code   string          // the sender's Telegram language_code
+	p      locale.P        // the language of replies
 	arg    string
 }
 
@@ -44,6 +47,7 @@ func init() {
 		"addfeed":    (*call).addFeed,
 		"removefeed": (*call).removeFeed,
 		"stats":      (*call).stats,
+		"language":   (*call).language, "lang": (*call).language,
 	}
 }
 
@@ -62,7 +66,7 @@ func (c *call) replyKB(ctx context.Context, html string, rows ...[]models.Inline
 
 func (c *call) fail(ctx context.Context, err error) {
 	c.b.log.Error("command failed", "chat_id", c.chat, "err", err)
-	c.reply(ctx, "Something went wrong on our side; please try again in a minute.")
+	c.reply(ctx, c.p.T("bot.failed"))
 }
 
 func button(text, data string) models.InlineKeyboardButton {
@@ -84,7 +88,17 @@ func (c *call) whose() string {
 	if c.label == "" {
 		return ""
 	}
-	return " for " + esc(c.label)
+	return c.p.T("bot.for", "Label", esc(c.label))
+}
+
+// ensure returns the target's subscriber, making it if needed, and
+// remembers the language_code of whoever set it up (see noteCode).
+func (c *call) ensure(ctx context.Context) (*subscriptions.Subscriber, error) {
+	s, err := c.b.ensure(ctx, c.target)
+	if err == nil && c.from != 0 {
+		c.b.noteCode(ctx, s, c.code)
+	}
+	return s, err
 }
 
 // ensure returns the target's subscriber, making it if needed; a chat that
@@ -112,7 +126,7 @@ func (b *Bot) ensure(ctx context.Context, target int64) (*subscriptions.Subscrib
 // update changes the target's subscriber, making it first if needed, and
 // re-plans its held alerts for the new settings.
 func (c *call) update(ctx context.Context, fn func(*subscriptions.Subscriber) error) (*subscriptions.Subscriber, error) {
-	if _, err := c.b.ensure(ctx, c.target); err != nil {
+	if _, err := c.ensure(ctx); err != nil {
 		return nil, err
 	}
 	s, err := c.b.subs.Update(ctx, subscriptions.TelegramID(c.target), fn)

@@ -3,23 +3,25 @@ package bot
 import (
 	"strings"
 	"unicode"
+
+	"github.com/herald-news/herald/locale"
 )
 
 // echo writes a query back as the subscriber typed it and, only when the
 // stored form differs, that form and why it differs: a subscriber who
 // typed <b>x</b> should learn that Herald will look for "b x b".
-func echo(typed, stored string) string {
+func echo(p locale.P, typed, stored string) string {
 	// Spacing is not worth a note.
 	typed = strings.Join(strings.Fields(typed), " ")
 	if typed == stored {
 		return "<code>" + esc(stored) + "</code>"
 	}
-	return "<code>" + esc(clip(typed, 300)) + "</code> (kept as <code>" + esc(stored) + "</code>: " + esc(whyRewritten(typed, stored)) + ")"
+	return p.T("bot.echo.kept", "Typed", esc(clip(typed, 300)), "Stored", esc(stored), "Why", esc(whyRewritten(p, typed, stored)))
 }
 
 // whyRewritten names what the normalisation of typed into stored
 // changed, most telling first.
-func whyRewritten(typed, stored string) string {
+func whyRewritten(p locale.P, typed, stored string) string {
 	var why, symbols []string
 	accents := false
 	seen := map[rune]bool{}
@@ -36,22 +38,22 @@ func whyRewritten(typed, stored string) string {
 		}
 	}
 	if len(symbols) > 0 {
-		why = append(why, "symbols such as "+strings.Join(symbols, " ")+" are not searched, so the words around them became a phrase")
+		why = append(why, p.T("bot.echo.symbols", "Symbols", strings.Join(symbols, " ")))
 	}
 	if strings.Contains(typed, "|") {
-		why = append(why, "| is written OR")
+		why = append(why, p.T("bot.echo.bar"))
 	}
 	if strings.ContainsAny(typed, "()") && !strings.ContainsAny(stored, "()") {
-		why = append(why, "parentheses that change nothing are dropped")
+		why = append(why, p.T("bot.echo.parens"))
 	}
 	if strings.ToLower(typed) != typed {
-		why = append(why, "case does not matter")
+		why = append(why, p.T("bot.echo.case"))
 	}
 	if accents {
-		why = append(why, "accents do not matter")
+		why = append(why, p.T("bot.echo.accents"))
 	}
 	if len(why) == 0 {
-		why = append(why, "written the way Herald stores topics")
+		why = append(why, p.T("bot.echo.form"))
 	}
 	return strings.Join(why, "; ")
 }

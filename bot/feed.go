@@ -16,23 +16,22 @@ func (c *call) feed(ctx context.Context) {
 		return
 	}
 	if c.b.PublicURL == "" {
-		c.reply(ctx, "This Herald has no public web address, so it serves no feeds.")
+		c.reply(ctx, c.p.T("bot.feed.off"))
 		return
 	}
-	if _, err := c.b.ensure(ctx, c.target); err != nil {
+	if _, err := c.ensure(ctx); err != nil {
 		c.fail(ctx, err)
 		return
 	}
 	id := subscriptions.TelegramID(c.target)
-	get, lead := delivery.FeedSecret, "Your matches"+c.whose()+" as an Atom feed, for a feed reader:"
+	get, lead := delivery.FeedSecret, c.p.T("bot.feed.lead", "For", c.whose())
 	if c.arg == "new" {
-		get, lead = delivery.RotateFeedSecret, "A new feed address"+c.whose()+"; the old one no longer works:"
+		get, lead = delivery.RotateFeedSecret, c.p.T("bot.feed.new", "For", c.whose())
 	}
 	secret, err := get(ctx, c.b.subs, id)
 	if err != nil {
 		c.fail(ctx, err)
 		return
 	}
-	c.reply(ctx, lead+"\n"+esc(delivery.FeedURL(c.b.PublicURL, id, secret))+
-		"\nAnyone with this address can read the feed; /feed new replaces it.")
+	c.reply(ctx, lead+"\n"+esc(delivery.FeedURL(c.b.PublicURL, id, secret))+"\n"+c.p.T("bot.feed.note"))
 }

@@ -14,8 +14,8 @@ func (c *call) forget(ctx context.Context) {
 	if !c.resolve(ctx, true) {
 		return
 	}
-	c.replyKB(ctx, "This deletes every topic and setting"+c.whose()+", and every alert waiting to be sent. Go ahead?",
-		[]models.InlineKeyboardButton{button("🗑 Delete everything", data("fg", c.target, "")), button("Cancel", data("no", c.target, ""))})
+	c.replyKB(ctx, c.p.T("bot.forget.ask", "For", c.whose()),
+		[]models.InlineKeyboardButton{button(c.p.T("bot.forget.yes"), data("fg", c.target, "")), button(c.p.T("bot.forget.no"), data("no", c.target, ""))})
 }
 
 // Forget deletes everything Herald holds on a chat: its subscriber, the

@@ -12,45 +12,47 @@ import (
 	"github.com/herald-news/herald/subscriptions"
 )
 
-// helpLine is one rule of the query language with an example query.
-type helpLine struct{ rule, example string }
+// helpLine is one rule of the query language (or one command), as the
+// id of the message that explains it, with an example.
+type helpLine struct{ id, example string }
 
 // queryHelp teaches the query language, one rule and one example a line;
 // the examples are checked by a test to parse.
 var queryHelp = []helpLine{
-	{"A space means both words must appear; words match their forms (drone → drones):", "belarus border"},
-	{"OR (or |) gives a choice, and binds closer than a space (either city, and protest):", "minsk OR vitebsk protest"},
-	{"Quotes match an exact phrase:", `"military cooperation"`},
-	{"A minus sign leaves out articles with a word:", "iran -israel"},
-	{"Parentheses group:", "(minsk | vitebsk) protest"},
-	{"title: looks only in headlines:", "title:sanctions"},
-	{"site: keeps to one site and its subdomains:", "belarus site:reuters.com"},
-	{"A * after at least 3 letters matches every word that starts so:", "drone*"},
+	{"bot.help.q.and", "belarus border"},
+	{"bot.help.q.or", "minsk OR vitebsk protest"},
+	{"bot.help.q.phrase", `"military cooperation"`},
+	{"bot.help.q.not", "iran -israel"},
+	{"bot.help.q.group", "(minsk | vitebsk) protest"},
+	{"bot.help.q.title", "title:sanctions"},
+	{"bot.help.q.site", "belarus site:reuters.com"},
+	{"bot.help.q.prefix", "drone*"},
 }
 
 // commandHelp lists every subscriber command with its use.
 var commandHelp = []helpLine{
-	{"follow a topic", "/sub QUERY"},
-	{"your topics, to mute or remove", "/list"},
-	{"stop a topic (its number, the query, or all)", "/unsubscribe 2"},
-	{"recent articles a query would have caught", "/preview QUERY"},
-	{"pause alerts for a while, or until /resume", "/pause 2h"},
-	{"alerts on again", "/resume"},
-	{"alerts as they come, or gathered", "/mode instant | hourly | daily"},
-	{"hold alerts at night", "/quiet 22:00-07:00"},
-	{"the zone your times are shown in", "/timezone Europe/Minsk"},
-	{"email digests of these topics", "/email you@example.org"},
-	{"your matches as a private Atom feed", "/feed"},
-	{"delete everything kept about this chat", "/forget"},
-	{"this help; /start shows examples", "/help"},
+	{"bot.help.cmd.sub", "/sub QUERY"},
+	{"bot.help.cmd.list", "/list"},
+	{"bot.help.cmd.unsubscribe", "/unsubscribe 2"},
+	{"bot.help.cmd.preview", "/preview QUERY"},
+	{"bot.help.cmd.pause", "/pause 2h"},
+	{"bot.help.cmd.resume", "/resume"},
+	{"bot.help.cmd.mode", "/mode instant | hourly | daily"},
+	{"bot.help.cmd.quiet", "/quiet 22:00-07:00"},
+	{"bot.help.cmd.timezone", "/timezone Europe/Minsk"},
+	{"bot.help.cmd.language", "/language en | ru | auto"},
+	{"bot.help.cmd.email", "/email you@example.org"},
+	{"bot.help.cmd.feed", "/feed"},
+	{"bot.help.cmd.forget", "/forget"},
+	{"bot.help.cmd.help", "/help"},
 }
 
 // adminHelp lists the commands only Herald's admins may use.
 var adminHelp = []helpLine{
-	{"the feeds watched", "/feeds"},
-	{"watch a feed", "/addfeed URL"},
-	{"stop watching a feed", "/removefeed URL"},
-	{"subscribers and deliveries", "/stats"},
+	{"bot.help.admin.feeds", "/feeds"},
+	{"bot.help.admin.addfeed", "/addfeed URL"},
+	{"bot.help.admin.removefeed", "/removefeed URL"},
+	{"bot.help.admin.stats", "/stats"},
 }
 
 // at is what examples add after a command so that, in a group, they are
@@ -75,21 +77,21 @@ func (c *call) cmd(example string) string {
 // help answers /help: the query language, the limits and the commands.
 func (c *call) help(ctx context.Context) {
 	var b strings.Builder
-	b.WriteString("<b>How topics work</b>\n")
+	b.WriteString("<b>" + c.p.T("bot.help.topics") + "</b>\n")
 	for _, l := range queryHelp {
-		fmt.Fprintf(&b, "• %s <code>%s</code>\n", esc(l.rule), esc(c.cmd("/sub "+l.example)))
+		fmt.Fprintf(&b, "• %s <code>%s</code>\n", c.p.T(l.id), esc(c.cmd("/sub "+l.example)))
 	}
-	fmt.Fprintf(&b, "\nCase and accents do not matter. A query has at most %d characters and %d terms; a chat follows at most %d topics.\n",
-		subscriptions.MaxQueryLen, subscriptions.MaxQueryTerms, c.b.subs.MaxTopics)
-	b.WriteString("\n<b>Commands</b>\n")
+	b.WriteString("\n" + c.p.T("bot.help.limits", "Chars", subscriptions.MaxQueryLen, "Terms", subscriptions.MaxQueryTerms,
+		"Topics", c.b.subs.MaxTopics) + "\n")
+	b.WriteString("\n<b>" + c.p.T("bot.help.commands") + "</b>\n")
 	for _, l := range commandHelp {
-		fmt.Fprintf(&b, "<code>%s</code> – %s\n", esc(c.cmd(l.example)), esc(l.rule))
+		fmt.Fprintf(&b, "<code>%s</code> – %s\n", esc(c.cmd(l.example)), c.p.T(l.id))
 	}
-	fmt.Fprintf(&b, "\nA channel admin manages a channel from a private chat: <code>%s</code>.", esc(c.cmd("/sub @channel QUERY")))
+	b.WriteString("\n" + c.p.T("bot.help.channel", "Example", esc(c.cmd("/sub @channel QUERY"))))
 	if c.b.isAdmin(c.from) {
-		b.WriteString("\n\n<b>Admin</b>\n")
+		b.WriteString("\n\n<b>" + c.p.T("bot.help.admin") + "</b>\n")
 		for _, l := range adminHelp {
-			fmt.Fprintf(&b, "<code>%s</code> – %s\n", esc(c.cmd(l.example)), esc(l.rule))
+			fmt.Fprintf(&b, "<code>%s</code> – %s\n", esc(c.cmd(l.example)), c.p.T(l.id))
 		}
 	}
 	c.reply(ctx, strings.TrimRight(b.String(), "\n"))
@@ -104,7 +106,7 @@ func startPayload(i int) string { return "ex" + strconv.Itoa(i) }
 // example N.
 func (c *call) start(ctx context.Context) {
 	if c.typ == models.ChatTypePrivate {
-		if _, err := c.b.ensure(ctx, c.target); err != nil {
+		if _, err := c.ensure(ctx); err != nil {
 			c.fail(ctx, err)
 			return
 		}
@@ -120,26 +122,26 @@ func (c *call) start(ctx context.Context) {
 		rows = append(rows, []models.InlineKeyboardButton{button("➕ "+ex, data("ex", c.target, strconv.Itoa(i)))})
 	}
 	lines := []string{
-		"<b>Herald</b> sends news as it is published, on the topics you follow.",
+		c.p.T("bot.start.intro"),
 		"",
-		"Follow a topic with <code>" + esc(c.cmd("/sub QUERY")) + "</code>, or tap an example below. /help explains queries and lists every command.",
+		c.p.T("bot.start.how", "Example", esc(c.cmd("/sub QUERY"))),
 	}
 	if c.b.name != "" && c.typ == models.ChatTypePrivate {
 		// A t.me link to the bot itself is tappable and keeps the
 		// example whole, where a bot command is tappable only up to its
 		// first space. In a group the link would open a private chat, so
 		// there the example is shown addressed to the bot.
-		lines = append(lines, "", fmt.Sprintf(`Try it: <a href="https://t.me/%s?start=%s">%s</a>`,
-			esc(c.b.name), startPayload(0), esc(c.cmd("/sub "+Examples[0]))))
+		lines = append(lines, "", c.p.T("bot.start.try", "Example", fmt.Sprintf(`<a href="https://t.me/%s?start=%s">%s</a>`,
+			esc(c.b.name), startPayload(0), esc(c.cmd("/sub "+Examples[0])))))
 	} else {
-		lines = append(lines, "", "Try it: <code>"+esc(c.cmd("/sub "+Examples[0]))+"</code>")
+		lines = append(lines, "", c.p.T("bot.start.try", "Example", "<code>"+esc(c.cmd("/sub "+Examples[0]))+"</code>"))
 	}
 	c.replyKB(ctx, strings.Join(lines, "\n"), rows...)
 }
 
 // aliases are other names of a command, kept working but shown neither in
 // /help nor in the command menu, so that each command is listed once.
-var aliases = map[string]string{"subscribe": "sub", "unsub": "unsubscribe", "tz": "timezone"}
+var aliases = map[string]string{"subscribe": "sub", "unsub": "unsubscribe", "tz": "timezone", "lang": "language"}
 
 // adminCommands are the commands only Herald's admins may use.
 var adminCommands = []string{"feeds", "addfeed", "removefeed", "stats"}

@@ -50,7 +50,7 @@ func TestAlertHighlightsMatchedWords(t *testing.T) {
 	srv := telegramtest.New(t, telegramtest.WithLimits(telegramtest.NoLimits))
 	srv.AddChat(telegramtest.Chat{ID: 7, Type: telegramtest.Private})
 	a := &article.Article{ID: "h1", URL: "https://news.example/h1", Title: "Drone makers meet", Source: "Wire"}
-	m, bold := boldTexts(t, srv, 7, Alert(a, "Officials <said> that drones & UAVs flew; “drone” makers agreed. 😀 Ünïcode drone*", "drone* OR uav", time.UTC))
+	m, bold := boldTexts(t, srv, 7, Alert(a, "Officials <said> that drones & UAVs flew; “drone” makers agreed. 😀 Ünïcode drone*", "drone* OR uav", Reader{Loc: time.UTC}))
 	if want := []string{"Drone makers meet", "drones", "UAVs", "drone", "drone"}; !slices.Equal(bold, want) {
 		t.Fatalf("bold = %q, want %q (plain %q)", bold, want, m.Plain)
 	}
@@ -60,13 +60,13 @@ func TestAlertHighlightsMatchedWords(t *testing.T) {
 	// Long summaries are cut before highlighting: no tag or character
 	// is split, and the message still fits.
 	long := strings.Repeat("Ünïcode drone 😀 & stuff. ", 400)
-	m, bold = boldTexts(t, srv, 7, Alert(a, long, "drone", time.UTC))
+	m, bold = boldTexts(t, srv, 7, Alert(a, long, "drone", Reader{Loc: time.UTC}))
 	if len(bold) < 10 || utf16Len(m.Plain) > telegramtest.MaxTextLength {
 		t.Fatalf("long alert: %d bold, %d characters", len(bold), utf16Len(m.Plain))
 	}
 	// A round-up highlights each item.
 	b := &article.Article{ID: "h2", URL: "https://news.example/h2", Title: "Second", Source: "Wire"}
-	html, n := Gathered([]Item{{Article: a, Summary: "A drone fell.", Topic: "drone"}, {Article: b, Summary: "UAV <test>", Topic: "uav"}}, time.UTC)
+	html, n := Gathered([]Item{{Article: a, Summary: "A drone fell.", Topic: "drone"}, {Article: b, Summary: "UAV <test>", Topic: "uav"}}, Reader{Loc: time.UTC})
 	_, bold = boldTexts(t, srv, 7, html)
 	if n != 2 || !slices.Contains(bold, "drone") || !slices.Contains(bold, "UAV") {
 		t.Fatalf("round-up bold = %q", bold)

@@ -36,9 +36,10 @@ func TestCommandMenus(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 	srv.WaitUntil(10*time.Second, func() bool { return len(srv.CommandsFor("chat:6", "")) > 0 })
 
-	// Two refused, then the default menu and one per admin.
-	if n := srv.Requests("setMyCommands"); n != 5 {
-		t.Errorf("setMyCommands asked %d times, want 5", n)
+	srv.WaitUntil(10*time.Second, func() bool { return len(srv.CommandsFor("chat:6", "ru")) > 0 })
+	// Two refused, then in each language the default menu and one per admin.
+	if n := srv.Requests("setMyCommands"); n != 2+2*3 {
+		t.Errorf("setMyCommands asked %d times, want 8", n)
 	}
 	def := names(srv.Commands())
 	for _, alias := range []string{"subscribe", "unsub", "tz"} {

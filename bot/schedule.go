@@ -1,11 +1,13 @@
 package bot
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/locale"
 	"github.com/herald-news/herald/subscriptions"
 )
 
@@ -30,11 +32,30 @@ func location(sub *subscriptions.Subscriber) *time.Location {
 	return time.UTC
 }
 
+// inputError is a command's argument that cannot be used: id is the
+// message saying why, which may show the argument as {{.Arg}}.
+type inputError struct{ id, arg string }
+
+func (e *inputError) Error() string { return fmt.Sprintf("%s %q", e.id, e.arg) }
+
+// say writes the error for the chat, the argument escaped.
+func (e *inputError) say(p locale.P) string { return p.T(e.id, "Arg", esc(clip(e.arg, 64))) }
+
+// explain writes err for the chat: an inputError in its language, any
+// other error as it is.
+func explain(p locale.P, err error) string {
+	var ie *inputError
+	if errors.As(err, &ie) {
+		return ie.say(p)
+	}
+	return esc(err.Error())
+}
+
 // parseQuiet reads "HH:MM-HH:MM" into minutes of the day.
 func parseQuiet(s string) (from, to int, err error) {
 	a, b, ok := strings.Cut(strings.ReplaceAll(strings.TrimSpace(s), " ", ""), "-")
 	if !ok {
-		return 0, 0, fmt.Errorf("want HH:MM-HH:MM, like 22:00-07:00")
+		return 0, 0, &inputError{id: "bot.quiet.form"}
 	}
 	if from, err = parseClock(a); err != nil {
 		return 0, 0, err
@@ -43,7 +64,7 @@ func parseQuiet(s string) (from, to int, err error) {
 		return 0, 0, err
 	}
 	if from == to {
-		return 0, 0, fmt.Errorf("the start and the end are the same time")
+		return 0, 0, &inputError{id: "bot.quiet.same"}
 	}
 	return from, to, nil
 }
@@ -53,7 +74,7 @@ func parseClock(s string) (int, error) {
 	hh, err1 := strconv.Atoi(h)
 	mm, err2 := strconv.Atoi(m)
 	if !ok || err1 != nil || err2 != nil || hh < 0 || hh > 23 || mm < 0 || mm > 59 || len(m) != 2 {
-		return 0, fmt.Errorf("%q is not a time like 07:30", s)
+		return 0, &inputError{id: "bot.quiet.not_time", arg: s}
 	}
 	return hh*60 + mm, nil
 }
@@ -125,13 +146,13 @@ func parsePause(s string) (time.Duration, error) {
 	if mult > 0 {
 		n, err := strconv.ParseFloat(s[:len(s)-1], 64)
 		if err != nil || n <= 0 || n > 366 {
-			return 0, fmt.Errorf("%q is not a duration like 30m, 2h, 3d or 1w", s)
+			return 0, &inputError{id: "bot.pause.bad", arg: s}
 		}
 		return time.Duration(n * float64(mult)), nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < time.Minute || d > 366*24*time.Hour {
-		return 0, fmt.Errorf("%q is not a duration like 30m, 2h, 3d or 1w", s)
+		return 0, &inputError{id: "bot.pause.bad", arg: s}
 	}
 	return d, nil
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/herald-news/herald/article"
 	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/delivery"
+	"github.com/herald-news/herald/locale"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
 	"github.com/herald-news/herald/summary"
@@ -246,10 +246,11 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 	done, attempt, gather := 0, 0, max(gather, 1)
 	for done < len(ps) {
 		plain := ps[done].refused
+		r := readerOf(sub, s.Now())
 		var html string
 		n := 1
 		if plain {
-			h, _ := Gathered([]Item{ps[done].Item}, location(sub))
+			h, _ := Gathered([]Item{ps[done].Item}, r)
 			html = plainText(h)
 			if u := safeURL(ps[done].Article.URL); u != "" {
 				html += "\n\n" + esc(u)
@@ -259,7 +260,7 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 			for _, p := range ps[done:min(done+gather, len(ps))] {
 				items = append(items, p.Item)
 			}
-			html, n = Gathered(items, location(sub))
+			html, n = Gathered(items, r)
 		}
 		msg := ps[done : done+n]
 		// The message is ready before it asks for a slot, so a slot is
@@ -291,7 +292,9 @@ func (s *Sender) deliver(ctx context.Context, sub *subscriptions.Subscriber, ps 
 		case plain:
 			err2 = s.tr.Send(sctx, chatID, html, "")
 		case kbOK && n > 1:
-			err2 = kt.SendKeyboard(sctx, chatID, html, gatheredKeyboard(msg))
+			err2 = kt.SendKeyboard(sctx, chatID, html, gatheredKeyboard(r.P, msg))
+		case kbOK:
+			err2 = kt.SendKeyboard(sctx, chatID, html, alertKeyboard(r.P, link, muteData(msg[0].Topic)))
 		case ok && n == 1:
 			err2 = at.SendAlert(sctx, chatID, html, link, muteData(msg[0].Topic))
 		case n == 1:
@@ -471,14 +474,14 @@ func muteData(topic string) string { return "mute:" + topicHash(topic) }
 
 // gatheredKeyboard is the keyboard of a gathered message: a compact row
 // of numbered Open buttons, one per article, then a Mute button per topic.
-func gatheredKeyboard(ps []pending) [][]models.InlineKeyboardButton {
+func gatheredKeyboard(pr locale.P, ps []pending) [][]models.InlineKeyboardButton {
 	const perRow, maxTopics = 5, 6
 	var rows [][]models.InlineKeyboardButton
 	var row []models.InlineKeyboardButton
 	var topics []string
 	for i, p := range ps {
 		if u := safeURL(p.Article.URL); u != "" {
-			row = append(row, models.InlineKeyboardButton{Text: fmt.Sprintf("Open %d", i+1), URL: u})
+			row = append(row, models.InlineKeyboardButton{Text: pr.T("bot.gathered.open", "N", i+1), URL: u})
 		}
 		if len(row) == perRow {
 			rows, row = append(rows, row), nil
@@ -491,16 +494,31 @@ func gatheredKeyboard(ps []pending) [][]models.InlineKeyboardButton {
 		rows = append(rows, row)
 	}
 	for _, t := range topics {
-		rows = append(rows, []models.InlineKeyboardButton{button(topicMuteLabel(t), muteData(t))})
+		rows = append(rows, []models.InlineKeyboardButton{button(topicMuteLabel(pr, t), muteData(t))})
 	}
 	return rows
 }
 
-// topicMuteLabel is the Mute button of one topic of a gathered message.
-func topicMuteLabel(topic string) string { return "🔕 Mute " + clip(topic, 40) }
+// alertKeyboard is the keyboard of a single alert: Open the article, and
+// Mute its topic (callback data mute; "" for no such button).
+func alertKeyboard(p locale.P, link, mute string) [][]models.InlineKeyboardButton {
+	var row []models.InlineKeyboardButton
+	if u := safeURL(link); u != "" {
+		row = append(row, models.InlineKeyboardButton{Text: p.T("bot.alert.open"), URL: u})
+	}
+	if mute != "" {
+		row = append(row, button(p.T("bot.alert.mute"), mute))
+	}
+	if len(row) == 0 {
+		return nil
+	}
+	return [][]models.InlineKeyboardButton{row}
+}
 
-// muteLabel is the label of an alert's Mute button.
-const muteLabel = "🔕 Mute topic"
+// topicMuteLabel is the Mute button of one topic of a gathered message.
+func topicMuteLabel(p locale.P, topic string) string {
+	return p.T("bot.gathered.mute", "Topic", clip(topic, 40))
+}
 
 // hashMuteData and unmuteData are the data of an alert's Mute button and
 // of the "Muted · Undo" it becomes, from the topic's hash.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-telegram/bot/models"
 
+	"github.com/herald-news/herald/locale"
 	"github.com/herald-news/herald/subscriptions"
 )
 
@@ -19,7 +20,7 @@ func (c *call) pause(ctx context.Context) {
 	}
 	d, err := parsePause(c.arg)
 	if err != nil {
-		c.reply(ctx, esc(err.Error())+". Or /pause alone to pause until /resume.")
+		c.reply(ctx, c.p.T("bot.pause.hint", "Error", explain(c.p, err)))
 		return
 	}
 	now := c.b.Now()
@@ -37,12 +38,12 @@ func (c *call) pause(ctx context.Context) {
 		c.fail(ctx, err)
 		return
 	}
-	resume := []models.InlineKeyboardButton{button("▶️ Resume now", data("res", c.target, ""))}
+	resume := []models.InlineKeyboardButton{button(c.p.T("bot.pause.resume_button"), data("res", c.target, ""))}
 	if d == 0 {
-		c.replyKB(ctx, "Paused"+c.whose()+" until /resume. Alerts meanwhile are not kept.", resume)
+		c.replyKB(ctx, c.p.T("bot.pause.ok", "For", c.whose()), resume)
 		return
 	}
-	c.replyKB(ctx, "Paused"+c.whose()+" until "+localTime(s.PausedUntil, location(s), "Mon 2 Jan 15:04")+". Alerts meanwhile are not kept.", resume)
+	c.replyKB(ctx, c.p.T("bot.pause.ok_until", "For", c.whose(), "When", esc(dayTime(c.p, s.PausedUntil, location(s)))), resume)
 }
 
 func (c *call) resume(ctx context.Context) {
@@ -53,7 +54,7 @@ func (c *call) resume(ctx context.Context) {
 		c.fail(ctx, err)
 		return
 	}
-	c.reply(ctx, "Alerts are on again"+c.whose()+".")
+	c.reply(ctx, c.p.T("bot.resume.ok", "For", c.whose()))
 }
 
 func (c *call) doResume(ctx context.Context) error {
@@ -74,11 +75,11 @@ func (c *call) mode(ctx context.Context) {
 		if s, err := c.b.subs.Get(ctx, subscriptions.TelegramID(c.target)); err == nil && s.Frequency != "" {
 			cur = s.Frequency
 		}
-		c.replyKB(ctx, "Alerts come <b>"+esc(cur)+"</b>"+c.whose()+". Instant sends each article as it is found; hourly and daily gather them into one message.",
+		c.replyKB(ctx, c.p.T("bot.mode.current", "Mode", modeName(c.p, cur), "For", c.whose()),
 			[]models.InlineKeyboardButton{
-				button("⚡ Instant", data("mode", c.target, ModeInstant)),
-				button("🕐 Hourly", data("mode", c.target, ModeHourly)),
-				button("📅 Daily", data("mode", c.target, ModeDaily)),
+				button(c.p.T("bot.mode.button.instant"), data("mode", c.target, ModeInstant)),
+				button(c.p.T("bot.mode.button.hourly"), data("mode", c.target, ModeHourly)),
+				button(c.p.T("bot.mode.button.daily"), data("mode", c.target, ModeDaily)),
 			})
 		return
 	}
@@ -86,7 +87,7 @@ func (c *call) mode(ctx context.Context) {
 	if len(fields) > 1 && fields[0] == ModeDaily {
 		h, err := strconv.Atoi(strings.TrimSuffix(fields[1], ":00"))
 		if err != nil || h < 0 || h > 23 {
-			c.reply(ctx, "Give the hour of the daily round-up as 0–23, e.g. <code>/mode daily 8</code>.")
+			c.reply(ctx, c.p.T("bot.mode.bad_hour"))
 			return
 		}
 		hour = h
@@ -99,12 +100,21 @@ func (c *call) mode(ctx context.Context) {
 	c.reply(ctx, text)
 }
 
+// modeName is how a delivery mode is named in p's language.
+func modeName(p locale.P, mode string) string {
+	switch mode {
+	case ModeHourly, ModeDaily:
+		return p.T("bot.mode.name." + mode)
+	}
+	return p.T("bot.mode.name.instant")
+}
+
 // setMode switches the delivery mode and says what it means.
 func (c *call) setMode(ctx context.Context, mode string, hour int) (string, error) {
 	switch mode {
 	case ModeInstant, ModeHourly, ModeDaily:
 	default:
-		return "Modes are <code>instant</code>, <code>hourly</code> and <code>daily</code> (optionally with an hour: <code>/mode daily 7</code>).", nil
+		return c.p.T("bot.mode.unknown"), nil
 	}
 	s, err := c.update(ctx, func(s *subscriptions.Subscriber) error {
 		s.Frequency = mode
@@ -123,11 +133,11 @@ func (c *call) setMode(ctx context.Context, mode string, hour int) (string, erro
 	}
 	switch mode {
 	case ModeHourly:
-		return "Alerts" + c.whose() + " now come once an hour, gathered in one message.", nil
+		return c.p.T("bot.mode.set.hourly", "For", c.whose()), nil
 	case ModeDaily:
-		return fmt.Sprintf("Alerts%s now come once a day at %02d:00 (%s), gathered in one message.", c.whose(), s.Hour, esc(location(s).String())), nil
+		return c.p.T("bot.mode.set.daily", "For", c.whose(), "Clock", fmt.Sprintf("%02d:00", s.Hour), "Zone", esc(location(s).String())), nil
 	}
-	return "Alerts" + c.whose() + " now come as articles are found.", nil
+	return c.p.T("bot.mode.set.instant", "For", c.whose()), nil
 }
 
 func (c *call) quiet(ctx context.Context) {
@@ -136,18 +146,18 @@ func (c *call) quiet(ctx context.Context) {
 	}
 	arg := strings.TrimSpace(c.arg)
 	if arg == "" {
-		cur := "none"
+		cur := c.p.T("bot.quiet.none")
 		if s, err := c.b.subs.Get(ctx, subscriptions.TelegramID(c.target)); err == nil && s.Quiet != "" {
 			cur = esc(s.Quiet) + " (" + esc(location(s).String()) + ")"
 		}
-		c.reply(ctx, "Quiet hours"+c.whose()+": "+cur+". Set them with <code>/quiet 22:00-07:00</code>, or <code>/quiet off</code>. Alerts in quiet hours are held and come gathered when they end.")
+		c.reply(ctx, c.p.T("bot.quiet.current", "For", c.whose(), "Quiet", cur))
 		return
 	}
 	val := ""
 	if !strings.EqualFold(arg, "off") {
 		from, to, err := parseQuiet(arg)
 		if err != nil {
-			c.reply(ctx, "Quiet hours: "+esc(err.Error())+".")
+			c.reply(ctx, c.p.T("bot.quiet.bad", "Error", explain(c.p, err)))
 			return
 		}
 		val = fmt.Sprintf("%02d:%02d-%02d:%02d", from/60, from%60, to/60, to%60)
@@ -158,10 +168,10 @@ func (c *call) quiet(ctx context.Context) {
 		return
 	}
 	if val == "" {
-		c.reply(ctx, "No quiet hours"+c.whose()+" any more.")
+		c.reply(ctx, c.p.T("bot.quiet.off", "For", c.whose()))
 		return
 	}
-	c.reply(ctx, "Quiet hours"+c.whose()+": "+val+" ("+esc(location(s).String())+"). Alerts then are held and come gathered at "+val[6:]+". Change the zone with /timezone.")
+	c.reply(ctx, c.p.T("bot.quiet.set", "For", c.whose(), "Quiet", val, "Zone", esc(location(s).String()), "End", val[6:]))
 }
 
 func (c *call) timezone(ctx context.Context) {
@@ -174,19 +184,19 @@ func (c *call) timezone(ctx context.Context) {
 		if s, err := c.b.subs.Get(ctx, subscriptions.TelegramID(c.target)); err == nil {
 			cur = location(s).String()
 		}
-		c.reply(ctx, "Time zone"+c.whose()+": "+esc(cur)+". Change it with a name like <code>/timezone Europe/Vilnius</code>.")
+		c.reply(ctx, c.p.T("bot.tz.current", "For", c.whose(), "Zone", esc(cur)))
 		return
 	}
 	loc, err := time.LoadLocation(zone)
 	if err != nil || zone == "Local" || strings.ContainsAny(zone, " \\") || strings.Contains(zone, "..") {
-		c.reply(ctx, "I don't know the time zone <code>"+esc(clip(zone, 64))+"</code>. Use a name like <code>Europe/Vilnius</code>, <code>America/New_York</code> or <code>UTC</code>.")
+		c.reply(ctx, c.p.T("bot.tz.unknown", "Zone", esc(clip(zone, 64))))
 		return
 	}
 	if _, err := c.update(ctx, func(s *subscriptions.Subscriber) error { s.TZ = loc.String(); return nil }); err != nil {
 		c.fail(ctx, err)
 		return
 	}
-	c.reply(ctx, "Time zone"+c.whose()+": "+esc(loc.String())+". It is "+esc(localTime(c.b.Now(), loc, "15:04"))+" now.")
+	c.reply(ctx, c.p.T("bot.tz.set", "For", c.whose(), "Zone", esc(loc.String()), "Now", esc(clockIn(c.p, c.b.Now(), loc))))
 }
 
 func (c *call) email(ctx context.Context) {
@@ -194,27 +204,27 @@ func (c *call) email(ctx context.Context) {
 		return
 	}
 	if c.b.Email == nil {
-		c.reply(ctx, "Email digests are off on this server.")
+		c.reply(ctx, c.p.T("bot.email.off"))
 		return
 	}
 	addr := strings.TrimSpace(c.arg)
 	parsed, err := mail.ParseAddress(addr)
 	if addr == "" || err != nil || parsed.Address != addr || strings.ContainsAny(addr, "\r\n<>") {
-		c.reply(ctx, "Give an email address, e.g. <code>/email you@example.org</code>.")
+		c.reply(ctx, c.p.T("bot.email.empty"))
 		return
 	}
-	s, err := c.b.ensure(ctx, c.target)
+	s, err := c.ensure(ctx)
 	if err != nil {
 		c.fail(ctx, err)
 		return
 	}
 	if err := c.b.Email.LinkEmail(ctx, s, addr); err != nil {
 		c.b.log.Warn("email link failed", "chat_id", c.chat, "subscriber", s.ID, "err", err)
-		c.reply(ctx, "I could not start email digests for that address: "+esc(clip(err.Error(), 200)))
+		c.reply(ctx, c.p.T("bot.email.failed", "Error", esc(clip(err.Error(), 200))))
 		return
 	}
 	// The same answer whether or not a link was mailed (a suspended
 	// address, or one over signup.DailyLimit, gets none): the chat learns
 	// nothing about the address.
-	c.reply(ctx, "A confirmation link is on its way to "+esc(addr)+", if it can receive email from us. Digests of these topics start once it is confirmed there.")
+	c.reply(ctx, c.p.T("bot.email.sent", "Address", esc(addr)))
 }

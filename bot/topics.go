@@ -12,6 +12,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/herald-news/herald/articles"
+	"github.com/herald-news/herald/locale"
 	"github.com/herald-news/herald/subscriptions"
 )
 
@@ -20,7 +21,7 @@ func (c *call) subscribe(ctx context.Context) {
 		return
 	}
 	if c.arg == "" {
-		c.reply(ctx, "Give a topic after the command, e.g. <code>/sub belarus</code>.")
+		c.reply(ctx, c.p.T("bot.sub.empty"))
 		return
 	}
 	c.follow(ctx, c.arg, func(html string) { c.reply(ctx, html) })
@@ -30,10 +31,10 @@ func (c *call) subscribe(ctx context.Context) {
 func (c *call) follow(ctx context.Context, query string, say func(html string)) {
 	q, err := subscriptions.Parse(query)
 	if err != nil {
-		say("That topic can't be used: " + esc(err.Error()))
+		say(c.p.T("bot.query.bad", "Error", esc(err.Error())))
 		return
 	}
-	if _, err := c.b.ensure(ctx, c.target); err != nil {
+	if _, err := c.ensure(ctx); err != nil {
 		c.fail(ctx, err)
 		return
 	}
@@ -41,13 +42,13 @@ func (c *call) follow(ctx context.Context, query string, say func(html string)) 
 	_, err = c.b.subs.AddTopic(ctx, subscriptions.TelegramID(c.target), topic)
 	switch {
 	case errors.Is(err, subscriptions.ErrDuplicate):
-		say("Already following " + echo(query, topic) + c.whose() + ".")
+		say(c.p.T("bot.sub.already", "Topic", echo(c.p, query, topic), "For", c.whose()))
 	case errors.Is(err, subscriptions.ErrTooMany):
-		say("That is as many topics as allowed; /unsubscribe one first.")
+		say(c.p.T("bot.sub.too_many"))
 	case err != nil:
 		c.fail(ctx, err)
 	default:
-		say("Following " + echo(query, topic) + c.whose() + ". New articles that match will arrive as they are published.")
+		say(c.p.T("bot.sub.ok", "Topic", echo(c.p, query, topic), "For", c.whose()))
 	}
 }
 
@@ -56,7 +57,7 @@ func (c *call) offer(ctx context.Context, text string) {
 	text = strings.TrimSpace(text)
 	q, err := subscriptions.Parse(text)
 	if err != nil {
-		c.reply(ctx, "To follow a topic, send a query such as <code>belarus OR minsk</code>. That one can't be used: "+esc(err.Error()))
+		c.reply(ctx, c.p.T("bot.offer.bad", "Error", esc(err.Error())))
 		return
 	}
 	topic := q.String()
@@ -65,58 +66,58 @@ func (c *call) offer(ctx context.Context, text string) {
 		c.fail(ctx, err)
 		return
 	}
-	c.replyKB(ctx, "Subscribe to "+echo(text, topic)+"?",
-		[]models.InlineKeyboardButton{button("✅ Subscribe", data("sub", c.target, h)), button("No, thanks", data("no", c.target, ""))})
+	c.replyKB(ctx, c.p.T("bot.offer.ask", "Topic", echo(c.p, text, topic)),
+		[]models.InlineKeyboardButton{button(c.p.T("bot.offer.yes"), data("sub", c.target, h)), button(c.p.T("bot.offer.no"), data("no", c.target, ""))})
 }
 
 // listView is the text and keyboard of /list.
-func listView(s *subscriptions.Subscriber, target int64, label string) (string, [][]models.InlineKeyboardButton) {
+func listView(p locale.P, s *subscriptions.Subscriber, target int64, label string) (string, [][]models.InlineKeyboardButton) {
 	if s == nil || len(s.Topics) == 0 {
-		return "No topics followed" + forLabel(label) + " yet. Try <code>/sub belarus</code>.", nil
+		return p.T("bot.list.empty", "For", forLabel(p, label)), nil
 	}
 	var sb strings.Builder
-	sb.WriteString("<b>Topics" + forLabel(label) + "</b>\n")
+	sb.WriteString(p.T("bot.list.head", "For", forLabel(p, label)) + "\n")
 	var rows [][]models.InlineKeyboardButton
 	for i, t := range s.Topics {
 		muted := slices.Contains(s.Muted, t)
-		mark, act := "", "🔕 Mute"
+		mark, act := "", "bot.list.mute"
 		if muted {
-			mark, act = " (muted)", "🔔 Unmute"
+			mark, act = " "+p.T("bot.list.muted"), "bot.list.unmute"
 		}
 		line := fmt.Sprintf("%d. <code>%s</code>%s\n", i+1, esc(t), mark)
 		if textLen(sb.String())+textLen(line) > MaxMessage-200 {
-			fmt.Fprintf(&sb, "… and %d more\n", len(s.Topics)-i)
+			sb.WriteString(p.N("bot.list.more", len(s.Topics)-i) + "\n")
 			break
 		}
 		sb.WriteString(line)
 		if len(rows) < 49 {
 			n := strconv.Itoa(i + 1)
 			rows = append(rows, []models.InlineKeyboardButton{
-				button(act+" "+n, data("lm", target, topicHash(t))),
-				button("🗑 Remove "+n, data("lr", target, topicHash(t))),
+				button(p.T(act, "N", n), data("lm", target, topicHash(t))),
+				button(p.T("bot.list.remove", "N", n), data("lr", target, topicHash(t))),
 			})
 		}
 	}
 	switch {
 	case !s.PausedUntil.IsZero() && time.Now().Before(s.PausedUntil):
-		sb.WriteString("\nPaused until " + s.PausedUntil.In(location(s)).Format("2 Jan 15:04 MST") + ".")
+		sb.WriteString("\n" + p.T("bot.list.paused_until", "When", esc(dayTime(p, s.PausedUntil, location(s)))))
 	case s.Status == subscriptions.StatusPaused:
-		sb.WriteString("\nPaused until /resume.")
+		sb.WriteString("\n" + p.T("bot.list.paused"))
 	}
 	if s.Frequency == ModeHourly || s.Frequency == ModeDaily {
-		sb.WriteString("\nAlerts come " + s.Frequency + ".")
+		sb.WriteString("\n" + p.T("bot.list.mode", "Mode", modeName(p, s.Frequency)))
 	}
 	if s.Quiet != "" {
-		sb.WriteString("\nQuiet hours " + esc(s.Quiet) + " (" + esc(location(s).String()) + ").")
+		sb.WriteString("\n" + p.T("bot.list.quiet", "Quiet", esc(s.Quiet), "Zone", esc(location(s).String())))
 	}
 	return sb.String(), rows
 }
 
-func forLabel(label string) string {
+func forLabel(p locale.P, label string) string {
 	if label == "" {
 		return ""
 	}
-	return " for " + esc(label)
+	return p.T("bot.for", "Label", esc(label))
 }
 
 func (c *call) list(ctx context.Context) {
@@ -128,7 +129,7 @@ func (c *call) list(ctx context.Context) {
 		c.fail(ctx, err)
 		return
 	}
-	text, rows := listView(s, c.target, c.label)
+	text, rows := listView(c.p, s, c.target, c.label)
 	c.replyKB(ctx, text, rows...)
 }
 
@@ -139,7 +140,7 @@ func (c *call) unsubscribe(ctx context.Context) {
 	arg := strings.TrimSpace(c.arg)
 	id := subscriptions.TelegramID(c.target)
 	if arg == "" {
-		c.reply(ctx, "Say which topic: <code>/unsubscribe 2</code> (its number in /list), <code>/unsubscribe belarus</code>, or <code>/unsubscribe all</code>.")
+		c.reply(ctx, c.p.T("bot.unsub.empty"))
 		return
 	}
 	if strings.EqualFold(arg, "all") {
@@ -151,19 +152,19 @@ func (c *call) unsubscribe(ctx context.Context) {
 			c.fail(ctx, err)
 			return
 		}
-		c.reply(ctx, "Stopped every topic"+c.whose()+".")
+		c.reply(ctx, c.p.T("bot.unsub.all", "For", c.whose()))
 		return
 	}
 	if n, err := strconv.Atoi(arg); err == nil {
 		topic, err := c.b.subs.RemoveTopic(ctx, id, n)
 		switch {
 		case errors.Is(err, subscriptions.ErrNoSuchTopic), errors.Is(err, subscriptions.ErrNotFound):
-			c.reply(ctx, "There is no topic number "+strconv.Itoa(n)+"; see /list.")
+			c.reply(ctx, c.p.T("bot.unsub.no_number", "N", n))
 		case err != nil:
 			c.fail(ctx, err)
 		default:
 			c.unmute(ctx, topic)
-			c.reply(ctx, "Stopped <code>"+esc(topic)+"</code>.")
+			c.reply(ctx, c.p.T("bot.unsub.ok", "Topic", esc(topic)))
 		}
 		return
 	}
@@ -185,11 +186,11 @@ func (c *call) unsubscribe(ctx context.Context) {
 	})
 	switch {
 	case errors.Is(err, subscriptions.ErrNoSuchTopic), errors.Is(err, subscriptions.ErrNotFound):
-		c.reply(ctx, "You don't follow <code>"+esc(clip(arg, 256))+"</code>; see /list.")
+		c.reply(ctx, c.p.T("bot.unsub.not_followed", "Topic", esc(clip(arg, 256))))
 	case err != nil:
 		c.fail(ctx, err)
 	default:
-		c.reply(ctx, "Stopped <code>"+esc(removed)+"</code>.")
+		c.reply(ctx, c.p.T("bot.unsub.ok", "Topic", esc(removed)))
 	}
 }
 
@@ -206,12 +207,12 @@ const PreviewWindow = 2000
 
 func (c *call) preview(ctx context.Context) {
 	if c.arg == "" {
-		c.reply(ctx, "Give a query to try, e.g. <code>/preview belarus OR minsk</code>.")
+		c.reply(ctx, c.p.T("bot.preview.empty"))
 		return
 	}
 	q, err := subscriptions.Parse(c.arg)
 	if err != nil {
-		c.reply(ctx, "That topic can't be used: "+esc(err.Error()))
+		c.reply(ctx, c.p.T("bot.query.bad", "Error", esc(err.Error())))
 		return
 	}
 	recent, err := articles.Recent(ctx, c.b.st, PreviewWindow)
@@ -244,12 +245,12 @@ func (c *call) preview(ctx context.Context) {
 	topic := q.String()
 	h := topicHash(topic)
 	_ = c.b.st.Redis.Set(ctx, OfferKey(c.b.st, c.chat, h), topic, 24*time.Hour).Err()
-	follow := []models.InlineKeyboardButton{button("✅ Follow this topic", data("sub", c.target, h))}
+	follow := []models.InlineKeyboardButton{button(c.p.T("bot.preview.follow"), data("sub", c.target, h))}
 	if total == 0 {
-		c.replyKB(ctx, fmt.Sprintf("None of the last %d articles match <code>%s</code>.", len(recent), esc(topic)), follow)
+		c.replyKB(ctx, c.p.N("bot.preview.none", len(recent), "Topic", esc(topic)), follow)
 		return
 	}
-	text := fmt.Sprintf("<b>%d of the last %d articles match</b> <code>%s</code>:\n\n%s", total, len(recent), esc(topic), strings.Join(hits, "\n"))
+	text := c.p.N("bot.preview.head", len(recent), "Hits", total, "Topic", esc(topic)) + "\n\n" + strings.Join(hits, "\n")
 	c.replyKB(ctx, text, follow)
 }
 
@@ -258,20 +259,22 @@ func OfferKey(st interface{ Key(...string) string }, chat int64, hash string) st
 	return st.Key("{tg}", "offer", strconv.FormatInt(chat, 10), hash)
 }
 
-// setMute mutes or unmutes the topic with this hash.
-func (b *Bot) setMute(ctx context.Context, id, hash string, mute bool) (*subscriptions.Subscriber, error) {
-	return b.subs.Update(ctx, id, func(s *subscriptions.Subscriber) error {
+// setMute mutes or unmutes the topic with this hash, and returns it.
+func (b *Bot) setMute(ctx context.Context, id, hash string, mute bool) (string, error) {
+	var topic string
+	_, err := b.subs.Update(ctx, id, func(s *subscriptions.Subscriber) error {
 		i := slices.IndexFunc(s.Topics, func(t string) bool { return topicHash(t) == hash })
 		if i < 0 {
 			return subscriptions.ErrNoSuchTopic
 		}
-		t := s.Topics[i]
-		s.Muted = slices.DeleteFunc(s.Muted, func(m string) bool { return m == t })
+		topic = s.Topics[i]
+		s.Muted = slices.DeleteFunc(s.Muted, func(m string) bool { return m == topic })
 		if mute {
-			s.Muted = append(s.Muted, t)
+			s.Muted = append(s.Muted, topic)
 		}
 		return nil
 	})
+	return topic, err
 }
 
 // toggleMute mutes the topic with this hash, or unmutes it if muted.

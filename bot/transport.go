@@ -12,6 +12,8 @@ import (
 
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
+
+	"github.com/herald-news/herald/locale"
 )
 
 // Transport puts one HTML message into a chat.
@@ -69,20 +71,10 @@ func (t *APITransport) Send(ctx context.Context, chatID int64, html, link string
 	return t.SendAlert(ctx, chatID, html, link, "")
 }
 
-// SendAlert implements AlertTransport.
+// SendAlert implements AlertTransport, with English buttons; the sender
+// sends through SendKeyboard with the buttons in the chat's language.
 func (t *APITransport) SendAlert(ctx context.Context, chatID int64, html, link, mute string) error {
-	var row []models.InlineKeyboardButton
-	if u := safeURL(link); u != "" {
-		row = append(row, models.InlineKeyboardButton{Text: "Open article", URL: u})
-	}
-	if mute != "" {
-		row = append(row, models.InlineKeyboardButton{Text: muteLabel, CallbackData: mute})
-	}
-	var rows [][]models.InlineKeyboardButton
-	if len(row) > 0 {
-		rows = append(rows, row)
-	}
-	return t.SendKeyboard(ctx, chatID, html, rows)
+	return t.SendKeyboard(ctx, chatID, html, alertKeyboard(locale.For(locale.Default), link, mute))
 }
 
 // SendKeyboard implements KeyboardTransport.
