@@ -131,9 +131,10 @@ func (b *Bot) API() *tg.Bot { return b.api }
 
 // Commands are the commands of the menu set with setMyCommands, each
 // once (aliases such as /subscribe work but are not listed); each one's
-// description is the message menu.<command>.
+// description is the message menu.<command>. The menu leaves out a
+// command no handler answers.
 var Commands = []string{"start", "help", "sub", "list", "unsubscribe", "preview", "pause", "resume", "mode", "quiet",
-	"timezone", "language", "email", "feed", "forget"}
+	"timezone", "language", "email", "feed", "archive", "forget"}
 
 // AdminCommands are added to the menu of each admin's private chat.
 var AdminCommands = []string{"feeds", "addfeed", "removefeed", "stats"}
@@ -143,7 +144,9 @@ func menu(p locale.P, cmds ...[]string) []models.BotCommand {
 	var out []models.BotCommand
 	for _, list := range cmds {
 		for _, c := range list {
-			out = append(out, models.BotCommand{Command: c, Description: p.T("menu." + c)})
+			if _, ok := handlers[c]; ok {
+				out = append(out, models.BotCommand{Command: c, Description: p.T("menu." + c)})
+			}
 		}
 	}
 	return out

@@ -43,6 +43,7 @@ var commandHelp = []helpLine{
 	{"bot.help.cmd.language", "/language en | ru | auto"},
 	{"bot.help.cmd.email", "/email you@example.org"},
 	{"bot.help.cmd.feed", "/feed"},
+	{"bot.help.cmd.archive", "/archive"},
 	{"bot.help.cmd.forget", "/forget"},
 	{"bot.help.cmd.help", "/help"},
 }
@@ -67,6 +68,8 @@ func (c *call) at() string {
 // cmd writes a command example ("/sub belarus") for this chat, with the
 // bot's name after the command in groups.
 func (c *call) cmd(example string) string {
+	// QUERY stands for a query in the reader's language.
+	example = strings.ReplaceAll(example, "QUERY", c.p.T("bot.help.query"))
 	head, rest, _ := strings.Cut(example, " ")
 	if rest != "" {
 		rest = " " + rest
@@ -85,6 +88,9 @@ func (c *call) help(ctx context.Context) {
 		"Topics", c.b.subs.MaxTopics) + "\n")
 	b.WriteString("\n<b>" + c.p.T("bot.help.commands") + "</b>\n")
 	for _, l := range commandHelp {
+		if _, ok := handlers[strings.TrimPrefix(strings.Fields(l.example)[0], "/")]; !ok {
+			continue // not in this build
+		}
 		fmt.Fprintf(&b, "<code>%s</code> – %s\n", esc(c.cmd(l.example)), c.p.T(l.id))
 	}
 	b.WriteString("\n" + c.p.T("bot.help.channel", "Example", esc(c.cmd("/sub @channel QUERY"))))

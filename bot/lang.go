@@ -89,7 +89,7 @@ func (c *call) language(ctx context.Context) {
 	if arg == "" {
 		cur := c.p.T("bot.lang.auto")
 		if s, err := c.b.subs.Get(ctx, subscriptions.TelegramID(c.target)); err == nil && locale.Valid(s.Lang) {
-			cur = locale.Name(s.Lang)
+			cur = c.p.T("bot.lang.name." + s.Lang)
 		}
 		var row []models.InlineKeyboardButton
 		for _, l := range locale.Langs {
@@ -130,5 +130,5 @@ func (c *call) setLanguage(ctx context.Context, arg string) (string, bool, error
 	if lang == "" {
 		return c.p.T("bot.lang.set_auto", "For", c.whose()), true, nil
 	}
-	return c.p.T("bot.lang.set", "For", c.whose(), "Lang", esc(locale.Name(lang))), true, nil
+	return c.p.T("bot.lang.set", "For", c.whose(), "Lang", c.p.T("bot.lang.name."+lang)), true, nil
 }
