@@ -319,15 +319,11 @@ func (b *Bot) setup(ctx context.Context) {
 func (b *Bot) setMenus(ctx context.Context) {
 	var menus []*tg.SetMyCommandsParams
 	for _, l := range locale.Langs {
-		code := l
-		if l == locale.Default {
-			code = ""
-		}
 		p := locale.For(l)
-		menus = append(menus, &tg.SetMyCommandsParams{Commands: menu(p, Commands), LanguageCode: code})
+		menus = append(menus, &tg.SetMyCommandsParams{Commands: menu(p, Commands), LanguageCode: menuCode(l)})
 		for _, id := range b.admins {
 			menus = append(menus, &tg.SetMyCommandsParams{Commands: menu(p, Commands, AdminCommands),
-				Scope: &models.BotCommandScopeChat{ChatID: id}, LanguageCode: code})
+				Scope: &models.BotCommandScopeChat{ChatID: id}, LanguageCode: menuCode(l)})
 		}
 	}
 	for _, m := range menus {
@@ -343,6 +339,42 @@ func (b *Bot) setMenus(ctx context.Context) {
 			if !sleep(ctx, backoff) {
 				return
 			}
+		}
+	}
+}
+
+// menuCode is the language_code a language's menus are set for: none
+// for Default, which clients of every other language get.
+func menuCode(lang string) string {
+	if lang == locale.Default {
+		return ""
+	}
+	return lang
+}
+
+// chatMenu puts the menu of a private chat in the language it chose
+// with /language, for whatever language its app speaks; with lang ""
+// the chat follows its app again: an admin's chat gets back its menus
+// per language, any other loses its own. A menu Telegram refuses is left
+// as it was (the commands work without it).
+func (b *Bot) chatMenu(ctx context.Context, chat int64, lang string) {
+	scope := &models.BotCommandScopeChat{ChatID: chat}
+	lists := [][]string{Commands}
+	if b.isAdmin(chat) {
+		lists = append(lists, AdminCommands)
+	}
+	for _, l := range locale.Langs {
+		var err error
+		switch {
+		case lang != "":
+			_, err = b.api.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: menu(locale.For(lang), lists...), Scope: scope, LanguageCode: menuCode(l)})
+		case b.isAdmin(chat):
+			_, err = b.api.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: menu(locale.For(l), lists...), Scope: scope, LanguageCode: menuCode(l)})
+		default:
+			_, err = b.api.DeleteMyCommands(ctx, &tg.DeleteMyCommandsParams{Scope: scope, LanguageCode: menuCode(l)})
+		}
+		if err != nil && ctx.Err() == nil {
+			b.log.Warn("cannot set a chat's command menu", "chat_id", chat, "lang", lang, "err", err)
 		}
 	}
 }

@@ -127,6 +127,9 @@ func (c *call) setLanguage(ctx context.Context, arg string) (string, bool, error
 	if c.target == c.chat {
 		c.p = printer(s)
 	}
+	if c.target == c.chat && c.typ == models.ChatTypePrivate {
+		c.b.chatMenu(ctx, c.chat, lang)
+	}
 	if lang == "" {
 		return c.p.T("bot.lang.set_auto", "For", c.whose()), true, nil
 	}

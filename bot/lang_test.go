@@ -94,9 +94,29 @@ func TestLanguageOfAPrivateChat(t *testing.T) {
 		t.Fatalf("after /language en: lang %q, code %q", s.Lang, s.Data[CodeField])
 	}
 	want(t, c.say(me, me, "/help"), "How topics work") // the app still says ru
+	// So is the chat's own menu, whatever its app's language.
+	for _, code := range []string{"", "ru"} {
+		if m := c.srv.CommandsFor("chat:3001", code); len(m) == 0 || m[0].Description != "Start and see examples" {
+			t.Fatalf("the chat's menu for %q after /language en: %+v", code, m)
+		}
+	}
 	want(t, c.say(me, me, "/language auto"), "Язык: как в Telegram")
 	if s := c.sub(me); s.Lang != "" {
 		t.Fatalf("after /language auto: lang %q", s.Lang)
+	}
+	if m := c.srv.CommandsFor("chat:3001", "ru"); len(m) != 0 {
+		t.Fatalf("the chat kept its own menu after /language auto: %+v", m)
+	}
+	// An admin's chat keeps the admin commands in the language chosen,
+	// and gets its menus per language back with auto.
+	c.srv.AddUser(telegramtest.User{ID: admin, LanguageCode: "ru"})
+	want(t, c.say(admin, admin, "/language en"), "Language: English")
+	if m := c.srv.CommandsFor("chat:5", "ru"); len(m) == 0 || m[len(m)-1].Description != "Subscribers and deliveries" {
+		t.Fatalf("the admin's menu after /language en: %+v", m)
+	}
+	want(t, c.say(admin, admin, "/language auto"), "Язык: как в Telegram")
+	if m := c.srv.CommandsFor("chat:5", "ru"); len(m) == 0 || m[len(m)-1].Description != "Подписчики и доставка" {
+		t.Fatalf("the admin's menu after /language auto: %+v", m)
 	}
 	want(t, c.say(me, me, "/language de"), "Языка «de» я не знаю")
 
@@ -142,6 +162,19 @@ func TestRussianAlertsAndGroups(t *testing.T) {
 	want(t, c.say(group, member, "/list@herald_test_bot"), "Темы", "1. belarus")
 	if code := c.sub(group).Data[CodeField]; code != "ru" {
 		t.Fatalf("the group remembered %q", code)
+	}
+	// A channel set up from a private chat takes its admin's language;
+	// /language there changes the channel's, answered in the admin's.
+	const channel = -1004
+	c.srv.AddChat(telegramtest.Chat{ID: channel, Type: telegramtest.Channel, Title: "Новости", Username: "novosti"})
+	c.srv.SetAdmins(channel, admin)
+	want(t, c.say(admin, admin, "/sub @novosti belarus"), "Подписка для @novosti оформлена: belarus")
+	if s := c.sub(channel); s.Data[CodeField] != "ru" || printer(s).Lang() != "ru" {
+		t.Fatalf("the channel remembered %q", s.Data[CodeField])
+	}
+	want(t, c.say(admin, admin, "/language @novosti en"), "Язык для @novosti: английский")
+	if s := c.sub(channel); printer(s).Lang() != "en" {
+		t.Fatalf("the channel's language is %q", s.Lang)
 	}
 
 	at := time.Date(time.Now().Year(), 3, 2, 5, 35, 0, 0, time.UTC)
