@@ -3,6 +3,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -317,12 +318,18 @@ func (b *Bot) setup(ctx context.Context) {
 // for clients whose language has none), retrying each until Telegram
 // takes it or ctx ends.
 func (b *Bot) setMenus(ctx context.Context) {
+	// An admin who chose a language with /language keeps it (see chatMenu).
+	chosen := map[int64]string{}
+	for _, id := range b.admins {
+		if s, err := b.subs.Get(ctx, subscriptions.TelegramID(id)); err == nil && locale.Valid(s.Lang) {
+			chosen[id] = s.Lang
+		}
+	}
 	var menus []*tg.SetMyCommandsParams
 	for _, l := range locale.Langs {
-		p := locale.For(l)
-		menus = append(menus, &tg.SetMyCommandsParams{Commands: menu(p, Commands), LanguageCode: menuCode(l)})
+		menus = append(menus, &tg.SetMyCommandsParams{Commands: menu(locale.For(l), Commands), LanguageCode: menuCode(l)})
 		for _, id := range b.admins {
-			menus = append(menus, &tg.SetMyCommandsParams{Commands: menu(p, Commands, AdminCommands),
+			menus = append(menus, &tg.SetMyCommandsParams{Commands: menu(locale.For(cmp.Or(chosen[id], l)), Commands, AdminCommands),
 				Scope: &models.BotCommandScopeChat{ChatID: id}, LanguageCode: menuCode(l)})
 		}
 	}
