@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/locale"
 )
 
 // FuzzAlert feeds article fields from outside (titles, links, sources,
@@ -37,6 +38,7 @@ func FuzzAlert(f *testing.F) {
 			valid = valid && utf8.ValidString(s)
 		}
 		checkMessage(t, Alert(a, summary, topic, Reader{Loc: time.UTC}), title, valid)
+		checkMessage(t, Alert(a, summary, topic, Reader{P: locale.For("ru"), Loc: minsk, Now: now}), title, valid)
 		msg, n := Gathered([]Item{{Article: a, Summary: summary, Topic: topic}, {Article: b, Summary: title, Topic: topic}}, Reader{Loc: minsk})
 		if n < 1 || n > 2 {
 			t.Fatalf("Gathered took %d of 2", n)
