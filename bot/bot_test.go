@@ -46,10 +46,11 @@ func (f *fakeFeeds) Remove(_ context.Context, u string) error {
 func (f *fakeFeeds) List(context.Context) ([]*Feed, error) { return f.feeds, nil }
 
 // fakeLinker records /email requests.
-type fakeLinker struct{ got []string }
+type fakeLinker struct{ got, lang []string }
 
 func (f *fakeLinker) LinkEmail(_ context.Context, chat *subscriptions.Subscriber, addr string) error {
 	f.got = append(f.got, chat.ID+" "+addr)
+	f.lang = append(f.lang, chat.Lang)
 	return nil
 }
 

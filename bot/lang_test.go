@@ -88,6 +88,12 @@ func TestLanguageOfAPrivateChat(t *testing.T) {
 	}
 	want(t, c.say(me, me, "/help"), "Как устроены темы", "OR (или |)", "title:", "site:", "/language")
 	want(t, c.say(me, me, "/frobnicate"), "Команды /frobnicate я не знаю")
+	l := &fakeLinker{}
+	c.bot.Email = l
+	want(t, c.say(me, me, "/email olya@example.org"), "Ссылка для подтверждения отправлена на olya@example.org")
+	if len(l.lang) != 1 || l.lang[0] != "ru" || c.sub(me).Lang != "" {
+		t.Fatalf("/email linked in %v; the chat's language became %q", l.lang, c.sub(me).Lang)
+	}
 
 	want(t, c.say(me, me, "/language en"), "Language: English")
 	if s := c.sub(me); s.Lang != "en" || s.Data[CodeField] != "ru" {

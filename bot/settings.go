@@ -218,7 +218,11 @@ func (c *call) email(ctx context.Context) {
 		c.fail(ctx, err)
 		return
 	}
-	if err := c.b.Email.LinkEmail(ctx, s, addr); err != nil {
+	// The confirmation and the digests are written in the chat's
+	// language, chosen or followed from Telegram.
+	chat := *s
+	chat.Lang = printer(s).Lang()
+	if err := c.b.Email.LinkEmail(ctx, &chat, addr); err != nil {
 		c.b.log.Warn("email link failed", "chat_id", c.chat, "subscriber", s.ID, "err", err)
 		c.reply(ctx, c.p.T("bot.email.failed", "Error", esc(clip(err.Error(), 200))))
 		return
