@@ -15,17 +15,8 @@ import (
 func (c *call) resolve(ctx context.Context, change bool) bool {
 	if c.typ == models.ChatTypePrivate && strings.HasPrefix(c.arg, "@") {
 		name, rest, _ := strings.Cut(c.arg, " ")
-		ch, err := c.b.api.GetChat(ctx, &tg.GetChatParams{ChatID: name})
-		if err != nil || ch.Type == models.ChatTypePrivate {
-			c.reply(ctx, c.p.T("bot.access.no_channel", "Channel", esc(clip(name, 40))))
-			return false
-		}
-		if !c.b.isChatAdmin(ctx, ch.ID, c.from) {
-			c.reply(ctx, c.p.T("bot.access.not_admin", "Channel", esc(clip(name, 40))))
-			return false
-		}
-		if ch.Type == models.ChatTypeChannel && !c.b.isChatAdmin(ctx, ch.ID, c.b.id) {
-			c.reply(ctx, c.p.T("bot.access.bot_not_admin", "Channel", esc(clip(name, 40))))
+		ch := c.channel(ctx, name) // membership.go: says why it refuses
+		if ch == nil {
 			return false
 		}
 		c.target, c.typ, c.label, c.arg = ch.ID, ch.Type, name, strings.TrimSpace(rest)

@@ -125,7 +125,10 @@ func New(token, apiURL string, st *store.Store, subs *subscriptions.Store, admin
 	return b, nil
 }
 
-var allowedUpdates = tg.AllowedUpdates{"message", "callback_query", "channel_post"}
+// allowedUpdates are the updates asked of Telegram: membership changes
+// (blocked, added to a group) and edits (an edited command) too.
+var allowedUpdates = tg.AllowedUpdates{"message", "callback_query", "channel_post",
+	"my_chat_member", "edited_message", "edited_channel_post"}
 
 // API is the Bot API client, shared with the sender.
 func (b *Bot) API() *tg.Bot { return b.api }
@@ -397,9 +400,16 @@ func (b *Bot) Handle(ctx context.Context, u *models.Update) {
 		b.callback(ctx, u.CallbackQuery)
 		return
 	}
+	if u.MyChatMember != nil {
+		b.membership(ctx, u.MyChatMember)
+		return
+	}
 	msg := u.Message
 	if msg == nil {
 		msg = u.ChannelPost
+	}
+	if msg == nil {
+		msg = b.edited(ctx, u)
 	}
 	if msg == nil {
 		return

@@ -43,6 +43,7 @@ func init() {
 		"email":      (*call).email,
 		"forget":     (*call).forget,
 		"feed":       (*call).feed,
+		"archive":    (*call).archive,
 		"feeds":      (*call).feeds,
 		"addfeed":    (*call).addFeed,
 		"removefeed": (*call).removeFeed,

@@ -122,6 +122,7 @@ var goneChat = []string{
 	"user is deactivated", "bot was kicked", "bot is not a member",
 	"group chat was deactivated", "chat_write_forbidden",
 	"have no rights to send", "not enough rights to send",
+	"need administrator rights", // a channel admin without the right to post
 }
 
 // chatGone reports whether a Bot API error says the chat is out of reach.

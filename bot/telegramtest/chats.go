@@ -27,7 +27,7 @@ func (s *Server) addChatLocked(c Chat) *chatState {
 	if c.Type != Private && c.Title == "" {
 		c.Title = "Chat " + strconv.FormatInt(c.ID, 10)
 	}
-	cs := &chatState{Chat: c, admins: map[int64]bool{}, messages: map[int]*Message{}}
+	cs := &chatState{Chat: c, admins: map[int64]bool{}, messages: map[int]*Message{}, typed: map[int]typedMessage{}}
 	if old := s.chats[c.ID]; old != nil {
 		// Keep message ids growing so a re-registered chat does not reuse them.
 		cs.nextMsgID = old.nextMsgID
@@ -61,12 +61,14 @@ func (s *Server) RemoveChat(chatID int64) {
 }
 
 // Block makes the chat answer 403: the user blocked the bot, or the bot was
-// removed from the group or channel.
+// removed from the group or channel (by its owner). Like Telegram it queues
+// the my_chat_member update that tells the bot (see SetBotStatus).
 func (s *Server) Block(chatID int64) {
 	s.setBlocked(chatID, true)
 }
 
-// Unblock undoes Block.
+// Unblock undoes Block: the user unblocked the bot, or the owner added it
+// back (as an administrator of a group or channel), with its update.
 func (s *Server) Unblock(chatID int64) {
 	s.setBlocked(chatID, false)
 }
@@ -75,9 +77,18 @@ func (s *Server) setBlocked(chatID int64, blocked bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.mustChatLocked(chatID)
-	if c != nil {
-		c.blocked = blocked
+	if c == nil {
+		return
 	}
+	status := BotKicked
+	switch {
+	case blocked:
+	case c.Type == Private:
+		status = BotMember
+	default:
+		status = BotAdministrator
+	}
+	s.setBotStatusLocked(c, s.byDefault(c), status, !blocked)
 }
 
 func (s *Server) mustChatLocked(chatID int64) *chatState {

@@ -106,6 +106,9 @@ func (s *Server) writableChatLocked(p params) (*chatState, *apiError) {
 	if c.blocked {
 		return nil, forbidden(c)
 	}
+	if st, canPost := s.botStatusLocked(c); st == BotAdministrator && !canPost {
+		return nil, noPostRight()
+	}
 	return c, nil
 }
 
@@ -516,6 +519,10 @@ func getChat(s *Server, _ *http.Request, p params) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
+	if c.blocked && c.Type != Private && c.Username == "" {
+		// A private group or channel is out of sight once the bot is out.
+		return nil, badRequest("chat not found")
+	}
 	return map[string]any{
 		"id": c.ID, "type": c.Type, "title": c.Title, "username": c.Username, "first_name": c.FirstName,
 		"accent_color_id": 0, "max_reaction_count": 11,
@@ -533,15 +540,20 @@ func getChatMember(s *Server, _ *http.Request, p params) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	user := s.userLocked(userID)
 	if userID == s.Bot.ID {
-		user = s.Bot
+		st, canPost := s.botStatusLocked(c)
+		return s.memberJSON(c, s.Bot, st, canPost), nil
 	}
+	if st, _ := s.botStatusLocked(c); c.Type == Channel && st != BotAdministrator {
+		// Only a channel's administrators see who else is in it.
+		return nil, memberListInaccessible()
+	}
+	user := s.userLocked(userID)
 	status := "member"
 	switch {
 	case c.admins[userID] && c.owner == userID:
 		status = "creator"
-	case c.admins[userID] || (userID == s.Bot.ID && c.Type != Private):
+	case c.admins[userID]:
 		status = "administrator"
 	case c.Type == Private && userID != c.ID && userID != s.Bot.ID:
 		return nil, badRequest("user not found")

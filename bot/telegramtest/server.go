@@ -196,7 +196,10 @@ type Server struct {
 
 type chatState struct {
 	Chat
-	blocked    bool
+	blocked    bool      // the bot left, was kicked or blocked: sends answer 403
+	botStatus  BotStatus // "" until a test sets it: see botStatusLocked
+	botCanPost bool      // with botStatus administrator of a channel
+	typed      map[int]typedMessage
 	migratedTo int64
 	admins     map[int64]bool
 	owner      int64

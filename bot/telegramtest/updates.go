@@ -186,11 +186,13 @@ func (s *Server) SendText(chatID, fromUserID int64, text string) int {
 		s.t.Errorf("telegramtest: SendText to chat %d that migrated to %d", chatID, c.migratedTo)
 		return 0
 	}
-	if c.Type == Private {
-		// Writing to the bot again means the user unblocked it.
-		c.blocked = false
+	if c.Type == Private && c.blocked {
+		// Writing to the bot again means the user unblocked it, which
+		// Telegram tells the bot first.
+		s.setBotStatusLocked(c, fromUserID, BotMember, true)
 	}
 	c.nextMsgID++
+	c.typed[c.nextMsgID] = typedMessage{from: fromUserID, date: s.nowUnix()}
 	entities := textEntities(text)
 	msg := map[string]any{"message_id": c.nextMsgID, "chat": c.Chat, "date": s.nowUnix(), "text": text}
 	if len(entities) > 0 {
@@ -208,6 +210,50 @@ func (s *Server) SendText(chatID, fromUserID int64, text string) int {
 	}
 	s.queueLocked(kind, msg)
 	return c.nextMsgID
+}
+
+// typedMessage is what the double keeps of a message a user sent with
+// SendText, so that EditText can edit it.
+type typedMessage struct {
+	from int64
+	date int64
+}
+
+// EditText queues the edit of a message user fromUserID sent with SendText
+// (messageID as SendText returned it) to read text now: an edited_message
+// update (edited_channel_post in a channel) carrying the message with its
+// new text and entities, its first date and an edit_date. Only the author
+// can edit a message. In a group with privacy mode on, the bot gets the
+// edit only if it would get a message with the new text. It returns the
+// update id, or 0 when no update was queued.
+func (s *Server) EditText(chatID, fromUserID int64, messageID int, text string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.mustChatLocked(chatID)
+	if c == nil {
+		return 0
+	}
+	m, ok := c.typed[messageID]
+	if !ok || m.from != fromUserID {
+		s.t.Errorf("telegramtest: EditText: user %d sent no message %d in chat %d", fromUserID, messageID, chatID)
+		return 0
+	}
+	entities := textEntities(text)
+	msg := map[string]any{"message_id": messageID, "chat": c.Chat, "date": m.date, "edit_date": s.nowUnix(), "text": text}
+	if len(entities) > 0 {
+		msg["entities"] = entities
+	}
+	kind := "edited_message"
+	if c.Type == Channel {
+		kind = "edited_channel_post"
+		msg["sender_chat"] = c.Chat
+	} else {
+		msg["from"] = s.userLocked(fromUserID)
+	}
+	if (c.Type == Group || c.Type == Supergroup) && s.cfg.privacy && !s.addressedToBot(text, entities) {
+		return 0
+	}
+	return s.queueLocked(kind, msg)
 }
 
 // addressedToBot says whether a privacy-mode bot gets a group message.

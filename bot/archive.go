@@ -1,0 +1,39 @@
+package bot
+
+import (
+	"context"
+
+	"github.com/herald-news/herald/delivery"
+	"github.com/herald-news/herald/subscriptions"
+)
+
+// archive answers /archive with the address of the chat's web archive: its
+// matches of the last delivery.ArchiveDays days on one page. The address
+// carries the chat's feed secret (the one /feed uses, so /feed new replaces
+// both), so like /feed it is for admins only in a group, and names a
+// channel with "/archive @channel".
+func (c *call) archive(ctx context.Context) {
+	if !c.resolve(ctx, true) {
+		return
+	}
+	p := c.texts(ctx)
+	if c.b.PublicURL == "" {
+		c.reply(ctx, p.T("archive.off"))
+		return
+	}
+	if _, err := c.b.ensure(ctx, c.target); err != nil {
+		c.fail(ctx, err)
+		return
+	}
+	id := subscriptions.TelegramID(c.target)
+	secret, err := delivery.FeedSecret(ctx, c.b.subs, id)
+	if err != nil {
+		c.fail(ctx, err)
+		return
+	}
+	lead := p.N("archive.link", delivery.ArchiveDays)
+	if c.label != "" {
+		lead = p.N("archive.link_for", delivery.ArchiveDays, "Channel", esc(c.label))
+	}
+	c.reply(ctx, lead+"\n"+esc(delivery.ArchiveURL(c.b.PublicURL, id, secret))+"\n"+p.T("archive.private"))
+}
