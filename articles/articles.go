@@ -179,3 +179,27 @@ func MatchText(a *article.Article) string {
 	}
 	return a.Summary + "\n\n" + a.Text
 }
+
+// SaveNew writes the articles that have no JSON yet, leaving any that
+// exists as it is (a copy another watcher published keeps its story and
+// sources). It is for articles that are kept without being announced, such
+// as a new feed's existing items, which previews read.
+func SaveNew(ctx context.Context, st *store.Store, as []*article.Article) error {
+	if len(as) == 0 {
+		return nil
+	}
+	_, err := st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, a := range as {
+			b, err := json.Marshal(a)
+			if err != nil {
+				return fmt.Errorf("encode article %s: %w", a.ID, err)
+			}
+			p.SetNX(ctx, Key(st, a.ID), b, TTL)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save %d new articles: %w", len(as), err)
+	}
+	return nil
+}

@@ -594,7 +594,8 @@ func (w *Watcher) move(ctx context.Context, f *Feed, to string) error {
 
 // ingest publishes a feed's new items (newest first, as feed.Parse gives
 // them), whether they came from a poll or a WebSub delivery. A feed never
-// fetched before has its items marked seen, except the newest Backfill.
+// fetched before has its items kept for previews but not announced (see
+// keep), except the newest Backfill, which are published.
 func (w *Watcher) ingest(ctx context.Context, f *Feed, items []article.Article) (int, error) {
 	if len(items) > maxItems {
 		items = items[:maxItems]
@@ -612,9 +613,10 @@ func (w *Watcher) ingest(ctx context.Context, f *Feed, items []article.Article) 
 	take := len(all)
 	if f.New {
 		take = min(max(f.Backfill, 0), len(all))
-	}
-	if err := w.markSeen(ctx, all[take:]); err != nil {
-		return 0, err
+		// The rest is kept for previews, seen but not announced.
+		if _, err := w.keep(ctx, f, all[take:]); err != nil {
+			return 0, err
+		}
 	}
 	// A cheap check first, so known items cost no page fetch and no write.
 	fresh, err := w.unseen(ctx, all[:take])

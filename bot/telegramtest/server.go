@@ -173,6 +173,7 @@ type Server struct {
 	chats    map[int64]*chatState
 	users    map[int64]User
 	updates  []pendingUpdate
+	history  []pendingUpdate // every update queued, for Redeliver
 	updateID int64
 	allowed  []string // allowed_updates from the last getUpdates that gave it
 	poll     *poller

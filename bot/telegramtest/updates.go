@@ -52,9 +52,29 @@ func (s *Server) queueLocked(kind string, payload any) int64 {
 	if err != nil {
 		panic(fmt.Sprintf("telegramtest: marshal update: %v", err))
 	}
-	s.updates = append(s.updates, pendingUpdate{id: s.updateID, kind: kind, raw: raw})
+	u := pendingUpdate{id: s.updateID, kind: kind, raw: raw}
+	s.updates = append(s.updates, u)
+	s.history = append(s.history, u)
 	s.notifyLocked()
 	return s.updateID
+}
+
+// Redeliver queues an update once more, with its update id and first of
+// all, as Telegram sends an update again when a webhook did not answer in
+// time or a poller stopped before confirming it. A getUpdates whose offset
+// confirms it drops it again, as Telegram would not send it then. It
+// reports whether there was such an update.
+func (s *Server) Redeliver(updateID int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.history {
+		if u.id == updateID {
+			s.updates = append([]pendingUpdate{u}, s.updates...)
+			s.notifyLocked()
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) killPollLocked(reason string) {
