@@ -27,15 +27,18 @@ func (b *Bot) membership(ctx context.Context, u *models.ChatMemberUpdated) {
 	// Logged once it is dealt with: a test waits for the line.
 	defer b.log.Info("bot membership changed", "chat_id", chat, "chat_type", u.Chat.Type,
 		"from", u.OldChatMember.Type, "to", u.NewChatMember.Type, "can_post", now == reachPost, "by", u.From.ID)
+	following := false // a chat already following topics, before this update
 	switch {
 	case now != reachPost:
 		b.setReachable(ctx, chat, false)
 	case was != reachPost:
-		b.setReachable(ctx, chat, true)
+		following = b.setReachable(ctx, chat, true)
 	}
 	switch u.Chat.Type {
 	case models.ChatTypeGroup, models.ChatTypeSupergroup:
-		if was == reachNone && now != reachNone {
+		// A group that follows topics with the bot in it (one that just
+		// became a supergroup, say) knows how to use it already.
+		if was == reachNone && now != reachNone && !following {
 			b.greet(ctx, u)
 		}
 	case models.ChatTypeChannel:
@@ -80,10 +83,12 @@ func reach(m models.ChatMember, typ models.ChatType) int {
 // setReachable marks a chat's subscriber blocked (inactive: the sender
 // drops its alerts and the matcher skips it) or, once the bot may post
 // again, active. A paused chat stays paused either way, and a chat with no
-// subscriber gets none.
-func (b *Bot) setReachable(ctx context.Context, chat int64, ok bool) {
+// subscriber gets none. It reports whether the chat was active or paused
+// with topics before.
+func (b *Bot) setReachable(ctx context.Context, chat int64, ok bool) (following bool) {
 	id := subscriptions.TelegramID(chat)
 	_, err := b.subs.Update(ctx, id, func(s *subscriptions.Subscriber) error {
+		following = len(s.Topics) > 0 && (s.Status == subscriptions.StatusActive || s.Status == subscriptions.StatusPaused)
 		switch {
 		case ok && s.Status == subscriptions.StatusInactive:
 			s.Status = subscriptions.StatusActive
@@ -101,6 +106,7 @@ func (b *Bot) setReachable(ctx context.Context, chat int64, ok bool) {
 	default:
 		b.log.Error("cannot record a membership change", "chat_id", chat, "subscriber", id, "err", err)
 	}
+	return following
 }
 
 // errUnchanged ends an update that has nothing to change.

@@ -102,7 +102,8 @@ func TestBlockedChatStopsAndResumes(t *testing.T) {
 // subscribe it with commands addressed to the bot; a group that removes it
 // stops its alerts until it adds the bot back.
 func TestGroupAddedGreetedRemovedStopped(t *testing.T) {
-	c := newConvo(t, false)
+	tap, log := newLogTap(t)
+	c := newConvoLog(t, log)
 	const group, ruGroup, ruAdmin = -3001, -3002, 7
 	c.srv.AddUser(telegramtest.User{ID: ruAdmin, FirstName: "Оля", LanguageCode: "ru"})
 	for _, g := range []int64{group, ruGroup} {
@@ -125,6 +126,19 @@ func TestGroupAddedGreetedRemovedStopped(t *testing.T) {
 	c.status(group, subscriptions.StatusActive)
 	// Added back, the group is greeted again.
 	want(t, c.srv.WaitSentTo(10*time.Second, group, 3)[2], "/sub@herald_test_bot belarus")
+
+	// A group that follows topics already (as a group that became a
+	// supergroup does) is not told again.
+	const upgraded = -1003003
+	c.srv.AddChat(telegramtest.Chat{ID: upgraded, Type: telegramtest.Supergroup})
+	c.srv.SetBotStatus(upgraded, admin, telegramtest.BotLeft, false)
+	seen := len(tap.wait(t, 10*time.Second, "bot membership changed", 7))
+	addSub(t, c.subs, upgraded, "belarus")
+	c.srv.SetBotStatus(upgraded, admin, telegramtest.BotMember, true)
+	tap.wait(t, 10*time.Second, "bot membership changed", seen+1)
+	if n := len(c.srv.SentTo(upgraded)); n != 0 {
+		t.Fatalf("a group following topics was greeted (%d messages)", n)
+	}
 	noMissing(t, "group.")
 }
 

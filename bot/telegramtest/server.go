@@ -5,7 +5,10 @@
 // It keeps a registry of chats and users, queues incoming updates for
 // getUpdates (long polling, 409 on a competing poller) or pushes them to a
 // webhook, validates what the bot sends (chat exists, not blocked, not
-// migrated, HTML parse mode, 4096-character limit, inline keyboards),
+// migrated, the bot's own membership and right to post, HTML parse mode,
+// 4096-character limit, inline keyboards), sends my_chat_member updates
+// when the bot's membership changes (SetBotStatus, Block) and
+// edited_message updates for edits (EditText),
 // enforces Telegram's flood limits with 429 and retry_after, and records
 // every request and every message. Faults (error answers, delays, reset
 // connections, and answers spoiled after a message was accepted: garbled,
