@@ -38,7 +38,7 @@ func (b *Bot) membership(ctx context.Context, u *models.ChatMemberUpdated) {
 	case models.ChatTypeGroup, models.ChatTypeSupergroup:
 		// A group that follows topics with the bot in it (one that just
 		// became a supergroup, say) knows how to use it already.
-		if was == reachNone && now != reachNone && !following {
+		if was == reachNone && now == reachPost && !following {
 			b.greet(ctx, u)
 		}
 	case models.ChatTypeChannel:
@@ -201,6 +201,10 @@ func (c *call) channel(ctx context.Context, name string) *models.ChatFullInfo {
 	switch {
 	case err != nil && errors.Is(err, tg.ErrorBadRequest):
 		c.reply(ctx, p.T("channel.not_found", "Channel", shown))
+		return nil
+	case err != nil && errors.Is(err, tg.ErrorForbidden):
+		// A chat that banned the bot.
+		c.reply(ctx, p.T("channel.bot_not_admin", "Channel", shown))
 		return nil
 	case err != nil:
 		c.fail(ctx, err)
