@@ -228,3 +228,27 @@ func TestEditedCommand(t *testing.T) {
 	c.srv.EditText(group, admin, gid, "/sub@herald_test_bot drones OR uav")
 	want(t, c.srv.WaitSentTo(10*time.Second, group, 2)[1], "Following drones OR uav")
 }
+
+// A channel that took the bot's right to post answers 400 "need
+// administrator rights": the sender deactivates it as it does on a 403,
+// whether or not the bot heard of the change.
+func TestSenderDeactivatesAChannelWithoutPostRight(t *testing.T) {
+	st := storetest.New(t)
+	subs := subscriptions.NewStore(st)
+	srv := telegramtest.New(t, telegramtest.WithLimits(telegramtest.NoLimits))
+	const channel = -1003006
+	srv.AddChat(telegramtest.Chat{ID: channel, Type: telegramtest.Channel, Username: "no_rights"})
+	srv.SetBotStatus(channel, admin, telegramtest.BotAdministrator, false)
+	addSub(t, subs, channel, "belarus")
+	putArticle(t, st, "np1", "Belarus news", "Belarus.")
+	enqueue(t, st, channel, "np1", "belarus")
+	runSender(t, NewSender(st, subs, &APITransport{API: apiClient(t, srv)}, quietLog(t)))
+	waitAcked(t, st)
+	s, err := subs.Get(context.Background(), subscriptions.TelegramID(channel))
+	if err != nil || s.Status != subscriptions.StatusInactive {
+		t.Fatalf("channel without the right to post: %+v %v, want inactive", s, err)
+	}
+	if n := sendsTo(srv, channel); n != 1 {
+		t.Fatalf("%d sends to the channel, want the one refused", n)
+	}
+}

@@ -145,8 +145,8 @@ func (s *Server) migrateLocked(from, to int64) (old, nc *chatState) {
 
 // SetAdmins makes these users the chat's administrators (getChatMember
 // answers "administrator"; the first one is the "creator"), replacing any
-// set before. The bot itself is always an administrator of groups and
-// channels.
+// set before. The bot itself is an administrator of groups and channels
+// with every right unless SetBotStatus says otherwise.
 func (s *Server) SetAdmins(chatID int64, userIDs ...int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
