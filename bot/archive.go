@@ -3,6 +3,8 @@ package bot
 import (
 	"context"
 
+	"github.com/go-telegram/bot/models"
+
 	"github.com/herald-news/herald/delivery"
 	"github.com/herald-news/herald/subscriptions"
 )
@@ -10,13 +12,23 @@ import (
 // archive answers /archive with the address of the chat's web archive: its
 // matches of the last delivery.ArchiveDays days on one page. The address
 // carries the chat's feed secret (the one /feed uses, so /feed new replaces
-// both), so like /feed it is for admins only in a group, and names a
-// channel with "/archive @channel".
+// both), so like /feed it is for admins only in a group, and a channel's
+// is asked for from a private chat with "/archive @channel", not in the
+// channel, where every reader would see it.
 func (c *call) archive(ctx context.Context) {
 	if !c.resolve(ctx, true) {
 		return
 	}
 	p := c.texts(ctx)
+	if c.typ == models.ChatTypeChannel && c.label == "" {
+		// Posted in the channel, the address would be every reader's.
+		name := "@channel"
+		if c.msg.Chat.Username != "" {
+			name = "@" + c.msg.Chat.Username
+		}
+		c.reply(ctx, p.T("archive.in_channel", "Command", esc("/archive "+name)))
+		return
+	}
 	if c.b.PublicURL == "" {
 		c.reply(ctx, p.T("archive.off"))
 		return

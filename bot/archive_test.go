@@ -64,6 +64,12 @@ func TestArchiveCommandLinksTheChatsArchive(t *testing.T) {
 	if !strings.Contains(archiveURLIn(t, ch), "/archive/"+subscriptions.TelegramID(channel)+"/") {
 		t.Fatalf("channel archive %q", ch.Plain)
 	}
+	// Posted in the channel itself, the address is not given.
+	in := c.say(channel, 0, "/archive")
+	want(t, in, "everyone who reads the channel", "/archive @wire_arch")
+	if strings.Contains(in.Plain, "https://") {
+		t.Fatalf("the archive address was posted in the channel: %q", in.Plain)
+	}
 	c.srv.AddChat(telegramtest.Chat{ID: group, Type: telegramtest.Supergroup})
 	c.srv.SetAdmins(group, admin)
 	want(t, c.say(group, member, "/archive@herald_test_bot"), "Only the group's admins")
