@@ -26,11 +26,11 @@ func (c *call) archive(ctx context.Context) {
 		if c.msg.Chat.Username != "" {
 			name = "@" + c.msg.Chat.Username
 		}
-		c.reply(ctx, p.T("archive.in_channel", "Command", esc("/archive "+name)))
+		c.reply(ctx, p.T("botupd.archive.in_channel", "Command", esc("/archive "+name)))
 		return
 	}
 	if c.b.PublicURL == "" {
-		c.reply(ctx, p.T("archive.off"))
+		c.reply(ctx, p.T("botupd.archive.off"))
 		return
 	}
 	if _, err := c.b.ensure(ctx, c.target); err != nil {
@@ -43,9 +43,9 @@ func (c *call) archive(ctx context.Context) {
 		c.fail(ctx, err)
 		return
 	}
-	lead := p.N("archive.link", delivery.ArchiveDays)
+	lead := p.N("botupd.archive.link", delivery.ArchiveDays)
 	if c.label != "" {
-		lead = p.N("archive.link_for", delivery.ArchiveDays, "Channel", esc(c.label))
+		lead = p.N("botupd.archive.link_for", delivery.ArchiveDays, "Channel", esc(c.label))
 	}
-	c.reply(ctx, lead+"\n"+esc(delivery.ArchiveURL(c.b.PublicURL, id, secret))+"\n"+p.T("archive.private"))
+	c.reply(ctx, lead+"\n"+esc(delivery.ArchiveURL(c.b.PublicURL, id, secret))+"\n"+p.T("botupd.archive.private"))
 }

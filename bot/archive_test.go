@@ -88,5 +88,5 @@ func TestArchiveCommandLinksTheChatsArchive(t *testing.T) {
 			t.Errorf("%s menu.archive = %q", l, d)
 		}
 	}
-	noMissing(t, "archive.", "menu.archive")
+	noMissing(t, "botupd.", "menu.archive")
 }

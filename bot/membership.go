@@ -119,9 +119,9 @@ func (b *Bot) greet(ctx context.Context, u *models.ChatMemberUpdated) {
 	if b.name != "" {
 		at = "@" + b.name
 	}
-	html := p.T("group.greeting", "Sub", esc("/sub"+at), "Help", esc("/help"+at))
+	html := p.T("botupd.group.greeting", "Sub", esc("/sub"+at), "Help", esc("/help"+at))
 	if at != "" {
-		html += "\n" + p.T("group.address", "Bot", esc(at))
+		html += "\n" + p.T("botupd.group.address", "Bot", esc(at))
 	}
 	b.reply(ctx, u.Chat.ID, html, nil)
 }
@@ -200,17 +200,17 @@ func (c *call) channel(ctx context.Context, name string) *models.ChatFullInfo {
 	ch, err := c.b.api.GetChat(ctx, &tg.GetChatParams{ChatID: name})
 	switch {
 	case err != nil && errors.Is(err, tg.ErrorBadRequest):
-		c.reply(ctx, p.T("channel.not_found", "Channel", shown))
+		c.reply(ctx, p.T("botupd.channel.not_found", "Channel", shown))
 		return nil
 	case err != nil && errors.Is(err, tg.ErrorForbidden):
 		// A chat that banned the bot.
-		c.reply(ctx, p.T("channel.bot_not_admin", "Channel", shown))
+		c.reply(ctx, p.T("botupd.channel.bot_not_admin", "Channel", shown))
 		return nil
 	case err != nil:
 		c.fail(ctx, err)
 		return nil
 	case ch.Type == models.ChatTypePrivate:
-		c.reply(ctx, p.T("channel.is_person", "Channel", shown))
+		c.reply(ctx, p.T("botupd.channel.is_person", "Channel", shown))
 		return nil
 	}
 	me, err := c.b.api.GetChatMember(ctx, &tg.GetChatMemberParams{ChatID: ch.ID, UserID: c.b.id})
@@ -223,15 +223,15 @@ func (c *call) channel(ctx context.Context, name string) *models.ChatFullInfo {
 		bot = reach(*me, ch.Type)
 	}
 	if bot == reachNone || ch.Type == models.ChatTypeChannel && me.Type != models.ChatMemberTypeAdministrator {
-		c.reply(ctx, p.T("channel.bot_not_admin", "Channel", shown))
+		c.reply(ctx, p.T("botupd.channel.bot_not_admin", "Channel", shown))
 		return nil
 	}
 	if !c.b.isChatAdmin(ctx, ch.ID, c.from) {
-		c.reply(ctx, p.T("channel.you_not_admin", "Channel", shown))
+		c.reply(ctx, p.T("botupd.channel.you_not_admin", "Channel", shown))
 		return nil
 	}
 	if bot != reachPost {
-		c.reply(ctx, p.T("channel.bot_cannot_post", "Channel", shown))
+		c.reply(ctx, p.T("botupd.channel.bot_cannot_post", "Channel", shown))
 		return nil
 	}
 	return ch

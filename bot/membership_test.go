@@ -139,7 +139,7 @@ func TestGroupAddedGreetedRemovedStopped(t *testing.T) {
 	if n := len(c.srv.SentTo(upgraded)); n != 0 {
 		t.Fatalf("a group following topics was greeted (%d messages)", n)
 	}
-	noMissing(t, "group.")
+	noMissing(t, "botupd.group.")
 }
 
 // A channel that makes the bot an admin without the right to post gets no
@@ -190,7 +190,7 @@ func TestChannelSubscribeSaysWhy(t *testing.T) {
 	if s := c.sub(channel); len(s.Topics) != 1 {
 		t.Fatalf("channel topics = %v", s.Topics)
 	}
-	noMissing(t, "channel.")
+	noMissing(t, "botupd.channel.")
 }
 
 // An edited command is answered like a new one (an edited /sub follows the
