@@ -19,7 +19,7 @@ func (c *call) archive(ctx context.Context) {
 	if !c.resolve(ctx, true) {
 		return
 	}
-	p := c.texts(ctx)
+	p := c.p
 	if c.typ == models.ChatTypeChannel && c.label == "" {
 		// Posted in the channel, the address would be every reader's.
 		name := "@channel"

@@ -11,7 +11,6 @@ import (
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
-	"github.com/herald-news/herald/locale"
 	"github.com/herald-news/herald/subscriptions"
 )
 
@@ -114,7 +113,7 @@ var errUnchanged = errors.New("unchanged")
 
 // greet tells a group the bot was added to how an admin subscribes it.
 func (b *Bot) greet(ctx context.Context, u *models.ChatMemberUpdated) {
-	p := b.texts(ctx, u.Chat.ID, &u.From)
+	p := b.speak(ctx, u.Chat.ID, u.Chat.Type, u.From.LanguageCode)
 	at := ""
 	if b.name != "" {
 		at = "@" + b.name
@@ -124,27 +123,6 @@ func (b *Bot) greet(ctx context.Context, u *models.ChatMemberUpdated) {
 		html += "\n" + p.T("botupd.group.address", "Bot", esc(at))
 	}
 	b.reply(ctx, u.Chat.ID, html, nil)
-}
-
-// texts is the language to answer chat in: the one its subscriber chose,
-// else the one the user's Telegram app is set to.
-func (b *Bot) texts(ctx context.Context, chat int64, from *models.User) locale.P {
-	if s, err := b.subs.Get(ctx, subscriptions.TelegramID(chat)); err == nil && locale.Valid(s.Lang) {
-		return locale.For(s.Lang)
-	}
-	if from != nil {
-		return locale.For(locale.Match(from.LanguageCode))
-	}
-	return locale.For(locale.Default)
-}
-
-// texts is the language of this command's replies.
-func (c *call) texts(ctx context.Context) locale.P {
-	var from *models.User
-	if c.msg != nil {
-		from = c.msg.From
-	}
-	return c.b.texts(ctx, c.chat, from)
 }
 
 // editTTL is how long an edit is remembered as handled: longer than
@@ -195,7 +173,7 @@ func EditKey(st interface{ Key(...string) string }, chat int64, msg, editDate in
 // that the bot may post there, saying which one fails. It returns the
 // channel, or nil after replying.
 func (c *call) channel(ctx context.Context, name string) *models.ChatFullInfo {
-	p := c.texts(ctx)
+	p := c.p
 	shown := esc(clip(name, 40))
 	ch, err := c.b.api.GetChat(ctx, &tg.GetChatParams{ChatID: name})
 	switch {
