@@ -20,13 +20,7 @@ func (c *call) archive(ctx context.Context) {
 		return
 	}
 	p := c.p
-	if c.typ == models.ChatTypeChannel && c.label == "" {
-		// Posted in the channel, the address would be every reader's.
-		name := "@channel"
-		if c.msg.Chat.Username != "" {
-			name = "@" + c.msg.Chat.Username
-		}
-		c.reply(ctx, p.T("botupd.archive.in_channel", "Command", esc("/archive "+name)))
+	if c.postedInChannel(ctx, "/archive") {
 		return
 	}
 	if c.b.PublicURL == "" {
@@ -48,4 +42,20 @@ func (c *call) archive(ctx context.Context) {
 		lead = p.N("botupd.archive.link_for", delivery.ArchiveDays, "Channel", esc(c.label))
 	}
 	c.reply(ctx, lead+"\n"+esc(delivery.ArchiveURL(c.b.PublicURL, id, secret))+"\n"+p.T("botupd.archive.private"))
+}
+
+// postedInChannel answers a command that replies with a secret address
+// (/archive, /feed) when it was posted in the channel itself, where every
+// reader would see the address: it points to the private chat instead,
+// and reports true.
+func (c *call) postedInChannel(ctx context.Context, command string) bool {
+	if c.typ != models.ChatTypeChannel || c.label != "" {
+		return false
+	}
+	name := "@channel"
+	if c.msg.Chat.Username != "" {
+		name = "@" + c.msg.Chat.Username
+	}
+	c.reply(ctx, c.p.T("botupd.archive.in_channel", "Command", esc(command+" "+name)))
+	return true
 }

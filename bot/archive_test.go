@@ -70,6 +70,12 @@ func TestArchiveCommandLinksTheChatsArchive(t *testing.T) {
 	if strings.Contains(in.Plain, "https://") {
 		t.Fatalf("the archive address was posted in the channel: %q", in.Plain)
 	}
+	// The feed's address, which opens the same secret, likewise.
+	in = c.say(channel, 0, "/feed")
+	want(t, in, "everyone who reads the channel", "/feed @wire_arch")
+	if strings.Contains(in.Plain, "https://") {
+		t.Fatalf("the feed address was posted in the channel: %q", in.Plain)
+	}
 	c.srv.AddChat(telegramtest.Chat{ID: group, Type: telegramtest.Supergroup})
 	c.srv.SetAdmins(group, admin)
 	want(t, c.say(group, member, "/archive@herald_test_bot"), "Only the group's admins")

@@ -10,9 +10,9 @@ import (
 // feed answers /feed with the address of the chat's own Atom feed of its
 // matches, and "/feed new" with a fresh one (the old stops working). The
 // address opens the feed to whoever holds it, so in a group only admins
-// may ask for it.
+// may ask for it, and in a channel it is asked for from a private chat.
 func (c *call) feed(ctx context.Context) {
-	if !c.resolve(ctx, true) {
+	if !c.resolve(ctx, true) || c.postedInChannel(ctx, "/feed") {
 		return
 	}
 	if c.b.PublicURL == "" {
