@@ -88,6 +88,9 @@ func TestLanguageOfAPrivateChat(t *testing.T) {
 	}
 	want(t, c.say(me, me, "/help"), "Как устроены темы", "OR (или |)", "title:", "site:", "/language")
 	want(t, c.say(me, me, "/frobnicate"), "Команды /frobnicate я не знаю")
+	// Why a query is refused, in Russian too.
+	want(t, c.say(me, me, "/sub (минск"), "символ 7: нужна ), чтобы закрыть ( из символа 1")
+	want(t, c.say(me, me, "/preview -минск"), "запрос из одних исключений")
 	l := &fakeLinker{}
 	c.bot.Email = l
 	want(t, c.say(me, me, "/email olya@example.org"), "Ссылка для подтверждения отправлена на olya@example.org")

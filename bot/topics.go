@@ -31,7 +31,7 @@ func (c *call) subscribe(ctx context.Context) {
 func (c *call) follow(ctx context.Context, query string, say func(html string)) {
 	q, err := subscriptions.Parse(query)
 	if err != nil {
-		say(c.p.T("bot.query.bad", "Error", esc(err.Error())))
+		say(c.p.T("bot.query.bad", "Error", esc(subscriptions.ErrorIn(err, c.p.Lang()))))
 		return
 	}
 	if _, err := c.ensure(ctx); err != nil {
@@ -57,7 +57,7 @@ func (c *call) offer(ctx context.Context, text string) {
 	text = strings.TrimSpace(text)
 	q, err := subscriptions.Parse(text)
 	if err != nil {
-		c.reply(ctx, c.p.T("bot.offer.bad", "Error", esc(err.Error())))
+		c.reply(ctx, c.p.T("bot.offer.bad", "Error", esc(subscriptions.ErrorIn(err, c.p.Lang()))))
 		return
 	}
 	topic := q.String()
@@ -212,7 +212,7 @@ func (c *call) preview(ctx context.Context) {
 	}
 	q, err := subscriptions.Parse(c.arg)
 	if err != nil {
-		c.reply(ctx, c.p.T("bot.query.bad", "Error", esc(err.Error())))
+		c.reply(ctx, c.p.T("bot.query.bad", "Error", esc(subscriptions.ErrorIn(err, c.p.Lang()))))
 		return
 	}
 	recent, err := articles.Recent(ctx, c.b.st, PreviewWindow)

@@ -1,12 +1,15 @@
 package subscriptions
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/herald-news/herald/locale"
 )
 
 // Limits from SPEC: they keep one subscriber's query cheap to store and to
@@ -19,19 +22,40 @@ const (
 )
 
 // SyntaxError is a query that was refused: Pos is the 0-based character
-// (not byte) offset in the query where the problem is, Msg says what was
-// expected there.
+// (not byte) offset in the query where the problem is, Msg says in English
+// what was expected there (In says it in another language).
 type SyntaxError struct {
 	Pos int
 	Msg string
+
+	id   string // the message's id in locale's query catalogue, without "query."
+	data []any  // its key-value pairs
 }
 
-func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("at character %d: %s", e.Pos+1, e.Msg)
+func (e *SyntaxError) Error() string { return e.In(locale.Default) }
+
+// In says what is wrong in a language of locale.Langs: "at character 5:
+// expected …".
+func (e *SyntaxError) In(lang string) string {
+	p := locale.For(lang)
+	if e.id == "" {
+		return p.T("query.at", "Pos", e.Pos+1, "Msg", e.Msg)
+	}
+	return p.T("query.at", "Pos", e.Pos+1, "Msg", p.T("query."+e.id, e.data...))
 }
 
-func errAt(pos int, format string, args ...any) error {
-	return &SyntaxError{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+// ErrorIn is err's message in a language: a SyntaxError's in that
+// language, any other error's as it is.
+func ErrorIn(err error, lang string) string {
+	var se *SyntaxError
+	if errors.As(err, &se) {
+		return se.In(lang)
+	}
+	return err.Error()
+}
+
+func errAt(pos int, id string, kv ...any) error {
+	return &SyntaxError{Pos: pos, Msg: locale.For(locale.Default).T("query."+id, kv...), id: id, data: kv}
 }
 
 // Query is a parsed, normalised topic query. It is immutable and safe for
@@ -74,7 +98,7 @@ type node struct {
 // Errors are *SyntaxError.
 func Parse(q string) (*Query, error) {
 	if n := utf8.RuneCountInString(q); n > MaxQueryLen {
-		return nil, errAt(MaxQueryLen, "the query is %d characters long; at most %d are allowed", n, MaxQueryLen)
+		return nil, errAt(MaxQueryLen, "too_long", "Len", n, "Max", MaxQueryLen)
 	}
 	items, err := lex(q)
 	if err != nil {
@@ -256,7 +280,7 @@ func lex(q string) ([]item, error) {
 			i++
 		}
 		if i == len(rs) {
-			return errAt(open, "expected a closing quote for the phrase opened here")
+			return errAt(open, "open_quote")
 		}
 		items = append(items, item{kind: itemPhrase, pos: at, text: string(rs[start:i]), field: field})
 		i++
@@ -282,7 +306,7 @@ func lex(q string) ([]item, error) {
 			}
 		case r == '-' || r == '−' || r == '–':
 			if i+1 == len(rs) || unicode.IsSpace(rs[i+1]) || rs[i+1] == ')' || rs[i+1] == '|' {
-				return nil, errAt(i, "expected a word, phrase or group right after -")
+				return nil, errAt(i, "after_minus")
 			}
 			items = append(items, item{kind: itemNot, pos: i})
 			i++
@@ -309,7 +333,7 @@ func lex(q string) ([]item, error) {
 				case "lang":
 					code, ok := langCode(rest)
 					if !ok {
-						return nil, errAt(start+len("lang:"), "expected a two-letter language code (ISO 639-1) such as ru, fa or en right after lang:")
+						return nil, errAt(start+len("lang:"), "lang_code")
 					}
 					items = append(items, item{kind: itemWord, pos: start, text: code, field: f})
 					continue
@@ -322,25 +346,25 @@ func lex(q string) ([]item, error) {
 							}
 							continue
 						}
-						what := "a word or phrase"
+						what := "field_word"
 						if f == "site" {
-							what = "a host name such as example.com"
+							what = "field_host"
 						}
-						return nil, errAt(i, "expected %s right after %s:", what, f)
+						return nil, errAt(i, what, "Field", f)
 					}
 				}
 			}
 			if it.field != "site" {
 				if k := strings.IndexRune(it.text, '*'); k >= 0 {
 					if k != len(it.text)-1 {
-						return nil, errAt(start+utf8.RuneCountInString(word[:len(word)-len(it.text)+k]), "expected * only at the end of a word")
+						return nil, errAt(start+utf8.RuneCountInString(word[:len(word)-len(it.text)+k]), "star_inside")
 					}
 					it.text, it.prefix = it.text[:k], true
 				}
 				if !it.prefix && it.field == "" && !hasToken(it.text) {
 					// Punctuation on its own ("Iran & Israel") says nothing.
 					if len(items) > 0 && items[len(items)-1].kind == itemNot && items[len(items)-1].pos == start-1 {
-						return nil, errAt(start, "expected a word with letters or digits after -")
+						return nil, errAt(start, "minus_letters")
 					}
 					continue
 				}
@@ -380,21 +404,21 @@ func (p *parser) parseAnd(open int) (*node, error) {
 		switch it.kind {
 		case itemEOF:
 			if open >= 0 {
-				return nil, errAt(it.pos, "expected ) to close the ( at character %d", open+1)
+				return nil, errAt(it.pos, "close_paren", "Open", open+1)
 			}
 		case itemRParen:
 			if open < 0 {
-				return nil, errAt(it.pos, "unexpected ) with no ( before it")
+				return nil, errAt(it.pos, "stray_paren")
 			}
 		case itemOr:
-			return nil, errAt(it.pos, "expected a word, phrase or group before OR")
+			return nil, errAt(it.pos, "before_or")
 		case itemAnd:
 			if len(n.kids) == 0 {
-				return nil, errAt(it.pos, "expected a word, phrase or group before AND")
+				return nil, errAt(it.pos, "before_and")
 			}
 			p.next()
 			if k := p.peek().kind; k == itemEOF || k == itemRParen || k == itemOr || k == itemAnd {
-				return nil, errAt(p.peek().pos, "expected a word, phrase or group after AND")
+				return nil, errAt(p.peek().pos, "after_and")
 			}
 			continue
 		}
@@ -410,18 +434,18 @@ func (p *parser) parseAnd(open int) (*node, error) {
 	end := p.next() // the EOF or ")"
 	if len(n.kids) == 0 {
 		if open >= 0 {
-			return nil, errAt(end.pos, "expected a word, phrase or group inside ( )")
+			return nil, errAt(end.pos, "empty_group")
 		}
-		return nil, errAt(end.pos, "expected a word or phrase")
+		return nil, errAt(end.pos, "word_or_phrase")
 	}
 	if !slices.ContainsFunc(n.kids, func(k *node) bool { return k.op != opNot && !(k.op == opTerm && k.kind == termLang) }) {
 		if slices.ContainsFunc(n.kids, func(k *node) bool { return k.op == opTerm && k.kind == termLang }) {
-			return nil, errAt(start, "expected a word or phrase besides lang:, which only narrows what they match")
+			return nil, errAt(start, "lang_alone")
 		}
 		if open >= 0 {
-			return nil, errAt(open, "expected a word or phrase that is not excluded inside this group")
+			return nil, errAt(open, "group_all_excluded")
 		}
-		return nil, errAt(start, "expected a word or phrase that is not excluded: a query of exclusions alone would match almost everything")
+		return nil, errAt(start, "all_excluded")
 	}
 	return n, nil
 }
@@ -434,7 +458,7 @@ func (p *parser) parseClause() (*node, error) {
 			return nil, err
 		}
 		if it := p.peek(); it.kind == itemOr {
-			return nil, errAt(it.pos, "expected no OR after an exclusion; to exclude either, write -(a OR b)")
+			return nil, errAt(it.pos, "or_after_exclusion")
 		}
 		return &node{op: opNot, kids: []*node{k}}, nil
 	}
@@ -446,13 +470,13 @@ func (p *parser) parseClause() (*node, error) {
 		return first, nil
 	}
 	if first.op == opTerm && first.kind == termLang {
-		return nil, errAt(p.peek().pos, "expected no OR after lang:; a query asks for one language")
+		return nil, errAt(p.peek().pos, "or_after_lang")
 	}
 	n := &node{op: opOr, kids: []*node{first}}
 	for p.peek().kind == itemOr {
 		p.next()
 		if it := p.peek(); it.kind == itemNot {
-			return nil, errAt(it.pos, "expected a word, phrase or group after OR, not an exclusion")
+			return nil, errAt(it.pos, "exclusion_after_or")
 		}
 		k, err := p.parsePrimary("OR")
 		if err != nil {
@@ -470,7 +494,7 @@ func (p *parser) parsePrimary(after string) (*node, error) {
 	switch it.kind {
 	case itemLParen:
 		if p.depth >= maxDepth {
-			return nil, errAt(it.pos, "expected fewer nested parentheses (at most %d levels)", maxDepth)
+			return nil, errAt(it.pos, "too_deep", "Max", maxDepth)
 		}
 		p.depth++
 		n, err := p.parseAnd(it.pos)
@@ -483,29 +507,29 @@ func (p *parser) parsePrimary(after string) (*node, error) {
 			// languages at once, or for all but one.
 			switch {
 			case after != "":
-				return nil, errAt(it.pos, "expected lang: on its own, not after %s; a query asks for one language", after)
+				return nil, errAt(it.pos, "lang_after", "After", after)
 			case p.depth > 0:
-				return nil, errAt(it.pos, "expected lang: outside parentheses; it applies to the whole query")
+				return nil, errAt(it.pos, "lang_in_group")
 			case p.lang:
-				return nil, errAt(it.pos, "expected at most one lang: in a query")
+				return nil, errAt(it.pos, "two_langs")
 			}
 			p.lang = true
 			return &node{op: opTerm, kind: termLang, words: []string{it.text}}, nil
 		}
 		p.terms++
 		if p.terms > MaxQueryTerms {
-			return nil, errAt(it.pos, "expected at most %d terms", MaxQueryTerms)
+			return nil, errAt(it.pos, "too_many_terms", "Max", MaxQueryTerms)
 		}
 		return termNode(it)
 	}
-	what := "a word, phrase or group"
+	id := "term"
 	if after != "" {
-		what += " after " + after
+		id = "term_after"
 	}
 	if it.kind == itemEOF {
-		return nil, errAt(it.pos, "expected %s, found the end of the query", what)
+		id += "_end"
 	}
-	return nil, errAt(it.pos, "expected %s", what)
+	return nil, errAt(it.pos, id, "After", after)
 }
 
 func termNode(it item) (*node, error) {
@@ -513,7 +537,7 @@ func termNode(it item) (*node, error) {
 	if it.field == "site" {
 		h, ok := siteHost(it.text)
 		if !ok {
-			return nil, errAt(it.pos, "expected a host name such as example.com after site:")
+			return nil, errAt(it.pos, "site_host")
 		}
 		n.kind, n.words = termSite, []string{h}
 		return n, nil
@@ -527,16 +551,16 @@ func termNode(it item) (*node, error) {
 	switch {
 	case it.prefix:
 		if len(words) != 1 {
-			return nil, errAt(it.pos, "expected a single word before *")
+			return nil, errAt(it.pos, "prefix_word")
 		}
 		if utf8.RuneCountInString(words[0]) < MinPrefixLen {
-			return nil, errAt(it.pos, "expected at least %d letters before *", MinPrefixLen)
+			return nil, errAt(it.pos, "prefix_short", "Min", MinPrefixLen)
 		}
 		n.kind = termPrefix
 	case len(words) == 0 && it.kind == itemPhrase:
-		return nil, errAt(it.pos, "expected words inside the quotes")
+		return nil, errAt(it.pos, "empty_phrase")
 	case len(words) == 0:
-		return nil, errAt(it.pos, "expected a word with letters or digits")
+		return nil, errAt(it.pos, "letters")
 	case len(words) == 1 && it.kind == itemWord:
 		n.kind, n.stem = termWord, stem(words[0])
 	default:

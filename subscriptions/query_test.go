@@ -2,10 +2,14 @@ package subscriptions
 
 import (
 	"errors"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/herald-news/herald/locale"
 )
 
 func TestSeedSemantics(t *testing.T) {
@@ -232,6 +236,15 @@ func TestParseErrors(t *testing.T) {
 		if se.Pos != tt.pos || !strings.Contains(se.Msg, tt.msg) {
 			t.Errorf("Parse(%q) = pos %d %q, want pos %d and %q", tt.query, se.Pos, se.Msg, tt.pos, tt.msg)
 		}
+		// Every reason exists in every language, filled in.
+		for _, l := range locale.Langs {
+			if m := se.In(l); strings.Contains(m, "[query.") || strings.Contains(m, "<no value>") {
+				t.Errorf("Parse(%q) in %s: %q", tt.query, l, m)
+			}
+		}
+	}
+	if m := locale.Missing(); len(m) > 0 {
+		t.Errorf("messages missing from the catalogues: %v", m)
 	}
 }
 
@@ -252,6 +265,32 @@ func TestParseHostileInputFailsFast(t *testing.T) {
 		}
 		if el := time.Since(start); el > 50*time.Millisecond {
 			t.Errorf("Parse(%.40q...) took %v", q, el)
+		}
+	}
+}
+
+// TestSyntaxErrorIDs holds every reason the parser can give (the ids passed
+// to errAt, and those it builds) to the catalogues, including the ones no
+// query above reaches.
+func TestSyntaxErrorIDs(t *testing.T) {
+	src, err := os.ReadFile("query.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := regexp.MustCompile(`errAt\(.*, "([a-z_]+)"`).FindAllSubmatch(src, -1)
+	ids = append(ids, regexp.MustCompile(`what :?= "([a-z_]+)"`).FindAllSubmatch(src, -1)...)
+	if len(ids) < 30 {
+		t.Fatalf("found only %d errAt ids in query.go", len(ids))
+	}
+	for _, extra := range []string{"term", "term_end", "term_after", "term_after_end"} {
+		ids = append(ids, [][]byte{nil, []byte(extra)})
+	}
+	for _, m := range ids {
+		for _, l := range locale.Langs {
+			e := &SyntaxError{id: string(m[1]), data: []any{"Len", 300, "Max", 3, "Min", 3, "Open", 1, "After", "-", "Field", "title"}}
+			if s := e.In(l); strings.Contains(s, "[query.") || strings.Contains(s, "<no value>") {
+				t.Errorf("%s: %s", l, s)
+			}
 		}
 	}
 }
