@@ -1,0 +1,53 @@
+package subscriptions
+
+import (
+	"strings"
+	"unicode"
+)
+
+// Rewrite says how the stored form of a topic (Query.String) differs from
+// what the subscriber typed, so that the bot and the pages can tell them
+// why: someone who typed <b>x</b> should learn that Herald looks for
+// "b x b". Each channel words the reasons in the reader's language.
+type Rewrite struct {
+	// Symbols are characters of the typed text that are not searched,
+	// so the words around them became a phrase.
+	Symbols []string
+	// Pipe: | was written as OR.
+	Pipe bool
+	// Parens: parentheses that changed nothing were dropped.
+	Parens bool
+	// Case: upper-case letters were lowered.
+	Case bool
+	// Accents: accents or other letter variants were folded.
+	Accents bool
+}
+
+// Rewritten compares typed with its stored form. It reports false when
+// they differ in spacing alone, which is not worth a note; when they
+// differ in some other way none of Rewrite's fields names (the order of
+// terms, a duplicate dropped), every field is empty.
+func Rewritten(typed, stored string) (Rewrite, bool) {
+	typed = strings.Join(strings.Fields(typed), " ")
+	if typed == stored {
+		return Rewrite{}, false
+	}
+	var w Rewrite
+	seen := map[rune]bool{}
+	for _, r := range typed {
+		if seen[r] || unicode.IsSpace(r) || strings.ContainsRune("|()", r) {
+			continue
+		}
+		seen[r] = true
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			w.Accents = w.Accents || r > unicode.MaxASCII && !strings.ContainsRune(stored, unicode.ToLower(r))
+		case !strings.ContainsRune(stored, r):
+			w.Symbols = append(w.Symbols, string(r))
+		}
+	}
+	w.Pipe = strings.Contains(typed, "|")
+	w.Parens = strings.ContainsAny(typed, "()") && !strings.ContainsAny(stored, "()")
+	w.Case = strings.ToLower(typed) != typed
+	return w, true
+}
