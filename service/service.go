@@ -289,6 +289,7 @@ func New(opts Options) (*Service, error) {
 	s.Web.Now = opts.Now
 	s.Web.PublicURL, s.Web.SiteName, s.Web.Operator = cfg.PublicURL, cfg.SiteName, cfg.Operator
 	s.Web.Summarize = s.summarize
+	s.Web.Sources = s.webSources
 	s.roles = s.roleList()
 	s.sv = newSupervisor()
 	return s, nil
@@ -582,4 +583,24 @@ func (s *Service) Close() error {
 		return s.st.Close()
 	}
 	return nil
+}
+
+// webSources lists the watched feeds for the sign-up page, by the name a
+// reader knows them by.
+func (s *Service) webSources(ctx context.Context) ([]web.Source, error) {
+	feeds, err := s.Watcher.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.Source, 0, len(feeds))
+	for _, f := range feeds {
+		name := f.Title
+		if name == "" {
+			if u, err := url.Parse(cmp.Or(f.Site, f.URL)); err == nil {
+				name = strings.TrimPrefix(u.Hostname(), "www.")
+			}
+		}
+		out = append(out, web.Source{Name: name, URL: f.Site})
+	}
+	return out, nil
 }

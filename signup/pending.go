@@ -26,6 +26,7 @@ type pending struct {
 	Frequency string    `json:"f,omitempty"`
 	Hour      int       `json:"h,omitempty"`
 	TZ        string    `json:"tz,omitempty"`
+	Lang      string    `json:"l,omitempty"`
 	Chat      string    `json:"chat,omitempty"`
 	Expires   time.Time `json:"x"`
 }
@@ -67,6 +68,7 @@ type Pending struct {
 	Frequency string
 	Hour      int
 	TZ        string
+	Lang      string // the language of the sign-up page; "" for none
 	// Chat is the Telegram chat whose topics the reader is to follow.
 	Chat string
 }
@@ -108,7 +110,7 @@ func (r *Registrar) Lookup(ctx context.Context, ticket string) (*Pending, error)
 	if err := json.Unmarshal(raw, &p); err != nil || r.Now().After(p.Expires) {
 		return &Pending{Reader: reader}, ErrUsed
 	}
-	return &Pending{Reader: reader, Topics: p.Topics, Frequency: p.Frequency, Hour: p.Hour, TZ: p.TZ, Chat: p.Chat}, nil
+	return &Pending{Reader: reader, Topics: p.Topics, Frequency: p.Frequency, Hour: p.Hour, TZ: p.TZ, Lang: p.Lang, Chat: p.Chat}, nil
 }
 
 // Confirm completes the confirmation the ticket names, when a person
@@ -138,6 +140,9 @@ func (r *Registrar) Confirm(ctx context.Context, ticket string) (*subscriptions.
 		s.Topics = slices.Clone(p.Topics)
 		if p.Frequency != "" {
 			s.Frequency, s.Hour, s.TZ = p.Frequency, p.Hour, p.TZ
+		}
+		if p.Lang != "" {
+			s.Lang = p.Lang
 		}
 		if chat != nil {
 			s.LinkedTo = chat.ID

@@ -69,7 +69,8 @@ type Prefs struct {
 	Hour      int
 	TZ        string
 	// Lang is the language the sign-up was made in (locale), which its
-	// emails are written in; "" is English.
+	// emails are written in and which the reader keeps once the link is
+	// confirmed; "" is English.
 	Lang string
 }
 
@@ -110,7 +111,7 @@ func (r *Registrar) Subscribe(ctx context.Context, email string, p Prefs) error 
 			return fmt.Errorf("save sign-up: %w", err)
 		}
 	}
-	ticket, exp, err := r.hold(ctx, sub.ID, &pending{Topics: p.Topics, Frequency: p.Frequency, Hour: p.Hour, TZ: p.TZ})
+	ticket, exp, err := r.hold(ctx, sub.ID, &pending{Topics: p.Topics, Frequency: p.Frequency, Hour: p.Hour, TZ: p.TZ, Lang: p.Lang})
 	if err != nil {
 		return err
 	}

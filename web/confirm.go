@@ -2,9 +2,11 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/herald-news/herald/locale"
 	"github.com/herald-news/herald/mailer"
 	"github.com/herald-news/herald/signup"
 	"github.com/herald-news/herald/subscriptions"
@@ -21,7 +23,18 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, r, http.StatusOK, "confirm", map[string]any{"Token": tok, "Pending": p})
+	L := s.printer(r, p.Reader)
+	if p.Lang != "" {
+		L = s.printer(r, &subscriptions.Subscriber{Lang: p.Lang})
+	}
+	var when string
+	if p.Frequency != "" {
+		when = frequencyText(L, p.Frequency)
+		if p.Frequency != "instant" {
+			when = L.T("web.confirm.when", "How", when, "Hour", fmt.Sprintf("%02d:00", p.Hour), "Zone", p.TZ)
+		}
+	}
+	s.render(w, r, http.StatusOK, "confirm", map[string]any{"Token": tok, "Pending": p, "When": when})
 }
 
 // confirm answers the page's button: POST /confirm with the link's token.
@@ -36,7 +49,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.su == nil {
-		s.fail(w, r, http.StatusServiceUnavailable, "Email digests are not enabled on this Herald.")
+		s.fail(w, r, http.StatusServiceUnavailable, "web.fail.email_off")
 		return
 	}
 	sub, err := s.su.Confirm(r.Context(), ticket)
@@ -49,18 +62,28 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 // confirmed shows an active reader what they get and when the first
 // digest comes, in their own zone.
 func (s *Server) confirmed(w http.ResponseWriter, r *http.Request, sub *subscriptions.Subscriber) {
-	loc, err := time.LoadLocation(sub.TZ)
-	if err != nil || sub.TZ == "" {
-		loc = time.UTC
-	}
+	loc := zone(sub.TZ)
+	L := s.printer(r, sub)
 	var first string
 	if sub.Frequency != "instant" && sub.Frequency != "" {
 		if t := mailer.FirstDigest(sub, time.Time{}, s.Now()); !t.IsZero() {
-			first = t.In(loc).Format("Monday 2 January at 15:04")
+			t = t.In(loc)
+			first = L.T("at_time", "Day", L.Day(t), "Clock", L.Clock(t))
 		}
 	}
 	s.render(w, r, http.StatusOK, "confirmed", map[string]any{"Sub": sub, "Manage": s.manageToken(sub.ID), "First": first,
-		"Zone": loc.String()})
+		"Zone": loc.String(), "How": frequencyText(L, sub.Frequency)})
+}
+
+// frequencyText names how often digests come.
+func frequencyText(L locale.P, f string) string {
+	switch f {
+	case "instant":
+		return L.T("web.frequency.instant")
+	case "weekly":
+		return L.T("web.frequency.weekly")
+	}
+	return L.T("web.frequency.daily")
 }
 
 // lookupConfirmation checks the token and finds what it confirms; it
@@ -72,7 +95,7 @@ func (s *Server) lookupConfirmation(w http.ResponseWriter, r *http.Request, tok 
 		return nil, false
 	}
 	if s.su == nil {
-		s.fail(w, r, http.StatusServiceUnavailable, "Email digests are not enabled on this Herald.")
+		s.fail(w, r, http.StatusServiceUnavailable, "web.fail.email_off")
 		return nil, false
 	}
 	p, err := s.su.Lookup(r.Context(), ticket)
@@ -84,7 +107,7 @@ func (s *Server) lookupConfirmation(w http.ResponseWriter, r *http.Request, tok 
 		return nil, false
 	}
 	if p.Reader.Status == subscriptions.StatusSuspended {
-		s.fail(w, r, http.StatusConflict, "This address cannot receive digests any more (its emails bounced).")
+		s.fail(w, r, http.StatusConflict, "web.fail.bounced")
 		return nil, false
 	}
 	return p, true
@@ -95,17 +118,17 @@ func (s *Server) lookupConfirmation(w http.ResponseWriter, r *http.Request, tok 
 func (s *Server) confirmProblem(w http.ResponseWriter, r *http.Request, sub *subscriptions.Subscriber, err error) bool {
 	switch {
 	case errors.Is(err, subscriptions.ErrNotFound), errors.Is(err, token.ErrInvalid):
-		s.fail(w, r, http.StatusNotFound, "We hold nothing for this link any more.")
+		s.fail(w, r, http.StatusNotFound, "web.fail.gone")
 	case errors.Is(err, signup.ErrUsed) && sub != nil && sub.Status == subscriptions.StatusActive:
 		// Pressed twice, or an older email's link after a newer one: the
 		// digest is on; say so and offer the settings.
 		s.confirmed(w, r, sub)
 	case errors.Is(err, signup.ErrUsed):
-		s.fail(w, r, http.StatusGone, "This link was used already or has expired. Sign up again to get a fresh one.")
+		s.fail(w, r, http.StatusGone, "web.fail.used")
 	case err != nil:
 		s.internal(w, r, "confirmation failed", err)
 	case sub != nil && r.Method == http.MethodPost && sub.Status != subscriptions.StatusActive:
-		s.fail(w, r, http.StatusConflict, "This address cannot receive digests any more (its emails bounced).")
+		s.fail(w, r, http.StatusConflict, "web.fail.bounced")
 	default:
 		return true
 	}

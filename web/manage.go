@@ -1,7 +1,7 @@
 package web
 
 import (
-	"context"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/delivery"
+	"github.com/herald-news/herald/locale"
 	"github.com/herald-news/herald/subscriptions"
 	"github.com/herald-news/herald/token"
 )
@@ -18,41 +19,67 @@ import (
 var pauses = map[string]time.Duration{"7d": 7 * 24 * time.Hour, "14d": 14 * 24 * time.Hour, "30d": 30 * 24 * time.Hour, "forever": 0}
 
 type managePage struct {
+	formView
 	Sub      *subscriptions.Subscriber
 	Token    string
 	CSRF     string
-	Values   formValues
 	Problems []string
 	Notice   string
-	Paused   string // "until …", "until you resume", or ""
-	FeedURL  string // the reader's own Atom feed; "" if it could not be had
+	// Rewrites say which of the topics just saved were stored in another
+	// form than typed, and why.
+	Rewrites   []string
+	State      string // "unsubscribed", "paused until …", in the page's language; "" when active
+	Paused     bool
+	FeedURL    string // the reader's own Atom feed; "" if it could not be had
+	ArchiveURL string // the reader's archive page, opened by the same secret
 }
 
-func (s *Server) managePage(ctx context.Context, sub *subscriptions.Subscriber, tok string) *managePage {
-	p := &managePage{Sub: sub, Token: tok, CSRF: s.csrfToken("manage", sub.ID),
-		Values: formValues{Topics: strings.Join(sub.Topics, "\n"), Frequency: sub.Frequency, Hour: sub.Hour, TZ: sub.TZ}}
-	if p.Values.Frequency == "" {
-		p.Values.Frequency = "daily"
+func (s *Server) managePage(r *http.Request, sub *subscriptions.Subscriber, tok string) *managePage {
+	ctx := r.Context()
+	L := s.printer(r, sub)
+	p := &managePage{Sub: sub, Token: tok, CSRF: s.csrfToken("manage", sub.ID)}
+	p.Manage = true
+	p.Values = formValues{Topics: strings.Join(sub.Topics, "\n"), Frequency: cmp.Or(sub.Frequency, "daily"), Hour: sub.Hour,
+		TZ: cmp.Or(sub.TZ, "UTC"), Lang: L.Lang()}
+	if locale.Valid(sub.Lang) {
+		p.Values.Lang = sub.Lang
 	}
-	if p.Values.TZ == "" {
-		p.Values.TZ = "UTC"
+	var states []string
+	switch sub.Status {
+	case subscriptions.StatusUnsubscribed:
+		states = append(states, L.T("web.manage.state.unsubscribed"))
+	case subscriptions.StatusSuspended:
+		states = append(states, L.T("web.manage.state.suspended"))
+	case subscriptions.StatusPending:
+		states = append(states, L.T("web.manage.state.pending"))
 	}
 	switch {
 	case sub.Status == subscriptions.StatusPaused:
-		p.Paused = "until you resume them"
+		p.Paused = true
+		states = append(states, L.T("web.manage.state.paused"))
 	case s.Now().Before(sub.PausedUntil):
-		p.Paused = "until " + sub.PausedUntil.In(zone(sub.TZ)).Format("Monday 2 January 2006, 15:04 MST")
+		p.Paused = true
+		t := sub.PausedUntil.In(zone(sub.TZ))
+		states = append(states, L.T("web.manage.state.paused_until", "When",
+			L.T("at_time", "Day", L.Date(t, s.Now().In(t.Location())), "Clock", L.Clock(t))))
 	}
+	p.State = strings.Join(states, " · ")
 	if secret, err := delivery.FeedSecret(ctx, s.subs, sub.ID); err == nil {
 		p.FeedURL = delivery.FeedURL(s.PublicURL, sub.ID, secret)
+		p.ArchiveURL = delivery.ArchivePath(sub.ID, secret)
 	} else {
 		s.log.Warn("manage: feed secret", "subscriber", sub.ID, "err", err)
+	}
+	if res, err := s.runPreview(ctx, L, p.Values.Topics, zone(p.Values.TZ)); err == nil {
+		p.Preview = res
+	} else {
+		s.log.Warn("manage: preview", "subscriber", sub.ID, "err", err)
 	}
 	return p
 }
 
 func zone(name string) *time.Location {
-	if loc, err := time.LoadLocation(name); err == nil && name != "" {
+	if loc, err := time.LoadLocation(name); err == nil && name != "" && !strings.EqualFold(name, "local") {
 		return loc
 	}
 	return time.UTC
@@ -63,7 +90,7 @@ func (s *Server) manage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, r, http.StatusOK, "manage", s.managePage(r.Context(), sub, r.URL.Query().Get("token")))
+	s.render(w, r, http.StatusOK, "manage", s.managePage(r, sub, r.URL.Query().Get("token")))
 }
 
 // manageSave handles the manage page's forms: save preferences, pause,
@@ -75,25 +102,31 @@ func (s *Server) manageSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.checkCSRF(r, "manage", sub.ID) {
-		s.fail(w, r, http.StatusForbidden, "This page has expired; please open the link from your email again.")
+		s.fail(w, r, http.StatusForbidden, "web.fail.page_expired")
 		return
 	}
 	ctx := r.Context()
 	tok := r.URL.Query().Get("token")
 	var notice string
+	var rewrites []string
 	var change func(*subscriptions.Subscriber) error
 	switch r.PostFormValue("action") {
 	case "save":
-		in, problems := readPrefs(r)
-		if len(problems) > 0 {
-			p := s.managePage(r.Context(), sub, tok)
-			p.Problems = problems
+		L := s.printer(r, sub)
+		in, errs := readPrefs(r, L)
+		if len(errs) > 0 {
+			p := s.managePage(r, sub, tok)
+			p.Errors = errs
 			p.Values = in.values("", r.PostFormValue("topics"))
 			s.render(w, r, http.StatusBadRequest, "manage", p)
 			return
 		}
+		lang := in.Lang
+		if r.PostFormValue("lang") == "" {
+			lang = sub.Lang // a form without the field changes no language
+		}
 		change = func(x *subscriptions.Subscriber) error {
-			x.Topics, x.Frequency, x.TZ = in.Topics, in.Frequency, in.TZ
+			x.Topics, x.Frequency, x.TZ, x.Lang = in.Topics, in.Frequency, in.TZ, lang
 			// The hour means nothing "as it happens" (the page hides
 			// it): keep the one chosen before, for a switch back.
 			if in.Frequency != "instant" {
@@ -101,11 +134,25 @@ func (s *Server) manageSave(w http.ResponseWriter, r *http.Request) {
 			}
 			return nil
 		}
-		notice = "Saved."
+		if lang != sub.Lang && locale.Valid(lang) {
+			// The page answers in the language just chosen, whatever
+			// the switch said before.
+			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: -1})
+			r.Header.Del("Cookie")
+		}
+		L = locale.For(cmp.Or(lang, L.Lang()))
+		notice = L.T("web.manage.saved")
+		for _, line := range strings.Split(r.PostFormValue("topics"), "\n") {
+			if q, err := subscriptions.Parse(strings.TrimSpace(line)); err == nil {
+				if note := rewriteNote(L, line, q.String()); note != "" {
+					rewrites = append(rewrites, note)
+				}
+			}
+		}
 	case "pause":
 		d, known := pauses[r.PostFormValue("pause")]
 		if !known {
-			s.fail(w, r, http.StatusBadRequest, "Choose how long to pause.")
+			s.fail(w, r, http.StatusBadRequest, "web.fail.pause")
 			return
 		}
 		until := s.Now().Add(d).UTC()
@@ -119,22 +166,22 @@ func (s *Server) manageSave(w http.ResponseWriter, r *http.Request) {
 			}
 			return nil
 		}
-		notice = "Paused."
+		notice = "web.manage.paused"
 	case "resume":
 		change = func(x *subscriptions.Subscriber) error {
 			x.Status, x.PausedUntil = subscriptions.StatusActive, time.Time{}
 			x.Bounces = 0
 			return nil
 		}
-		notice = "Digests are on."
+		notice = "web.manage.resumed"
 	case "unsubscribe":
 		change = func(x *subscriptions.Subscriber) error {
 			x.Status = subscriptions.StatusUnsubscribed
 			return nil
 		}
-		notice = "Unsubscribed: no more digests go to this address. Your topics are kept in case you resume."
+		notice = "web.manage.unsubscribed"
 	default:
-		s.fail(w, r, http.StatusBadRequest, "Unknown action.")
+		s.fail(w, r, http.StatusBadRequest, "web.fail.action")
 		return
 	}
 	updated, err := s.subs.Update(ctx, sub.ID, change)
@@ -146,8 +193,11 @@ func (s *Server) manageSave(w http.ResponseWriter, r *http.Request) {
 		s.mirrorTopics(r, updated)
 	}
 	s.log.Info("reader preferences changed", "subscriber", sub.ID, "action", r.PostFormValue("action"))
-	p := s.managePage(r.Context(), updated, tok)
-	p.Notice = notice
+	p := s.managePage(r, updated, tok)
+	if strings.HasPrefix(notice, "web.") {
+		notice = s.printer(r, updated).T(notice)
+	}
+	p.Notice, p.Rewrites = notice, rewrites
 	s.render(w, r, http.StatusOK, "manage", p)
 }
 
@@ -202,12 +252,12 @@ func (s *Server) deleteAll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.checkCSRF(r, "manage", sub.ID) {
-		s.fail(w, r, http.StatusForbidden, "This page has expired; please open the link from your email again.")
+		s.fail(w, r, http.StatusForbidden, "web.fail.page_expired")
 		return
 	}
 	if r.PostFormValue("sure") != "yes" {
-		p := s.managePage(r.Context(), sub, r.URL.Query().Get("token"))
-		p.Problems = []string{"Tick the box to confirm that everything should be deleted."}
+		p := s.managePage(r, sub, r.URL.Query().Get("token"))
+		p.Problems = []string{s.printer(r, sub).T("web.manage.delete.unsure")}
 		s.render(w, r, http.StatusBadRequest, "manage", p)
 		return
 	}

@@ -1,8 +1,11 @@
 package web
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/herald-news/herald/article"
 	"github.com/herald-news/herald/articles"
+	"github.com/herald-news/herald/locale"
 	"github.com/herald-news/herald/subscriptions"
 )
 
@@ -55,28 +59,66 @@ func (s *Server) recentDocs(ctx context.Context) ([]recentDoc, error) {
 type previewResult struct {
 	Articles int            `json:"articles"` // how many recent articles were searched
 	Topics   []previewTopic `json:"topics"`
+	// HTML is the result as the page shows it, in the page's language:
+	// the counts under the topics box and the lists of matches.
+	HTML *previewHTML `json:"html,omitempty"`
+}
+
+type previewHTML struct {
+	Check string `json:"check"`
+	List  string `json:"list"`
 }
 
 type previewTopic struct {
-	Topic   string         `json:"topic"`
-	Query   string         `json:"query,omitempty"` // normalised
+	Topic   string         `json:"topic"`           // as typed
+	Query   string         `json:"query,omitempty"` // normalised, as it would be stored
+	Note    string         `json:"note,omitempty"`  // why Query differs from Topic, when it does
 	Error   string         `json:"error,omitempty"`
 	Count   int            `json:"count"`
 	Matches []previewMatch `json:"matches"`
 }
 
 type previewMatch struct {
-	Title     string `json:"title"`
-	URL       string `json:"url"`
-	Source    string `json:"source"`
-	Published string `json:"published,omitempty"`
+	Title     string     `json:"title"`
+	URL       string     `json:"url"`
+	Source    string     `json:"source"`
+	Published *shownTime `json:"published,omitempty"`
 }
 
-func (s *Server) runPreview(ctx context.Context, raw string) (*previewResult, error) {
+// shownTime is a time as a page shows it, in the reader's zone and
+// language, with its machine-readable form for <time datetime>.
+type shownTime struct {
+	Text string `json:"text"`
+	ISO  string `json:"iso"`
+}
+
+// showTime writes t for a reader in loc: "2 December at 08:35".
+func showTime(L locale.P, t time.Time, loc *time.Location, now time.Time) *shownTime {
+	t = t.In(loc)
+	return &shownTime{Text: L.T("at_time", "Day", L.Date(t, now.In(loc)), "Clock", L.Clock(t)), ISO: t.Format(time.RFC3339)}
+}
+
+// sourceName is an article's source as a reader knows it: the feed's
+// name, else the site's host.
+func sourceName(a *article.Article) string {
+	if a.Source != "" {
+		return a.Source
+	}
+	if u, err := url.Parse(a.URL); err == nil {
+		return strings.TrimPrefix(u.Hostname(), "www.")
+	}
+	return ""
+}
+
+// runPreview matches each line of raw against the week's articles; times
+// are shown in loc. A story carried by several sources counts and shows
+// once, as it would be delivered once.
+func (s *Server) runPreview(ctx context.Context, L locale.P, raw string, loc *time.Location) (*previewResult, error) {
 	docs, err := s.recentDocs(ctx)
 	if err != nil {
 		return nil, err
 	}
+	now := s.Now()
 	res := &previewResult{Articles: len(docs), Topics: []previewTopic{}}
 	n := 0
 	for _, line := range strings.Split(raw, "\n") {
@@ -90,25 +132,27 @@ func (s *Server) runPreview(ctx context.Context, raw string) (*previewResult, er
 		t := previewTopic{Topic: line, Matches: []previewMatch{}}
 		q, err := subscriptions.Parse(line)
 		if err != nil {
-			t.Error = err.Error()
+			t.Error = topicProblem(L, line, err)
 			res.Topics = append(res.Topics, t)
 			continue
 		}
 		t.Query = q.String()
+		t.Note = rewriteNote(L, line, t.Query)
+		stories := map[string]bool{}
 		for _, d := range docs {
 			if !q.Match(d.doc) {
 				continue
 			}
+			story := cmp.Or(d.a.StoryID, d.a.ID)
+			if stories[story] {
+				continue
+			}
+			stories[story] = true
 			t.Count++
 			if len(t.Matches) < previewShown {
-				m := previewMatch{Title: d.a.Title, URL: d.a.URL, Source: d.a.Source}
-				if m.Source == "" {
-					if u, err := url.Parse(d.a.URL); err == nil {
-						m.Source = strings.TrimPrefix(u.Hostname(), "www.")
-					}
-				}
+				m := previewMatch{Title: cmp.Or(d.a.Title, d.a.URL), URL: d.a.URL, Source: sourceName(d.a)}
 				if d.a.Published != nil {
-					m.Published = d.a.Published.UTC().Format("2 Jan 15:04 UTC")
+					m.Published = showTime(L, *d.a.Published, loc, now)
 				}
 				t.Matches = append(t.Matches, m)
 			}
@@ -118,6 +162,54 @@ func (s *Server) runPreview(ctx context.Context, raw string) (*previewResult, er
 	return res, nil
 }
 
+// rewriteNote tells a reader, in their language, that and why the stored
+// form of a topic differs from what they typed (subscriptions.Rewritten,
+// as the bot does); "" when it does not.
+func rewriteNote(L locale.P, typed, stored string) string {
+	w, differs := subscriptions.Rewritten(typed, stored)
+	if !differs {
+		return ""
+	}
+	var why []string
+	if len(w.Symbols) > 0 {
+		why = append(why, L.T("web.rewrite.symbols", "Symbols", strings.Join(w.Symbols, " ")))
+	}
+	if w.Pipe {
+		why = append(why, L.T("web.rewrite.pipe"))
+	}
+	if w.Parens {
+		why = append(why, L.T("web.rewrite.parens"))
+	}
+	if w.Case {
+		why = append(why, L.T("web.rewrite.case"))
+	}
+	if w.Accents {
+		why = append(why, L.T("web.rewrite.accents"))
+	}
+	if len(why) == 0 {
+		why = append(why, L.T("web.rewrite.order"))
+	}
+	return L.T("web.rewrite.note", "Typed", clipRunes(strings.Join(strings.Fields(typed), " "), 120), "Stored", stored,
+		"Why", strings.Join(why, L.T("web.rewrite.sep")))
+}
+
+// previewFragments renders a result as the page shows it.
+func (s *Server) previewFragments(r *http.Request, L locale.P, res *previewResult) (*previewHTML, error) {
+	pd := pageData{L: L, Site: cmp.Or(s.SiteName, "Herald")}
+	var check, list bytes.Buffer
+	if err := pages.ExecuteTemplate(&check, "check", map[string]any{"P": pd, "V": res}); err != nil {
+		return nil, err
+	}
+	if err := pages.ExecuteTemplate(&list, "preview", map[string]any{"P": pd, "V": res}); err != nil {
+		return nil, err
+	}
+	if len(res.Topics) == 0 {
+		list.Reset()
+		list.WriteString(`<p class="hint">` + template.HTMLEscapeString(L.T("web.preview.empty")) + `</p>`)
+	}
+	return &previewHTML{Check: check.String(), List: list.String()}, nil
+}
+
 // preview shows what topics would have matched this week. The page's
 // script asks GET /preview?format=json as the reader types; without
 // script, the form's Preview button posts the whole form here and gets the
@@ -125,42 +217,49 @@ func (s *Server) runPreview(ctx context.Context, raw string) (*previewResult, er
 func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, http.StatusBadRequest, "The form could not be read.")
+		s.fail(w, r, http.StatusBadRequest, "web.fail.form")
 		return
 	}
 	asJSON := r.FormValue("format") == "json" || strings.Contains(r.Header.Get("Accept"), "application/json")
 	ctx := r.Context()
+	L := s.printer(r, nil)
 	if !s.allow(ctx, "preview", clientIP(r), s.PreviewLimit, time.Minute) {
 		w.Header().Set("Retry-After", "60")
 		if asJSON {
 			http.Error(w, `{"error":"too many previews; wait a minute"}`, http.StatusTooManyRequests)
 			return
 		}
-		s.fail(w, r, http.StatusTooManyRequests, "Too many previews from your network; please wait a minute.")
+		s.fail(w, r, http.StatusTooManyRequests, "web.fail.preview_limit")
 		return
 	}
-	res, err := s.runPreview(ctx, r.FormValue("topics"))
+	res, err := s.runPreview(ctx, L, r.FormValue("topics"), zone(strings.TrimSpace(r.FormValue("tz"))))
+	if err == nil && asJSON {
+		res.HTML, err = s.previewFragments(r, L, res)
+	}
 	if err != nil {
 		s.log.Error("preview failed", "err", err)
 		if asJSON {
 			http.Error(w, `{"error":"preview unavailable"}`, http.StatusInternalServerError)
 			return
 		}
-		s.fail(w, r, http.StatusInternalServerError, "The preview is unavailable; please try again.")
+		s.fail(w, r, http.StatusInternalServerError, "web.fail.preview")
 		return
 	}
 	if asJSON {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Add("Vary", "Accept-Language, Cookie")
 		_ = json.NewEncoder(w).Encode(res)
 		return
 	}
-	in, _ := readPrefs(r)
-	page := &signupPage{Email: s.su != nil, Preview: res, Values: in.values(r.FormValue("email"), r.FormValue("topics"))}
+	in, _ := readPrefs(r, L)
+	page := &signupPage{Email: s.su != nil}
+	page.Preview, page.Values = res, in.values(r.FormValue("email"), r.FormValue("topics"))
 	// A posted form keeps its token if it is still good, else gets a fresh one.
 	page.Form = r.PostFormValue("form")
 	if !s.checkForm(r) {
 		page.Form = s.formToken(s.formBinding(w, r))
 	}
+	s.fillSignup(ctx, L, page)
 	s.render(w, r, http.StatusOK, "signup", page)
 }

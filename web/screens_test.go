@@ -77,7 +77,7 @@ func TestBrowserScreens(t *testing.T) {
 		}{{"phone", 390, 844}, {"desktop", 1280, 800}} {
 			// A used link shows an active reader the confirmed page again.
 			for page, u := range map[string]string{"signup": s.base + "/", "confirmed": link} {
-				err := chromedp.Do(ctx, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(u), chromedp.WaitVisible("footer"))
+				err := chromedp.Do(ctx, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("footer")))
 				if err != nil {
 					t.Fatalf("%s %s: %v", page, size.name, err)
 				}

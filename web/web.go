@@ -5,6 +5,8 @@
 package web
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -21,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/locale"
 	"github.com/herald-news/herald/mailer"
 	"github.com/herald-news/herald/signup"
 	"github.com/herald-news/herald/store"
@@ -65,7 +68,13 @@ type Server struct {
 	// the Telegram sender's does for an alert; nil takes the article's own.
 	Summarize func(ctx context.Context, a *article.Article, topic string) string
 
-	recent recentCache
+	// Sources lists the watched sources for the sign-up page (the
+	// watcher's feeds; service sets it); nil lists the sources of the
+	// week's articles.
+	Sources func(ctx context.Context) ([]Source, error)
+
+	recent  recentCache
+	sources sourcesCache
 	// mails tracks sign-ups still being handled after the page answered
 	// (the answer must not wait for, or reveal, what is mailed).
 	mails sync.WaitGroup
@@ -101,6 +110,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /manage/export", s.export)
 	mux.HandleFunc("POST /manage/delete", s.deleteAll)
 	mux.HandleFunc("GET /feed/{id}/{secret}", s.feed)
+	mux.HandleFunc("GET /archive/{id}/{secret}", s.archive)
+	mux.HandleFunc("GET /lang", s.setLang)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
 	if s.reg != nil {
@@ -187,62 +198,110 @@ func (s *Server) allow(ctx context.Context, kind, ip string, limit int, window t
 }
 
 func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "signup", &signupPage{Form: s.formToken(s.formBinding(w, r)), Email: s.su != nil, Values: defaultValues()})
+	L := s.printer(r, nil)
+	p := &signupPage{Form: s.formToken(s.formBinding(w, r)), Email: s.su != nil}
+	p.Values = defaultValues(L.Lang())
+	s.fillSignup(r.Context(), L, p)
+	s.render(w, r, http.StatusOK, "signup", p)
 }
 
 type signupPage struct {
-	Form     string
-	Email    bool
-	Problems []string
-	Values   formValues
-	Preview  *previewResult
+	formView
+	Form    string
+	Email   bool
+	Problem string // about the whole form (too many sign-ups)
+	Sample  []sampleItem
+	Sources []Source
+	// SourceCount is how many sources there are; Sources lists the first.
+	SourceCount int
 }
+
+// formView is the preferences part of the sign-up and manage forms.
+type formView struct {
+	Values formValues
+	// Errors are the reasons a field was refused, by field name.
+	Errors  map[string][]string
+	Preview *previewResult
+	Manage  bool // the manage page's form, which also sets the language
+}
+
+// View is the part the shared "prefs" template shows.
+func (f formView) View() formView { return f }
 
 type formValues struct {
-	Email, Topics, Frequency, TZ string
-	Hour                         int
+	Email, Topics, Frequency, TZ, Lang string
+	Hour                               int
 }
 
-func defaultValues() formValues { return formValues{Frequency: "daily", Hour: 8, TZ: "UTC"} }
+func defaultValues(lang string) formValues {
+	return formValues{Frequency: "daily", Hour: 8, TZ: "UTC", Lang: lang}
+}
+
+// fieldOrder is the order of the fields on the page: the first with an
+// error gets the focus.
+var fieldOrder = []string{"email", "topics", "frequency", "hour", "tz", "lang"}
+
+func firstError(errs map[string][]string) string {
+	for _, f := range fieldOrder {
+		if len(errs[f]) > 0 {
+			return f
+		}
+	}
+	return ""
+}
+
+// fieldErr is one field's reasons, for the "ferr" template.
+type fieldErr struct {
+	ID   string
+	Msgs []string
+}
 
 func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, http.StatusBadRequest, "The form could not be read.")
+		s.fail(w, r, http.StatusBadRequest, "web.fail.form")
 		return
 	}
 	if !s.sameOrigin(r) {
 		s.log.Info("sign-up posted from another site refused", "origin", r.Header.Get("Origin"), "ip", clientIP(r))
-		s.fail(w, r, http.StatusForbidden, "This form can only be sent from this site's own page.")
+		s.fail(w, r, http.StatusForbidden, "web.fail.origin")
 		return
 	}
 	if !s.checkForm(r) {
-		s.fail(w, r, http.StatusForbidden, "This form has expired; please reload the page and try again.")
+		s.fail(w, r, http.StatusForbidden, "web.fail.form_expired")
 		return
 	}
 	if r.PostFormValue("website") != "" { // the honeypot: people never see it
 		s.log.Info("sign-up honeypot filled", "ip", clientIP(r))
-		s.render(w, r, http.StatusOK, "check", map[string]any{"Email": strings.TrimSpace(r.PostFormValue("email"))})
+		s.render(w, r, http.StatusOK, "check-inbox", map[string]any{"Email": strings.TrimSpace(r.PostFormValue("email"))})
 		return
 	}
 	if s.su == nil {
-		s.fail(w, r, http.StatusServiceUnavailable, "Email digests are not enabled on this Herald.")
+		s.fail(w, r, http.StatusServiceUnavailable, "web.fail.email_off")
 		return
 	}
 	ctx := r.Context()
-	if !s.allow(ctx, "signup", clientIP(r), s.SignupLimit, time.Hour) {
-		w.Header().Set("Retry-After", "3600")
-		s.fail(w, r, http.StatusTooManyRequests, "Too many sign-ups from your network in the last hour. Please try again later.")
-		return
-	}
-	in, problems := readPrefs(r)
+	L := s.printer(r, nil)
+	in, errs := readPrefs(r, L)
 	email, err := mailer.CheckAddress(r.PostFormValue("email"))
 	if err != nil {
-		problems = append([]string{"Please give a valid email address."}, problems...)
+		errs["email"] = []string{emailProblem(L, r.PostFormValue("email"))}
 	}
-	if len(problems) > 0 {
-		s.render(w, r, http.StatusBadRequest, "signup", &signupPage{Form: s.formToken(s.formBinding(w, r)), Email: true, Problems: problems,
-			Values: in.values(r.PostFormValue("email"), r.PostFormValue("topics"))})
+	again := func(code int, problem string) {
+		p := &signupPage{Form: s.formToken(s.formBinding(w, r)), Email: true, Problem: problem}
+		p.Values, p.Errors = in.values(r.PostFormValue("email"), r.PostFormValue("topics")), errs
+		s.fillSignup(ctx, L, p)
+		s.render(w, r, code, "signup", p)
+	}
+	// A mistake is not counted against the network's sign-ups: only a
+	// sign-up that would mail someone is.
+	if len(errs) > 0 {
+		again(http.StatusBadRequest, "")
+		return
+	}
+	if !s.allow(ctx, "signup", clientIP(r), s.SignupLimit, time.Hour) {
+		w.Header().Set("Retry-After", "3600")
+		again(http.StatusTooManyRequests, L.T("web.fail.signup_limit"))
 		return
 	}
 	// Whatever is known about the address, the page says the same thing
@@ -257,44 +316,68 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("sign-up failed", "err", err)
 		}
 	}()
-	s.render(w, r, http.StatusOK, "check", map[string]any{"Email": email})
+	s.render(w, r, http.StatusOK, "check-inbox", map[string]any{"Email": email})
+}
+
+// emailProblem says what is wrong with an address CheckAddress refused.
+func emailProblem(L locale.P, raw string) string {
+	raw = strings.TrimSpace(raw)
+	at := strings.LastIndexByte(raw, '@')
+	switch {
+	case raw == "":
+		return L.T("web.err.email.empty")
+	case at < 0:
+		return L.T("web.err.email.no_at")
+	case at == 0:
+		return L.T("web.err.email.no_name")
+	case at == len(raw)-1:
+		return L.T("web.err.email.no_domain")
+	case strings.ContainsAny(raw, " ,;<>\"\r\n\x00"):
+		return L.T("web.err.email.chars")
+	case !strings.Contains(raw[at+1:], "."):
+		return L.T("web.err.email.no_dot")
+	}
+	return L.T("web.err.email.invalid")
 }
 
 // prefs are the form's choices, as signup takes them.
 type prefs signup.Prefs
 
 func (p prefs) values(email, topics string) formValues {
-	return formValues{Email: email, Topics: topics, Frequency: p.Frequency, Hour: p.Hour, TZ: p.TZ}
+	return formValues{Email: email, Topics: topics, Frequency: p.Frequency, Hour: p.Hour, TZ: p.TZ, Lang: p.Lang}
 }
 
-// parseTopics reads one query per line, normalised.
-func parseTopics(raw string) ([]string, []string) {
-	var topics, problems []string
-	for _, line := range strings.Split(raw, "\n") {
+// topicProblem words why a topic was refused.
+func topicProblem(L locale.P, line string, err error) string {
+	var se *subscriptions.SyntaxError
+	if errors.As(err, &se) {
+		return L.T("web.err.topic.syntax", "Topic", line, "Pos", se.Pos+1, "Reason", se.Msg)
+	}
+	return L.T("web.err.topic.other", "Topic", line, "Reason", err.Error())
+}
+
+// readPrefs reads and checks topics, frequency, hour, time zone and
+// language; the reasons it refused any are keyed by field.
+func readPrefs(r *http.Request, L locale.P) (prefs, map[string][]string) {
+	var p prefs
+	errs := map[string][]string{}
+	for _, line := range strings.Split(r.PostFormValue("topics"), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
 		q, err := subscriptions.Parse(line)
 		if err != nil {
-			problems = append(problems, "Topic “"+line+"”: "+err.Error())
+			errs["topics"] = append(errs["topics"], topicProblem(L, line, err))
 			continue
 		}
-		topics = append(topics, q.String())
+		p.Topics = append(p.Topics, q.String())
 	}
-	return topics, problems
-}
-
-// readPrefs reads and checks topics, frequency, hour and time zone.
-func readPrefs(r *http.Request) (prefs, []string) {
-	var p prefs
-	var problems []string
-	p.Topics, problems = parseTopics(r.PostFormValue("topics"))
-	if len(p.Topics) == 0 && len(problems) == 0 {
-		problems = append(problems, "Give at least one topic, one per line.")
+	if len(p.Topics) == 0 && len(errs["topics"]) == 0 {
+		errs["topics"] = []string{L.T("web.err.topics.none")}
 	}
 	if len(p.Topics) > subscriptions.DefaultMaxTopics {
-		problems = append(problems, "At most "+strconv.Itoa(subscriptions.DefaultMaxTopics)+" topics, please.")
+		errs["topics"] = append(errs["topics"], L.T("web.err.topics.many", "Max", subscriptions.DefaultMaxTopics))
 	}
 	p.Frequency = r.PostFormValue("frequency")
 	switch p.Frequency {
@@ -302,7 +385,7 @@ func readPrefs(r *http.Request) (prefs, []string) {
 	case "":
 		p.Frequency = "daily"
 	default:
-		problems = append(problems, "Frequency must be instant, daily or weekly.")
+		errs["frequency"] = []string{L.T("web.err.frequency")}
 		p.Frequency = "daily"
 	}
 	p.Hour = 8
@@ -311,7 +394,7 @@ func readPrefs(r *http.Request) (prefs, []string) {
 		if err != nil || n < 0 || n > 23 {
 			// Hidden "as it happens", the hour is not the reader's to fix.
 			if p.Frequency != "instant" {
-				problems = append(problems, "Hour must be a whole number from 0 to 23.")
+				errs["hour"] = []string{L.T("web.err.hour")}
 			}
 		} else {
 			p.Hour = n
@@ -322,10 +405,14 @@ func readPrefs(r *http.Request) (prefs, []string) {
 		p.TZ = "UTC"
 	}
 	if _, err := time.LoadLocation(p.TZ); err != nil || len(p.TZ) > 64 || strings.EqualFold(p.TZ, "local") {
-		problems = append(problems, "Time zone must be a name like Europe/Berlin or UTC.")
+		errs["tz"] = []string{L.T("web.err.tz")}
 		p.TZ = "UTC"
 	}
-	return p, problems
+	p.Lang = r.PostFormValue("lang")
+	if !locale.Valid(p.Lang) {
+		p.Lang = L.Lang()
+	}
+	return p, errs
 }
 
 // verify checks the link's token for one of purposes and returns the
@@ -337,12 +424,12 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, purposes ...stri
 	}
 	sub, err := s.subs.Get(r.Context(), id)
 	if errors.Is(err, subscriptions.ErrNotFound) {
-		s.fail(w, r, http.StatusNotFound, "We hold nothing for this link any more.")
+		s.fail(w, r, http.StatusNotFound, "web.fail.gone")
 		return nil, "", false
 	}
 	if err != nil {
 		s.log.Error("link lookup failed", "err", err)
-		s.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
+		s.fail(w, r, http.StatusInternalServerError, "web.fail.internal")
 		return nil, "", false
 	}
 	return sub, purpose, true
@@ -366,10 +453,10 @@ func (s *Server) checkToken(w http.ResponseWriter, r *http.Request, tok string, 
 		}
 	}
 	if err != nil {
-		msg := "This link is not valid. Please use the link from your latest email."
+		msg := "web.fail.link_invalid"
 		code := http.StatusBadRequest
 		if errors.Is(err, token.ErrExpired) {
-			msg = "This link has expired. Sign up again to get a fresh one."
+			msg = "web.fail.link_expired"
 			code = http.StatusGone
 		}
 		s.fail(w, r, code, msg)
@@ -380,7 +467,7 @@ func (s *Server) checkToken(w http.ResponseWriter, r *http.Request, tok string, 
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
 	s.log.Error(what, "err", err)
-	s.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side; please try again.")
+	s.fail(w, r, http.StatusInternalServerError, "web.fail.internal")
 }
 
 func (s *Server) manageToken(id string) string {
@@ -407,7 +494,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	oneClick := r.PostFormValue("List-Unsubscribe") == "One-Click"
 	if !oneClick && !s.checkCSRF(r, "unsubscribe", sub.ID) {
-		s.fail(w, r, http.StatusForbidden, "This page has expired; please open the unsubscribe link from your email again.")
+		s.fail(w, r, http.StatusForbidden, "web.fail.unsub_expired")
 		return
 	}
 	_, err := s.subs.Update(r.Context(), sub.ID, func(x *subscriptions.Subscriber) error {
@@ -422,8 +509,34 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "unsubscribed", map[string]any{"Manage": s.manageToken(sub.ID)})
 }
 
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, msg string) {
-	s.render(w, r, code, "message", map[string]any{"Message": msg})
+// fail answers with a page saying one thing: the catalogue's message id.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, id string) {
+	s.render(w, r, code, "message", map[string]any{"Message": s.printer(r, nil).T(id)})
+}
+
+// printer is the page's language (see pageLang); sub is the reader the
+// page is about, or nil.
+func (s *Server) printer(r *http.Request, sub *subscriptions.Subscriber) locale.P {
+	return locale.For(pageLang(r, sub))
+}
+
+// readerOf finds the reader a page is about, whose language it speaks
+// unless the browser chose another.
+func readerOf(data any) *subscriptions.Subscriber {
+	switch d := data.(type) {
+	case *managePage:
+		return d.Sub
+	case *archivePage:
+		return d.Sub
+	case map[string]any:
+		if sub, ok := d["Sub"].(*subscriptions.Subscriber); ok {
+			return sub
+		}
+		if p, ok := d["Pending"].(*signup.Pending); ok {
+			return p.Reader
+		}
+	}
+	return nil
 }
 
 // render writes a page; each one gets a fresh nonce, and only a script
@@ -432,23 +545,29 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	nonce := base64.StdEncoding.EncodeToString(b[:])
-	w.Header().Set("Content-Security-Policy", basePolicy+"; script-src 'nonce-"+nonce+"'; connect-src 'self'")
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	if r.Method == http.MethodHead {
+	L := s.printer(r, readerOf(data))
+	title := L.T("web.title." + name)
+	if name == "message" {
+		title = L.T(statusTitle(code))
+	}
+	site := cmp.Or(s.SiteName, "Herald")
+	var page bytes.Buffer
+	err := pages.ExecuteTemplate(&page, name, pageData{Nonce: nonce, Site: site, Operator: s.Operator, Title: title,
+		L: L, Langs: switchLinks(r, L.Lang()), Data: data})
+	if err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
-	site := s.SiteName
-	if site == "" {
-		site = "Herald"
-	}
-	title := titles[name]
-	if name == "message" {
-		title = http.StatusText(code)
-	}
-	if err := pages.ExecuteTemplate(w, name, pageData{Nonce: nonce, Site: site, Operator: s.Operator, Title: title, Data: data}); err != nil {
-		s.log.Error("render page", "page", name, "err", err)
+	h := w.Header()
+	h.Set("Content-Security-Policy", basePolicy+"; script-src 'nonce-"+nonce+"'; connect-src 'self'")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Language", L.Lang())
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Accept-Language, Cookie")
+	w.WriteHeader(code)
+	if r.Method != http.MethodHead {
+		w.Write(page.Bytes())
 	}
 }
 
@@ -456,20 +575,17 @@ type pageData struct {
 	Nonce          string
 	Site, Operator string
 	Title          string // what the page is, before the site's name
+	L              locale.P
+	Langs          []langLink // the language switch
 	Data           any
 }
 
-// titles name each page in the browser's tab and history, so that a
-// reader with several open can tell them apart; a message page is named
-// by its status ("Not Found", "Too Many Requests").
-var titles = map[string]string{
-	"signup":       "Sign up for news on your topics",
-	"check":        "Check your inbox",
-	"confirm":      "Confirm your digest",
-	"confirmed":    "You're subscribed",
-	"manage":       "Your digest settings",
-	"unsubscribe":  "Unsubscribe",
-	"unsubscribed": "Unsubscribed",
-	"deleted":      "Your data is deleted",
-	"notfound":     "Page not found",
+// statusTitle names a message page by its status, so that a reader with
+// several tabs open can tell them apart.
+func statusTitle(code int) string {
+	switch code {
+	case 400, 403, 404, 409, 410, 429, 500, 503:
+		return "web.status." + strconv.Itoa(code)
+	}
+	return "web.status.other"
 }
