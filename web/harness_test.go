@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"html"
@@ -94,10 +95,20 @@ func newSite(t *testing.T) *site {
 // topic matches, as the matcher does.
 func (s *site) publish(t *testing.T, slug, title, text string) {
 	t.Helper()
+	s.publishWith(t, slug, title, text, nil)
+}
+
+// publishWith is publish with a chance to change the article first (its
+// story, source, time) with edit.
+func (s *site) publishWith(t *testing.T, slug, title, text string, edit func(*article.Article)) {
+	t.Helper()
 	ctx := context.Background()
 	u := "https://news.example/" + slug
 	pub := s.clock.Now().Add(-10 * time.Minute).UTC()
 	a := article.Article{ID: article.IDFor(u), URL: u, Title: title, Published: &pub, Source: "Example Wire", Summary: text, Text: text}
+	if edit != nil {
+		edit(&a)
+	}
 	b, _ := json.Marshal(a)
 	if err := s.st.Redis.Set(ctx, articles.Key(s.st, a.ID), b, 0).Err(); err != nil {
 		t.Fatal(err)
@@ -112,7 +123,7 @@ func (s *site) publish(t *testing.T, slug, title, text string) {
 			q, err := subscriptions.Parse(topic)
 			if err == nil && q.Match(doc) {
 				item := delivery.Digest{Sub: sub.ID, Item: delivery.Item{Article: a.ID, Topic: topic, At: s.clock.Now()}}
-				_, _, err := delivery.EnqueueBatch(ctx, s.st, a.ID, nil, []delivery.Digest{item})
+				_, _, err := delivery.EnqueueBatch(ctx, s.st, cmp.Or(a.StoryID, a.ID), nil, []delivery.Digest{item})
 				return err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,7 +40,7 @@ func (s *Server) managePage(r *http.Request, sub *subscriptions.Subscriber, tok 
 	L := s.printer(r, sub)
 	p := &managePage{Sub: sub, Token: tok, CSRF: s.csrfToken("manage", sub.ID)}
 	p.Manage = true
-	p.Values = formValues{Topics: strings.Join(sub.Topics, "\n"), Frequency: cmp.Or(sub.Frequency, "daily"), Hour: sub.Hour,
+	p.Values = formValues{Topics: strings.Join(sub.Topics, "\n"), Frequency: cmp.Or(sub.Frequency, "daily"), Hour: strconv.Itoa(sub.Hour),
 		TZ: cmp.Or(sub.TZ, "UTC"), Lang: L.Lang()}
 	if locale.Valid(sub.Lang) {
 		p.Values.Lang = sub.Lang
@@ -117,7 +118,7 @@ func (s *Server) manageSave(w http.ResponseWriter, r *http.Request) {
 		if len(errs) > 0 {
 			p := s.managePage(r, sub, tok)
 			p.Errors = errs
-			p.Values = in.values("", r.PostFormValue("topics"))
+			p.Values = in.values(r)
 			s.render(w, r, http.StatusBadRequest, "manage", p)
 			return
 		}

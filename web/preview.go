@@ -254,7 +254,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 	}
 	in, _ := readPrefs(r, L)
 	page := &signupPage{Email: s.su != nil}
-	page.Preview, page.Values = res, in.values(r.FormValue("email"), r.FormValue("topics"))
+	page.Preview, page.Values = res, in.values(r)
 	// A posted form keeps its token if it is still good, else gets a fresh one.
 	page.Form = r.PostFormValue("form")
 	if !s.checkForm(r) {

@@ -228,13 +228,14 @@ type formView struct {
 // View is the part the shared "prefs" template shows.
 func (f formView) View() formView { return f }
 
+// formValues are what the form shows: as typed, when it comes back
+// refused.
 type formValues struct {
-	Email, Topics, Frequency, TZ, Lang string
-	Hour                               int
+	Email, Topics, Frequency, Hour, TZ, Lang string
 }
 
 func defaultValues(lang string) formValues {
-	return formValues{Frequency: "daily", Hour: 8, TZ: "UTC", Lang: lang}
+	return formValues{Frequency: "daily", Hour: "8", TZ: "UTC", Lang: lang}
 }
 
 // fieldOrder is the order of the fields on the page: the first with an
@@ -289,7 +290,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	again := func(code int, problem string) {
 		p := &signupPage{Form: s.formToken(s.formBinding(w, r)), Email: true, Problem: problem}
-		p.Values, p.Errors = in.values(r.PostFormValue("email"), r.PostFormValue("topics")), errs
+		p.Values, p.Errors = in.values(r), errs
 		s.fillSignup(ctx, L, p)
 		s.render(w, r, code, "signup", p)
 	}
@@ -343,8 +344,11 @@ func emailProblem(L locale.P, raw string) string {
 // prefs are the form's choices, as signup takes them.
 type prefs signup.Prefs
 
-func (p prefs) values(email, topics string) formValues {
-	return formValues{Email: email, Topics: topics, Frequency: p.Frequency, Hour: p.Hour, TZ: p.TZ, Lang: p.Lang}
+// values are the form as it was posted, for showing it again: r's hour
+// and zone as typed (clipped), the rest as read.
+func (p prefs) values(r *http.Request) formValues {
+	return formValues{Email: clipRunes(r.FormValue("email"), 300), Topics: r.FormValue("topics"), Frequency: p.Frequency,
+		Hour: clipRunes(strings.TrimSpace(r.FormValue("hour")), 8), TZ: clipRunes(strings.TrimSpace(r.FormValue("tz")), 80), Lang: p.Lang}
 }
 
 // topicProblem words why a topic was refused.
@@ -546,9 +550,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 	_, _ = rand.Read(b[:])
 	nonce := base64.StdEncoding.EncodeToString(b[:])
 	L := s.printer(r, readerOf(data))
-	title := L.T("web.title." + name)
+	var title string
 	if name == "message" {
 		title = L.T(statusTitle(code))
+	} else {
+		title = L.T("web.title." + name)
 	}
 	site := cmp.Or(s.SiteName, "Herald")
 	var page bytes.Buffer
