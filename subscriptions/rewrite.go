@@ -10,9 +10,11 @@ import (
 // why: someone who typed <b>x</b> should learn that Herald looks for
 // "b x b". Each channel words the reasons in the reader's language.
 type Rewrite struct {
-	// Symbols are characters of the typed text that are not searched,
-	// so the words around them became a phrase.
+	// Symbols are characters of the typed text that are not searched.
 	Symbols []string
+	// Phrase: the stored form has a phrase the typed text did not
+	// quote (the words around a symbol, as in covid-19).
+	Phrase bool
 	// Pipe: | was written as OR.
 	Pipe bool
 	// Parens: parentheses that changed nothing were dropped.
@@ -46,6 +48,7 @@ func Rewritten(typed, stored string) (Rewrite, bool) {
 			w.Symbols = append(w.Symbols, string(r))
 		}
 	}
+	w.Phrase = strings.Contains(stored, `"`) && !strings.ContainsAny(typed, `"“”«»„`)
 	w.Pipe = strings.Contains(typed, "|")
 	w.Parens = strings.ContainsAny(typed, "()") && !strings.ContainsAny(stored, "()")
 	w.Case = strings.ToLower(typed) != typed

@@ -171,7 +171,10 @@ func rewriteNote(L locale.P, typed, stored string) string {
 		return ""
 	}
 	var why []string
-	if len(w.Symbols) > 0 {
+	switch {
+	case len(w.Symbols) > 0 && w.Phrase:
+		why = append(why, L.T("web.rewrite.symbols.phrase", "Symbols", strings.Join(w.Symbols, " ")))
+	case len(w.Symbols) > 0:
 		why = append(why, L.T("web.rewrite.symbols", "Symbols", strings.Join(w.Symbols, " ")))
 	}
 	if w.Pipe {
