@@ -21,9 +21,11 @@ body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;col
 h1{font-size:1.75rem;margin:1rem 0 .25rem;line-height:1.25}
 h2{font-size:1.2rem;margin-top:2rem}
 h3{font-size:1.05rem;margin:1.25rem 0 .25rem}
-a{color:var(--accent)}
+a{color:var(--accent);overflow-wrap:anywhere}
+code{overflow-wrap:anywhere}
 label,legend{display:block;font-weight:600;margin-top:1.1rem}
-fieldset{border:0;padding:0;margin:0}
+fieldset{border:0;padding:0;margin:0}legend{padding:0}
+.card>h2:first-of-type{margin-top:.9rem}
 input,select,textarea,button{font:inherit;padding:.55rem .6rem;border:1px solid var(--line);border-radius:.4rem;background:var(--card);color:var(--fg)}
 input[type=email],input[type=text],textarea,select{width:100%}
 input[type=number]{width:6rem}

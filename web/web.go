@@ -347,8 +347,15 @@ type prefs signup.Prefs
 // values are the form as it was posted, for showing it again: r's hour
 // and zone as typed (clipped), the rest as read.
 func (p prefs) values(r *http.Request) formValues {
-	return formValues{Email: clipRunes(r.FormValue("email"), 300), Topics: r.FormValue("topics"), Frequency: p.Frequency,
+	v := formValues{Email: clipRunes(r.FormValue("email"), 300), Topics: r.FormValue("topics"), Frequency: p.Frequency,
 		Hour: clipRunes(strings.TrimSpace(r.FormValue("hour")), 8), TZ: clipRunes(strings.TrimSpace(r.FormValue("tz")), 80), Lang: p.Lang}
+	if v.Hour == "" {
+		v.Hour = strconv.Itoa(p.Hour)
+	}
+	if v.TZ == "" {
+		v.TZ = p.TZ
+	}
+	return v
 }
 
 // topicProblem words why a topic was refused.
