@@ -327,3 +327,31 @@ func TestSignupLanguage(t *testing.T) {
 		t.Errorf("confirmation of a Russian chat's /email: %q", m.Subject)
 	}
 }
+
+// TestSignupKeepsLanguage: the language of the page a reader signed up
+// on is theirs once they confirm; a later sign-up in another language
+// confirms that one, an older link its own.
+func TestSignupKeepsLanguage(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := f.reg.Subscribe(ctx, "lang@example.org", signup.Prefs{Topics: []string{"minsk"}, Frequency: "daily", Hour: 8, TZ: "UTC", Lang: "ru"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.reg.Subscribe(ctx, "lang@example.org", signup.Prefs{Topics: []string{"riga"}, Frequency: "daily", Hour: 8, TZ: "UTC", Lang: "en"}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := f.smtp.WaitMessagesTo(5*time.Second, "lang@example.org", 2)
+	// The queue may send them in either order; the Russian one is the first's.
+	if strings.Contains(msgs[1].HTML, `<html lang="ru">`) {
+		msgs[0], msgs[1] = msgs[1], msgs[0]
+	}
+	first := ticket(t, msgs[0].Link("https://herald.test/confirm?token="), token.Confirm)
+	p, err := f.reg.Lookup(ctx, first)
+	if err != nil || p.Lang != "ru" || p.Reader.Lang != "ru" {
+		t.Fatalf("the first link: %+v %v; want Russian, and the reader created in Russian", p, err)
+	}
+	sub, err := f.reg.Confirm(ctx, ticket(t, msgs[1].Link("https://herald.test/confirm?token="), token.Confirm))
+	if err != nil || sub.Lang != "en" || sub.Topics[0] != "riga" {
+		t.Fatalf("confirmed the second link: %+v %v; want English and riga", sub, err)
+	}
+}

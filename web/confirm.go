@@ -23,10 +23,8 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	L := s.printer(r, p.Reader)
-	if p.Lang != "" {
-		L = s.printer(r, &subscriptions.Subscriber{Lang: p.Lang})
-	}
+	data := map[string]any{"Token": tok, "Pending": p}
+	L := s.printer(r, readerOf(data))
 	var when string
 	if p.Frequency != "" {
 		when = frequencyText(L, p.Frequency)
@@ -34,7 +32,8 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 			when = L.T("web.confirm.when", "How", when, "Hour", fmt.Sprintf("%02d:00", p.Hour), "Zone", p.TZ)
 		}
 	}
-	s.render(w, r, http.StatusOK, "confirm", map[string]any{"Token": tok, "Pending": p, "When": when})
+	data["When"] = when
+	s.render(w, r, http.StatusOK, "confirm", data)
 }
 
 // confirm answers the page's button: POST /confirm with the link's token.

@@ -544,6 +544,10 @@ func readerOf(data any) *subscriptions.Subscriber {
 			return sub
 		}
 		if p, ok := d["Pending"].(*signup.Pending); ok {
+			if p.Lang != "" {
+				// What this link confirms was chosen in that language.
+				return &subscriptions.Subscriber{Lang: p.Lang}
+			}
 			return p.Reader
 		}
 	}
