@@ -68,7 +68,7 @@ func TestLanguage(t *testing.T) {
 	if code != 400 {
 		t.Fatalf("refused sign-up = %d", code)
 	}
-	contains(t, "refused in Russian", page, "В адресе нет домена после @", "Тема «&#34;незакрытая»: ошибка у 1-го символа",
+	contains(t, "refused in Russian", page, "В адресе нет домена после @", "Тема «&#34;незакрытая», символ 1: кавычки, открытые здесь, не закрыты.",
 		"В 2 полях нужно что-то исправить")
 
 	code, page = s.post(t, s.base+"/subscribe", url.Values{"form": {form}, "lang": {"ru"}, "email": {"ivan@example.org"},

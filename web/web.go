@@ -358,13 +358,9 @@ func (p prefs) values(r *http.Request) formValues {
 	return v
 }
 
-// topicProblem words why a topic was refused.
+// topicProblem words why a topic was refused, in the page's language.
 func topicProblem(L locale.P, line string, err error) string {
-	var se *subscriptions.SyntaxError
-	if errors.As(err, &se) {
-		return L.T("web.err.topic.syntax", "Topic", line, "Pos", se.Pos+1, "Reason", se.Msg)
-	}
-	return L.T("web.err.topic.other", "Topic", line, "Reason", err.Error())
+	return L.T("web.err.topic", "Topic", clipRunes(line, 120), "Reason", subscriptions.ErrorIn(err, L.Lang()))
 }
 
 // readPrefs reads and checks topics, frequency, hour, time zone and
