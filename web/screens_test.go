@@ -135,8 +135,8 @@ return out;})()`
 // TestBrowserScreens checks in Chromium what only a browser shows (the
 // hour goes away "as it happens", without script; labels and contrast),
 // then keeps phone and desktop screenshots, light and dark, of the
-// sign-up, preview, confirmed, manage and archive pages and of a Russian
-// page in testdata/artifacts/.
+// sign-up, preview, confirmed, manage and archive pages and of the
+// manage and sign-up pages in Russian in testdata/artifacts/.
 func TestBrowserScreens(t *testing.T) {
 	s := newSite(t)
 	ctx := browser(t)
@@ -188,7 +188,7 @@ func TestBrowserScreens(t *testing.T) {
 	type screen struct{ name, url string }
 	screens := []screen{{"signup", s.base + "/"}, {"preview", preview}, {"confirmed", link}, {"manage", manage}, {"archive", archive},
 		// The switch's link sets the cookie and comes back, in Russian.
-		{"manage-ru", s.base + "/lang?to=ru&back=" + strings.TrimPrefix(manage, s.base)}}
+		{"manage-ru", s.base + "/lang?to=ru&back=" + strings.TrimPrefix(manage, s.base)}, {"signup-ru", s.base + "/"}}
 	for _, scheme := range []string{"light", "dark"} {
 		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
 			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
