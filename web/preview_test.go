@@ -67,6 +67,7 @@ func TestPreviewUnderTopics(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("POST /preview = %d", code)
 	}
+	contains(t, "preview page", page, `inputmode="numeric" value="8"`, `value="Asia/Tokyo"`) // untyped fields keep their defaults
 	box := strings.Index(page, "</textarea>")
 	check := strings.Index(page, `<div id="topics-check" aria-live="polite"><ul class="check"><li><code>belarus OR minsk</code> — 2 articles this week`)
 	freq := strings.Index(page, `name="frequency"`)
