@@ -121,6 +121,11 @@ func New(t testing.TB, opts ...Option) *Server {
 		close(s.closed)
 		s.mu.Unlock()
 		_ = s.srv.Close()
+		// go-smtp's Close closes only the listeners Serve has registered:
+		// when a test ends before the Serve goroutine got that far, Serve
+		// would then block in Accept for ever. Closing the listener here
+		// too makes Accept fail, and Serve, seeing Close was called, return.
+		_ = s.ln.Close()
 		<-done
 	})
 	return s
