@@ -136,7 +136,7 @@ func queueStats(ctx context.Context, b *Bot, p locale.P) string {
 	if err != nil {
 		return ""
 	}
-	held, _ := b.st.Redis.ZCard(ctx, DueKey(b.st)).Result()
+	held, _ := HeldChats(ctx, b.st)
 	return p.T("bot.stats.queue", "Length", st.Length, "Pending", st.Pending, "Oldest", ago(p, st.OldestPending)) + "\n" +
 		p.T("bot.stats.held", "N", held) + "\n"
 }

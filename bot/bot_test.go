@@ -242,7 +242,7 @@ func TestPrivateConversation(t *testing.T) {
 
 	// Held alerts go with /forget.
 	c.st.Redis.RPush(ctx, HeldKey(c.st, "tg:1001"), `{"a":"p1","t":"belarus"}`)
-	c.st.Redis.ZAdd(ctx, DueKey(c.st), redis.Z{Score: 1, Member: "tg:1001"})
+	c.st.Redis.ZAdd(ctx, DueKey(c.st, "tg:1001"), redis.Z{Score: 1, Member: "tg:1001"})
 	f := c.say(me, me, "/forget")
 	want(t, c.press(me, me, f, "Delete everything"), "deleted")
 	if _, err := c.subs.Get(ctx, "tg:1001"); !errors.Is(err, subscriptions.ErrNotFound) {

@@ -142,5 +142,7 @@ func (c *call) update(ctx context.Context, fn func(*subscriptions.Subscriber) er
 // give (at once, after a switch to instant alerts).
 func (b *Bot) reschedule(ctx context.Context, s *subscriptions.Subscriber) {
 	at := releaseAt(s, b.Now())
-	b.st.Redis.ZAddXX(ctx, DueKey(b.st), redis.Z{Score: float64(at.UnixMilli()), Member: s.ID})
+	for _, tag := range heldTagsOf(s.ID) {
+		b.st.Redis.ZAddXX(ctx, b.st.Key(tag, "due"), redis.Z{Score: float64(at.UnixMilli()), Member: s.ID})
+	}
 }

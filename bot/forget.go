@@ -26,8 +26,14 @@ func (b *Bot) Forget(ctx context.Context, chat int64) error {
 	if err := b.subs.Delete(ctx, id); err != nil && !errors.Is(err, subscriptions.ErrNotFound) {
 		return err
 	}
-	if err := b.st.Redis.Del(ctx, HeldKey(b.st, id)).Err(); err != nil {
-		return fmt.Errorf("forget held alerts of %s: %w", id, err)
+	// Its shard's held list, and the one an earlier version kept in {tg}.
+	for _, tag := range heldTagsOf(id) {
+		if err := b.st.Redis.Del(ctx, b.st.Key(tag, "held", id)).Err(); err != nil {
+			return fmt.Errorf("forget held alerts of %s: %w", id, err)
+		}
+		if err := b.st.Redis.ZRem(ctx, b.st.Key(tag, "due"), id).Err(); err != nil {
+			return err
+		}
 	}
-	return b.st.Redis.ZRem(ctx, DueKey(b.st), id).Err()
+	return nil
 }

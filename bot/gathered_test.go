@@ -33,7 +33,7 @@ func TestGatheredMessageHasButtons(t *testing.T) {
 	id := subscriptions.TelegramID(me)
 	waitUntil(t, func() bool { n, _ := c.st.Redis.LLen(ctx, HeldKey(c.st, id)).Result(); return n == 3 })
 	n := len(c.srv.SentTo(me))
-	c.st.Redis.ZAdd(ctx, DueKey(c.st), redis.Z{Score: 1, Member: id})
+	c.st.Redis.ZAdd(ctx, DueKey(c.st, id), redis.Z{Score: 1, Member: id})
 	r := c.srv.WaitSentTo(10*time.Second, me, n+1)[n]
 	want(t, r, "3 new articles", "1. Belarus and Minsk 0", "3. Belarus and Minsk 2")
 	for i := range 3 {

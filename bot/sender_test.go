@@ -162,7 +162,7 @@ func TestSenderGathersHoldsAndDeactivates(t *testing.T) {
 		return x.Status == subscriptions.StatusInactive
 	})
 	waitUntil(t, func() bool { n, _ := st.Redis.LLen(ctx, HeldKey(st, "tg:14")).Result(); return n == 3 })
-	if _, err := st.Redis.ZScore(ctx, DueKey(st), "tg:14").Result(); err != nil {
+	if _, err := st.Redis.ZScore(ctx, DueKey(st, "tg:14"), "tg:14").Result(); err != nil {
 		t.Fatalf("hourly chat not scheduled: %v", err)
 	}
 	// Every alert was sent, dropped (paused) or moved to the held list: none
@@ -172,7 +172,7 @@ func TestSenderGathersHoldsAndDeactivates(t *testing.T) {
 		t.Fatalf("paused or hourly chats got %d messages", n)
 	}
 	// The round-up falls due: one gathered message.
-	st.Redis.ZAdd(ctx, DueKey(st), redis.Z{Score: 1, Member: "tg:14"})
+	st.Redis.ZAdd(ctx, DueKey(st, "tg:14"), redis.Z{Score: 1, Member: "tg:14"})
 	got := srv.WaitSentTo(10*time.Second, 14, 1)
 	if !strings.Contains(got[0].Plain, "3 new articles") {
 		t.Fatalf("round-up = %q", got[0].Plain)
@@ -185,25 +185,35 @@ func waitAcked(t *testing.T, st *store.Store) {
 	t.Helper()
 	// Long enough for two sends that each wait out sendGrace.
 	waitFor(t, 30*time.Second, func() bool {
-		ctx := context.Background()
-		key := delivery.TelegramQueue(st)
-		last, err := st.Redis.XRevRangeN(ctx, key, "+", "-", 1).Result()
-		if err != nil {
-			return false
-		}
-		gs, err := st.Redis.XInfoGroups(ctx, key).Result()
-		if err != nil {
-			return false
-		}
-		for _, g := range gs {
-			if g.Name == delivery.TelegramGroup {
-				// Read up to the last entry, and nothing left unacknowledged.
-				// An empty stream was trimmed: everything in it was acked.
-				return g.Pending == 0 && (len(last) == 0 || g.LastDeliveredID == last[0].ID)
+		for _, key := range delivery.TelegramQueues(st) {
+			if !streamAcked(st, key) {
+				return false
 			}
 		}
-		return false
+		return true
 	})
+}
+
+// streamAcked says whether the senders' group read a stream up to its
+// last entry and left nothing unacknowledged.
+func streamAcked(st *store.Store, key string) bool {
+	ctx := context.Background()
+	last, err := st.Redis.XRevRangeN(ctx, key, "+", "-", 1).Result()
+	if err != nil {
+		return false
+	}
+	gs, err := st.Redis.XInfoGroups(ctx, key).Result()
+	if err != nil {
+		return false
+	}
+	for _, g := range gs {
+		if g.Name == delivery.TelegramGroup {
+			// Read up to the last entry, and nothing left unacknowledged.
+			// An empty stream was trimmed: everything in it was acked.
+			return g.Pending == 0 && (len(last) == 0 || g.LastDeliveredID == last[0].ID)
+		}
+	}
+	return false
 }
 
 func waitUntil(t *testing.T, cond func() bool) {

@@ -109,7 +109,7 @@ func TestTimesInTheChatsZone(t *testing.T) {
 		n, _ := c.st.Redis.LLen(ctx, HeldKey(c.st, subscriptions.TelegramID(hourly))).Result()
 		return n == 2
 	})
-	c.st.Redis.ZAdd(ctx, DueKey(c.st), redis.Z{Score: 1, Member: subscriptions.TelegramID(hourly)})
+	c.st.Redis.ZAdd(ctx, DueKey(c.st, subscriptions.TelegramID(hourly)), redis.Z{Score: 1, Member: subscriptions.TelegramID(hourly)})
 	r := c.srv.WaitSentTo(10*time.Second, hourly, 1)[0]
 	want(t, r, "2 new articles", "2 January 11:05 Kolkata time", "2 January 12:05 Kolkata time")
 }

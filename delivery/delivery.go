@@ -5,9 +5,11 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -37,17 +39,26 @@ func digestMarker(st *store.Store, sub, story string) string {
 // PendingKey is the set of readers with something waiting.
 func PendingKey(st *store.Store) string { return st.Key("{mail}", "pending") }
 
-// digestScript queues a digest item and records it in the reader's feed,
-// unless the story already went to the reader. KEYS: marker, digest, feed.
-// ARGV: marker TTL (s), item, feed entry, feed size.
+// digestScript queues digest items for one story and records each in its
+// reader's feed, unless the story already went to that reader, and
+// returns how many it queued. On Redis Cluster one call holds one reader's
+// item (its keys are in the reader's slot); on one Redis, all of a
+// batch's. KEYS: marker, digest, feed of each item. ARGV: marker TTL (s),
+// feed size, then item and feed entry of each in KEYS' order.
 var digestScript = redis.NewScript(`
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[1])) then
-  redis.call('RPUSH', KEYS[2], ARGV[2])
-  redis.call('LPUSH', KEYS[3], ARGV[3])
-  redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[4]) - 1)
-  return 1
+local ttl, size = tonumber(ARGV[1]), tonumber(ARGV[2])
+local n = 0
+for i = 1, #KEYS, 3 do
+  if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ttl) then
+    local j = 2 * (i - 1) / 3 + 3
+    redis.call('RPUSH', KEYS[i + 1], ARGV[j])
+    if redis.call('LPUSH', KEYS[i + 2], ARGV[j + 1]) > size then
+      redis.call('LTRIM', KEYS[i + 2], 0, size - 1)
+    end
+    n = n + 1
+  end
 end
-return 0
+return n
 `)
 
 // Pending returns the readers with items waiting.
@@ -108,62 +119,130 @@ type Digest struct {
 // trips, few enough that one pipeline does not hold Redis for long.
 const batchSize = 300
 
+// feedSlack is how far a chat's feed list may grow past ArchiveSize before
+// it is trimmed back: alerts push their feed entries with a plain LPUSH,
+// and only a push that took a list past ArchiveSize+feedSlack is followed
+// by an LTRIM, once every feedSlack alerts for a busy chat.
+const feedSlack = ArchiveSize / 10
+
 // EnqueueBatch queues a story's Telegram alerts and digest items, each
 // unless that story already went to that subscriber (a marker per
-// subscriber and story, set by the same script that queues). It pipelines
-// the scripts, so that an article matching hundreds of subscribers costs a
-// few round trips instead of one each. Each delivery is also recorded in
-// the subscriber's own feed (FeedKey): by the digest script itself for a
-// reader, by one more script in the same pipeline for a chat (the alert's
-// marker lives in the queue's slot, not the chat's). It returns how many
-// alerts and digest items it queued, and is safe to repeat after a failure.
+// subscriber and story, set by the same script that queues). An article
+// matching hundreds of subscribers costs two round trips per batchSize
+// deliveries, not one each: one pipeline holds one script per Telegram
+// shard (queueing all of that shard's alerts), one LPUSH per alert to the
+// chat's own feed (FeedKey, in the chat's slot, not the shard's), and one
+// script per digest item (which records the item in the reader's feed
+// itself); then the readers are marked pending. It returns how many
+// alerts and digest items it queued, and is safe to repeat after a
+// failure.
 func EnqueueBatch(ctx context.Context, st *store.Store, story string, alerts []Alert, items []Digest) (queuedAlerts, queuedItems int, err error) {
 	ttl := int64(MarkerTTL / time.Second)
 	now := time.Now()
-	for len(alerts) > 0 {
-		n := min(len(alerts), batchSize)
-		q, err := runBatch(ctx, st, n, func(i int) (scriptCall, *scriptCall) {
-			a := alerts[i]
-			return scriptCall{telegramScript, []string{telegramMarker(st, a.Sub, story), TelegramQueue(st)}, alertArgs(ttl, a)},
-				&scriptCall{feedScript, []string{FeedKey(st, a.Sub)}, []any{feedEntry(story, a.Article, a.Topic, now), ArchiveSize}}
-		})
-		queuedAlerts += q
+	for len(alerts)+len(items) > 0 {
+		na := min(len(alerts), batchSize)
+		ni := min(len(items), batchSize-na)
+		qa, qi, err := enqueue(ctx, st, story, alerts[:na], items[:ni], ttl, now)
+		queuedAlerts += qa
+		queuedItems += qi
 		if err != nil {
-			return queuedAlerts, queuedItems, fmt.Errorf("queue alerts: %w", err)
+			return queuedAlerts, queuedItems, err
 		}
-		alerts = alerts[n:]
+		alerts, items = alerts[na:], items[ni:]
 	}
-	for len(items) > 0 {
-		n := min(len(items), batchSize)
-		q, err := runBatch(ctx, st, n, func(i int) (scriptCall, *scriptCall) {
-			d := items[i]
-			body, _ := json.Marshal(d.Item)
-			at := d.Item.At
-			if at.IsZero() {
-				at = now
-			}
-			return scriptCall{digestScript, []string{digestMarker(st, d.Sub, story), DigestKey(st, d.Sub), FeedKey(st, d.Sub)},
-				[]any{ttl, body, feedEntry(story, d.Item.Article, d.Item.Topic, at), ArchiveSize}}, nil
-		})
-		queuedItems += q
-		if err != nil {
-			return queuedAlerts, queuedItems, fmt.Errorf("queue digest items: %w", err)
+	return queuedAlerts, queuedItems, nil
+}
+
+// enqueue queues one batch in one pipeline: telegramScript and
+// digestScript calls, as few as the server allows (on Redis Cluster one per
+// shard and one per reader, whose keys share a slot; on one Redis one of
+// each), and the feed entries of the alerts beside them (plain LPUSHes,
+// pushed whether or not the alert was new: Feed shows a story once).
+func enqueue(ctx context.Context, st *store.Store, story string, alerts []Alert, items []Digest, ttl int64, now time.Time) (queuedAlerts, queuedItems int, err error) {
+	_, cluster := st.Redis.(*redis.ClusterClient)
+	var calls []scriptCall
+	var at [TelegramShards]int // shard → 1 + its index in calls
+	for _, a := range alerts {
+		i := ShardOf(a.Sub)
+		if !cluster {
+			i = 0
 		}
+		if at[i] == 0 {
+			calls = append(calls, scriptCall{telegramScript, make([]string, 0, 2*len(alerts)), []any{ttl}})
+			at[i] = len(calls)
+		}
+		c := &calls[at[i]-1]
+		c.keys = append(c.keys, telegramMarker(st, a.Sub, story), TelegramQueue(st, a.Sub))
+		c.args = append(c.args, a.Sub, strconv.FormatInt(a.ChatID, 10), a.Article, a.Topic)
+	}
+	shardCalls := len(calls)
+	for _, d := range items {
+		body, _ := json.Marshal(d.Item)
+		at := d.Item.At
+		if at.IsZero() {
+			at = now
+		}
+		if cluster || len(calls) == shardCalls {
+			calls = append(calls, scriptCall{digestScript, nil, []any{ttl, ArchiveSize}})
+		}
+		c := &calls[len(calls)-1]
+		c.keys = append(c.keys, digestMarker(st, d.Sub, story), DigestKey(st, d.Sub), FeedKey(st, d.Sub))
+		c.args = append(c.args, body, feedEntry(story, d.Item.Article, d.Item.Topic, at))
+	}
+	feeds := make([]*redis.IntCmd, len(alerts))
+	cmds := runScripts(ctx, st, calls, func(p redis.Pipeliner) {
+		for i, a := range alerts {
+			feeds[i] = p.LPush(ctx, FeedKey(st, a.Sub), feedEntry(story, a.Article, a.Topic, now))
+		}
+	})
+	var first error
+	for i, c := range cmds {
+		v, err := c.Int()
+		switch {
+		case err != nil && i < shardCalls:
+			first = cmp.Or(first, fmt.Errorf("queue alerts: %w", err))
+		case err != nil:
+			first = cmp.Or(first, fmt.Errorf("queue digest items: %w", err))
+		case i < shardCalls:
+			queuedAlerts += v
+		default:
+			queuedItems += v
+		}
+	}
+	if len(items) > 0 {
 		// The pending set lives in another slot; the readers are marked
 		// pending only once their items are in (a round trip later, not in
 		// the same pipeline, which Redis Cluster may run on other nodes
 		// first), so a crash in between leaves an item waiting until the
 		// reader's next match or the email role's next Sweep, never lost.
-		subs := make([]any, n)
-		for i, d := range items[:n] {
+		subs := make([]any, len(items))
+		for i, d := range items {
 			subs[i] = d.Sub
 		}
 		if err := st.Redis.SAdd(ctx, PendingKey(st), subs...).Err(); err != nil {
-			return queuedAlerts, queuedItems, fmt.Errorf("mark readers pending: %w", err)
+			first = cmp.Or(first, fmt.Errorf("mark readers pending: %w", err))
 		}
-		items = items[n:]
 	}
-	return queuedAlerts, queuedItems, nil
+	var long []string
+	for i, c := range feeds {
+		if n, err := c.Result(); err != nil {
+			first = cmp.Or(first, fmt.Errorf("push to feed of %s: %w", alerts[i].Sub, err))
+		} else if n > ArchiveSize+feedSlack {
+			long = append(long, FeedKey(st, alerts[i].Sub))
+		}
+	}
+	if len(long) > 0 {
+		_, err := st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range long {
+				p.LTrim(ctx, k, 0, ArchiveSize-1)
+			}
+			return nil
+		})
+		if err != nil {
+			first = cmp.Or(first, fmt.Errorf("trim %d feeds: %w", len(long), err))
+		}
+	}
+	return queuedAlerts, queuedItems, first
 }
 
 // scriptCall is one script to run with its keys and arguments.
@@ -173,24 +252,19 @@ type scriptCall struct {
 	args   []any
 }
 
-// runBatch runs, in one pipeline, n counted calls and the extra call
-// beside each (if any), and returns how many counted calls returned 1. It
-// sends each script's hash and, if Redis does not know it yet, the script
-// itself for the calls that failed so.
-func runBatch(ctx context.Context, st *store.Store, n int, call func(i int) (scriptCall, *scriptCall)) (int, error) {
-	cmds := make([]*redis.Cmd, 0, 2*n)
-	calls := make([]scriptCall, 0, 2*n)
-	counted := make([]bool, 0, 2*n)
-	for i := range n {
-		c, extra := call(i)
-		calls, counted = append(calls, c), append(counted, true)
-		if extra != nil {
-			calls, counted = append(calls, *extra), append(counted, false)
-		}
-	}
+// runScripts runs calls, and the commands more adds (if any), in one
+// pipeline, and returns the calls' answers in order. It sends each
+// script's hash and, if Redis does not know it yet, the script itself for
+// the calls that failed so (a second round trip, once per script and
+// server).
+func runScripts(ctx context.Context, st *store.Store, calls []scriptCall, more func(redis.Pipeliner)) []*redis.Cmd {
+	cmds := make([]*redis.Cmd, len(calls))
 	_, _ = st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, c := range calls {
-			cmds = append(cmds, c.script.EvalSha(ctx, p, c.keys, c.args...))
+		for i, c := range calls {
+			cmds[i] = c.script.EvalSha(ctx, p, c.keys, c.args...)
+		}
+		if more != nil {
+			more(p)
 		}
 		return nil
 	})
@@ -209,15 +283,5 @@ func runBatch(ctx context.Context, st *store.Store, n int, call func(i int) (scr
 			return nil
 		})
 	}
-	queued := 0
-	for i, c := range cmds {
-		v, err := c.Int()
-		if err != nil {
-			return queued, err
-		}
-		if counted[i] {
-			queued += v
-		}
-	}
-	return queued, nil
+	return cmds
 }

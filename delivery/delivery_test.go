@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,18 +23,27 @@ func digest(sub, article string) Digest {
 	return Digest{Sub: sub, Item: Item{Article: article, Topic: "belarus", At: time.Unix(1700000000, 0).UTC()}}
 }
 
-// queued returns the alerts in the Telegram queue, oldest first, as
-// "sub chat article topic".
+// queued returns the alerts in the Telegram queue's shards, as "sub chat
+// article topic", by subscriber and oldest first for each (the only order
+// the queue keeps: a subscriber's alerts are in one shard).
 func queued(t *testing.T, st *store.Store) []string {
 	t.Helper()
-	msgs, err := st.Redis.XRange(context.Background(), TelegramQueue(st), "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
+	var out []string
+	for _, key := range TelegramQueues(st) {
+		msgs, err := st.Redis.XRange(context.Background(), key, "-", "+").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if key != TelegramQueue(st, m.Values["sub"].(string)) {
+				t.Errorf("alert for %v in %s, not in its shard", m.Values["sub"], key)
+			}
+			out = append(out, fmt.Sprintf("%v %v %v %v", m.Values["sub"], m.Values["chat"], m.Values["article"], m.Values["topic"]))
+		}
 	}
-	out := make([]string, len(msgs))
-	for i, m := range msgs {
-		out[i] = fmt.Sprintf("%v %v %v %v", m.Values["sub"], m.Values["chat"], m.Values["article"], m.Values["topic"])
-	}
+	slices.SortStableFunc(out, func(a, b string) int {
+		return strings.Compare(strings.Fields(a)[0], strings.Fields(b)[0])
+	})
 	return out
 }
 
@@ -85,7 +95,7 @@ func TestEnqueueBatchOncePerSubscriberAndStory(t *testing.T) {
 			t.Fatalf("%s: queued %d alerts and %d items (%v), want %d and %d", s.name, na, ni, err, s.wantAlerts, s.wantItems)
 		}
 	}
-	wantQueue := []string{"tg:1 1 a1 belarus", "tg:1 1 a3 belarus", "tg:2 2 a1 belarus", "tg:1 1 a4 belarus"}
+	wantQueue := []string{"tg:1 1 a1 belarus", "tg:1 1 a3 belarus", "tg:1 1 a4 belarus", "tg:2 2 a1 belarus"}
 	if got := queued(t, st); strings.Join(got, "|") != strings.Join(wantQueue, "|") {
 		t.Fatalf("telegram queue = %q, want %q", got, wantQueue)
 	}

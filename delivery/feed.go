@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
 )
@@ -39,14 +37,6 @@ type FeedEntry struct {
 // FeedKey is the capped list of a subscriber's latest matches, newest
 // first, beside the subscriber's hash (same slot).
 func FeedKey(st *store.Store, sub string) string { return subscriptions.Key(st, sub, "feed") }
-
-// feedScript pushes one entry and caps the list: one command in the
-// matcher's pipeline per delivery. KEYS: feed. ARGV: entry, size.
-var feedScript = redis.NewScript(`
-redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-return 1
-`)
 
 func feedEntry(story, article, topic string, at time.Time) []byte {
 	b, _ := json.Marshal(FeedEntry{Article: article, Story: story, Topic: topic, At: at.UTC()})

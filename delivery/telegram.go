@@ -3,8 +3,10 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,11 +27,66 @@ type Alert struct {
 	Topic   string // the topic that matched, as the subscriber wrote it
 }
 
-// TelegramQueue is the stream of alerts read by the telegram senders.
-func TelegramQueue(st *store.Store) string { return st.Key("{tg}", "queue") }
+// TelegramShards is how many streams the alert queue is split into, each
+// with its markers under a hash tag of its own ({tg:0} … {tg:15}), so that
+// on Redis Cluster the queue and its markers spread over the masters
+// instead of loading the one that holds {tg}. A subscriber's alerts all go
+// to one shard (ShardOf), so they stay in order. It is part of the stored
+// format: a new value moves subscribers to other shards (see
+// ARCHITECTURE.md, "Changing TelegramShards").
+const TelegramShards = 16
+
+// ShardOf is the shard of a subscriber's alerts and markers: FNV-1a (64
+// bit) of the id's bytes modulo TelegramShards. It is not the matcher's
+// partition hash, so a matcher partition's alerts spread over every shard.
+func ShardOf(sub string) int {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(sub))
+	return int(h.Sum64() % TelegramShards)
+}
+
+// telegramTag is the hash tag of shard i; -1 is the unsharded queue of
+// earlier versions, {tg}.
+func telegramTag(i int) string {
+	if i < 0 {
+		return "{tg}"
+	}
+	return "{tg:" + strconv.Itoa(i) + "}"
+}
+
+// TelegramTag is the hash tag of a subscriber's shard, {tg:S}: keys that
+// change together with its queued alerts (held lists) belong under it.
+func TelegramTag(sub string) string { return telegramTag(ShardOf(sub)) }
+
+// TelegramTags are the tags of every shard, then {tg}, where alerts read
+// from the unsharded queue of earlier versions are kept.
+func TelegramTags() []string {
+	out := make([]string, 0, TelegramShards+1)
+	for i := range TelegramShards {
+		out = append(out, telegramTag(i))
+	}
+	return append(out, telegramTag(-1))
+}
+
+// TelegramQueue is the stream a subscriber's alerts are queued in.
+func TelegramQueue(st *store.Store, sub string) string {
+	return st.Key(telegramTag(ShardOf(sub)), "queue")
+}
+
+// TelegramQueues are the streams the senders read: the TelegramShards
+// shards, then {tg}:queue, which earlier versions wrote every alert to and
+// which is read on so that nothing queued before an upgrade is lost (it
+// stays empty once they are gone).
+func TelegramQueues(st *store.Store) []string {
+	var out []string
+	for _, tag := range TelegramTags() {
+		out = append(out, st.Key(tag, "queue"))
+	}
+	return out
+}
 
 func telegramMarker(st *store.Store, sub, story string) string {
-	return st.Key("{tg}", "sent", sub, story)
+	return st.Key(telegramTag(ShardOf(sub)), "sent", sub, story)
 }
 
 // The fields of an alert's stream entry: telegramScript writes them and
@@ -41,20 +98,24 @@ const (
 	fieldTopic   = "topic"
 )
 
-// telegramScript sets the (subscriber, story) marker and queues the alert
-// in one step. KEYS: marker, queue. ARGV: marker TTL (s), sub, chat,
-// article, topic.
+// telegramScript queues alerts for one story: for each, it sets the
+// (subscriber, story) marker and appends the alert to its shard's queue
+// only if the marker is new, and returns how many it appended. On Redis
+// Cluster one call holds the alerts of one shard; on one Redis, all of a
+// batch's. KEYS: marker and queue of each alert. ARGV: marker TTL (s),
+// then sub, chat, article, topic of each alert in KEYS' order.
 var telegramScript = redis.NewScript(`
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[1])) then
-  redis.call('XADD', KEYS[2], '*', '` + fieldSub + `', ARGV[2], '` + fieldChat + `', ARGV[3], '` + fieldArticle + `', ARGV[4], '` + fieldTopic + `', ARGV[5])
-  return 1
+local ttl = tonumber(ARGV[1])
+local n = 0
+for i = 1, #KEYS, 2 do
+  if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ttl) then
+    local j = 2 * i
+    redis.call('XADD', KEYS[i + 1], '*', '` + fieldSub + `', ARGV[j], '` + fieldChat + `', ARGV[j + 1], '` + fieldArticle + `', ARGV[j + 2], '` + fieldTopic + `', ARGV[j + 3])
+    n = n + 1
+  end
 end
-return 0
+return n
 `)
-
-func alertArgs(ttl int64, a Alert) []any {
-	return []any{ttl, a.Sub, strconv.FormatInt(a.ChatID, 10), a.Article, a.Topic}
-}
 
 // decodeAlert reads an entry telegramScript wrote; false means the entry
 // is not an alert Herald can send.
@@ -74,11 +135,14 @@ type Queued struct {
 	Claimed bool
 }
 
-// AlertQueue is the Telegram alert queue as one sender reads it: entries
+// AlertQueue is the Telegram alert queue as one sender reads it: every
+// shard and the unsharded queue of earlier versions, in one loop. Entries
 // come out decoded, and are acknowledged through it once sent, dropped or
 // moved elsewhere.
 type AlertQueue struct {
-	s *queue.Stream
+	streams []*queue.Stream // TelegramQueues' order
+	shard   map[string]int  // stream key → its index
+	log     *slog.Logger
 }
 
 // NewAlertQueue opens the queue for consumer (unique per process). An
@@ -88,33 +152,85 @@ func NewAlertQueue(st *store.Store, consumer string, claimAfter time.Duration, l
 	if log == nil {
 		log = slog.Default()
 	}
-	return &AlertQueue{s: &queue.Stream{Redis: st.Redis, Key: TelegramQueue(st), Group: TelegramGroup,
-		Consumer: consumer, ClaimAfter: claimAfter, Log: log}}
+	q := &AlertQueue{shard: map[string]int{}, log: log}
+	for i, key := range TelegramQueues(st) {
+		q.streams = append(q.streams, &queue.Stream{Redis: st.Redis, Key: key, Group: TelegramGroup,
+			Consumer: consumer, ClaimAfter: claimAfter, Log: log})
+		q.shard[key] = i
+	}
+	return q
 }
 
-// Ensure creates the queue and its group if they do not exist.
-func (q *AlertQueue) Ensure(ctx context.Context) error { return q.s.Ensure(ctx) }
+// An alert's ID (Queued.ID) names its stream and its entry there:
+// "<shard>/<entry>", or the bare entry id for the unsharded queue.
+func (q *AlertQueue) ref(m queue.Message) string {
+	i := q.shard[m.Stream]
+	if i == len(q.streams)-1 {
+		return m.ID
+	}
+	return strconv.Itoa(i) + "/" + m.ID
+}
 
-// Consume reads alerts until ctx ends, as queue.Stream.Consume does: room
-// says how many this process may take now (blocking while it has no room),
-// take gets them. An entry that is not an alert is acknowledged and
-// logged, never handed on.
+// split takes an alert's ID apart into its stream's index and its entry.
+func (q *AlertQueue) split(ref string) (int, string) {
+	if s, id, ok := strings.Cut(ref, "/"); ok {
+		if i, err := strconv.Atoi(s); err == nil && i >= 0 && i < len(q.streams)-1 {
+			return i, id
+		}
+	}
+	return len(q.streams) - 1, ref
+}
+
+// group sorts alert IDs by stream.
+func (q *AlertQueue) group(refs []string) map[int][]string {
+	out := map[int][]string{}
+	for _, r := range refs {
+		i, id := q.split(r)
+		out[i] = append(out[i], id)
+	}
+	return out
+}
+
+// Tag is the hash tag of the stream an alert came from: what a transaction
+// that acknowledges it (AckIn) may touch besides.
+func (q *AlertQueue) Tag(ref string) string {
+	i, _ := q.split(ref)
+	if i == len(q.streams)-1 {
+		return telegramTag(-1)
+	}
+	return telegramTag(i)
+}
+
+// Ensure creates the queues and their group if they do not exist.
+func (q *AlertQueue) Ensure(ctx context.Context) error {
+	for _, s := range q.streams {
+		if err := s.Ensure(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Consume reads alerts from every shard until ctx ends, as
+// queue.ConsumeAll does: room says how many this process may take now
+// (blocking while it has no room), take gets them. An entry that is not an
+// alert is acknowledged and logged, never handed on.
 func (q *AlertQueue) Consume(ctx context.Context, room func(context.Context) int, take func(context.Context, []Queued)) error {
-	return q.s.Consume(ctx, room, func(ctx context.Context, msgs []queue.Message) {
+	return queue.ConsumeAll(ctx, q.streams, room, func(ctx context.Context, msgs []queue.Message) {
 		out := make([]Queued, 0, len(msgs))
 		var junk []string
 		for _, m := range msgs {
 			a, ok := decodeAlert(m)
 			if !ok {
-				junk = append(junk, m.ID)
+				junk = append(junk, q.ref(m))
 				continue
 			}
-			out = append(out, Queued{ID: m.ID, Alert: a, Claimed: m.Retries > 0})
+			out = append(out, Queued{ID: q.ref(m), Alert: a, Claimed: m.Retries > 0})
 		}
 		if len(junk) > 0 {
-			q.s.Log.Warn("dropping alert queue entries that are not alerts", "entries", junk)
+			q.log.Warn("dropping alert queue entries that are not alerts", "entries", junk)
 			if err := q.Ack(context.WithoutCancel(ctx), junk...); err != nil {
-				q.s.Log.Warn("cannot drop entries that are not alerts", "err", err)
+				q.log.Warn("cannot drop entries that are not alerts", "err", err)
 			}
 		}
 		if len(out) > 0 {
@@ -125,24 +241,48 @@ func (q *AlertQueue) Consume(ctx context.Context, room func(context.Context) int
 
 // Ack acknowledges alerts that were sent or dropped, so no one sends them
 // again.
-func (q *AlertQueue) Ack(ctx context.Context, ids ...string) error {
-	if err := q.s.Ack(ctx, ids...); err != nil {
-		return fmt.Errorf("acknowledge alerts: %w", err)
+func (q *AlertQueue) Ack(ctx context.Context, refs ...string) error {
+	for i, ids := range q.group(refs) {
+		if err := q.streams[i].Ack(ctx, ids...); err != nil {
+			return fmt.Errorf("acknowledge alerts: %w", err)
+		}
 	}
 	return nil
 }
 
-// AckIn adds the acknowledgement of ids to the transaction p, so that
-// moving alerts elsewhere in the {tg} slot (a held list) and taking them
-// off the queue happen together.
-func (q *AlertQueue) AckIn(ctx context.Context, p redis.Pipeliner, ids ...string) {
-	q.s.AckIn(ctx, p, ids...)
+// AckIn adds the acknowledgement of alerts to the transaction p, so that
+// moving them elsewhere in their stream's slot (a held list under Tag) and
+// taking them off the queue happen together. In a transaction, every
+// alert must come from one stream (one Tag).
+func (q *AlertQueue) AckIn(ctx context.Context, p redis.Pipeliner, refs ...string) {
+	for i, ids := range q.group(refs) {
+		q.streams[i].AckIn(ctx, p, ids...)
+	}
 }
 
 // Renew keeps alerts this process still holds from being claimed by
 // another (see queue.Stream.Renew).
-func (q *AlertQueue) Renew(ctx context.Context, ids ...string) error { return q.s.Renew(ctx, ids...) }
+func (q *AlertQueue) Renew(ctx context.Context, refs ...string) error {
+	for i, ids := range q.group(refs) {
+		if err := q.streams[i].Renew(ctx, ids...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Stats reads the queue's length, what is pending and the age of the
-// oldest pending alert.
-func (q *AlertQueue) Stats(ctx context.Context) (queue.Stats, error) { return q.s.Stats(ctx) }
+// oldest pending alert, over every shard.
+func (q *AlertQueue) Stats(ctx context.Context) (queue.Stats, error) {
+	var all queue.Stats
+	for _, s := range q.streams {
+		st, err := s.Stats(ctx)
+		if err != nil {
+			return all, err
+		}
+		all.Length += st.Length
+		all.Pending += st.Pending
+		all.OldestPending = max(all.OldestPending, st.OldestPending)
+	}
+	return all, nil
+}

@@ -90,11 +90,19 @@ func TestAmbiguousAnswers(t *testing.T) {
 }
 
 // alertsAcked reports whether the senders' group read the whole alert
-// queue and acknowledged everything it read.
+// queue (every shard) and acknowledged everything it read.
 func alertsAcked(st *store.Store) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	key := delivery.TelegramQueue(st)
+	for _, key := range delivery.TelegramQueues(st) {
+		if !streamAcked(ctx, st, key) {
+			return false
+		}
+	}
+	return true
+}
+
+func streamAcked(ctx context.Context, st *store.Store, key string) bool {
 	last, err := st.Redis.XRevRangeN(ctx, key, "+", "-", 1).Result()
 	if err != nil {
 		return false

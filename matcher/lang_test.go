@@ -37,7 +37,7 @@ func TestHandleHonoursLang(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	entries, err := st.Redis.XRange(ctx, delivery.TelegramQueue(st), "-", "+").Result()
+	entries, err := st.Redis.XRange(ctx, delivery.TelegramQueue(st, "tg:1"), "-", "+").Result()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func TestMatchersFollowChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n, err := st.Redis.XLen(ctx, delivery.TelegramQueue(st)).Result()
+	n, err := st.Redis.XLen(ctx, delivery.TelegramQueue(st, "tg:1")).Result()
 	if err != nil || n != 1 {
 		t.Fatalf("alert queue has %d entries (err %v), want exactly 1", n, err)
 	}

@@ -6,6 +6,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +43,8 @@ type Stream struct {
 type Message struct {
 	ID     string
 	Values map[string]any
+	// Stream is the key of the stream it was read from.
+	Stream string
 	// Retries counts earlier deliveries that were not acknowledged.
 	Retries int64
 }
@@ -112,22 +115,47 @@ func (s *Stream) Run(ctx context.Context, h Handler) error {
 // logged and retried with back-off, a lost group is made again, and
 // finished entries are trimmed now and then. It returns ctx's error.
 func (s *Stream) Consume(ctx context.Context, room func(context.Context) int, take func(context.Context, []Message)) error {
-	s.defaults()
+	return ConsumeAll(ctx, []*Stream{s}, room, take)
+}
+
+// ConsumeAll is Consume over several streams read by one loop, each in its
+// own group (a queue split into shards over Redis Cluster's hash slots):
+// each round shares room between them, starting with a different one each
+// time, so no stream waits behind another's backlog and the loop never
+// holds more than room said. Every Message names its Stream. The streams
+// must share one client; the first one's Block, ClaimAfter and Log apply.
+// On one Redis a single XREADGROUP blocks on all of them at once; on a
+// cluster, where one command cannot name keys of several slots, they are
+// read without blocking in one pipeline (one round trip per node) and an
+// idle loop polls, backing off to Block/4.
+func ConsumeAll(ctx context.Context, streams []*Stream, room func(context.Context) int, take func(context.Context, []Message)) error {
+	if len(streams) == 0 {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	for _, s := range streams {
+		s.defaults()
+	}
+	r := &reader{streams: streams, first: streams[0]}
+	_, r.cluster = r.first.Redis.(*redis.ClusterClient)
+	s := r.first
 	backoff := time.Duration(0)
 	lastClaim := time.Time{}
 	lastTrim := time.Now()
 	for ctx.Err() == nil {
 		if time.Since(lastTrim) > trimEvery {
 			lastTrim = time.Now()
-			if err := s.TrimAcked(ctx); err != nil && ctx.Err() == nil {
-				s.Log.Debug("queue trim failed", "stream", s.Key, "err", err)
+			for _, t := range streams {
+				if err := t.TrimAcked(ctx); err != nil && ctx.Err() == nil {
+					s.Log.Debug("queue trim failed", "stream", t.Key, "err", err)
+				}
 			}
 		}
-		if backoff > 0 {
+		if wait := max(backoff, r.idle); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(backoff):
+			case <-time.After(wait):
 			}
 		}
 		n := int64(room(ctx))
@@ -145,42 +173,187 @@ func (s *Stream) Consume(ctx context.Context, room func(context.Context) int, ta
 		var msgs []Message
 		var err error
 		if time.Since(lastClaim) > s.ClaimAfter/4 {
-			msgs, err = s.claim(ctx, n)
+			msgs, err = r.claim(ctx, n)
 			lastClaim = time.Now()
 		}
 		if err == nil && len(msgs) == 0 {
-			msgs, err = s.read(ctx, n)
+			msgs, err = r.read(ctx, n)
+		}
+		// A blocking read is not interrupted by ctx, so it may return
+		// entries after shutdown began; those stay pending (to be claimed
+		// again) instead of being handed on with a dead context. Entries
+		// read from some streams are handed on even if another failed.
+		if len(msgs) > 0 && ctx.Err() == nil {
+			take(ctx, msgs)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
 			if strings.Contains(err.Error(), "NOGROUP") {
-				// Redis lost the group (restarted without persistence,
+				// Redis lost a group (restarted without persistence,
 				// or the key was deleted): make it again and go on.
-				err = s.Ensure(ctx)
+				err = r.ensure(ctx)
 			}
 			if err != nil {
 				// One line per outage, not one per retry.
 				if backoff == 0 {
-					s.Log.Warn("queue read failed; retrying until Redis answers", "stream", s.Key, "err", err)
+					s.Log.Warn("queue read failed; retrying until Redis answers", "stream", s.Key, "streams", len(streams), "err", err)
 				}
 				backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
 				continue
 			}
 		}
 		if backoff > 0 {
-			s.Log.Info("queue reads again", "stream", s.Key)
+			s.Log.Info("queue reads again", "stream", s.Key, "streams", len(streams))
 		}
 		backoff = 0
-		// A blocking read is not interrupted by ctx, so it may return
-		// entries after shutdown began; those stay pending (to be claimed
-		// again) instead of being handed on with a dead context.
-		if len(msgs) > 0 && ctx.Err() == nil {
-			take(ctx, msgs)
-		}
 	}
 	return ctx.Err()
+}
+
+// reader is ConsumeAll's state between rounds.
+type reader struct {
+	streams []*Stream
+	first   *Stream
+	cluster bool
+	next    int           // the stream a round starts with
+	idle    time.Duration // the pause before the next poll (cluster)
+}
+
+// share splits n entries between the streams, starting with r.next:
+// counts[i] is what stream i may give this round (0: not read).
+func (r *reader) share(n int64) []int64 {
+	k := int64(len(r.streams))
+	counts := make([]int64, k)
+	for j := range k {
+		i := (int64(r.next) + j) % k
+		counts[i] = n / k
+		if j < n%k {
+			counts[i]++
+		}
+	}
+	r.next = (r.next + 1) % len(r.streams)
+	return counts
+}
+
+func (r *reader) ensure(ctx context.Context) error {
+	for _, s := range r.streams {
+		if err := s.Ensure(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// claim takes over entries left pending too long, from every stream in
+// one pipeline.
+func (r *reader) claim(ctx context.Context, n int64) ([]Message, error) {
+	if len(r.streams) == 1 {
+		return r.first.claim(ctx, n)
+	}
+	counts := r.share(n)
+	cmds := make([]*redis.XAutoClaimCmd, len(r.streams))
+	_, _ = r.first.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, s := range r.streams {
+			if counts[i] > 0 {
+				cmds[i] = p.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+					Stream: s.Key, Group: s.Group, Consumer: s.Consumer,
+					MinIdle: s.ClaimAfter, Start: "0-0", Count: counts[i],
+				})
+			}
+		}
+		return nil
+	})
+	var out []Message
+	var first error
+	for i, c := range cmds {
+		if c == nil {
+			continue
+		}
+		xs, _, err := c.Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			first = cmp.Or(first, fmt.Errorf("claim from %s: %w", r.streams[i].Key, err))
+			continue
+		}
+		for _, x := range xs {
+			out = append(out, Message{ID: x.ID, Stream: r.streams[i].Key, Values: x.Values, Retries: 1})
+		}
+	}
+	return out, first
+}
+
+// read takes new entries: from one stream, or from several as ConsumeAll
+// says.
+func (r *reader) read(ctx context.Context, n int64) ([]Message, error) {
+	if len(r.streams) == 1 {
+		return r.first.read(ctx, n)
+	}
+	counts := r.share(n)
+	if !r.cluster {
+		// One blocking read over every stream given a share; COUNT is
+		// per stream, so each gets the smallest share.
+		var keys, ids []string
+		c := int64(0)
+		for i, s := range r.streams {
+			if counts[i] > 0 {
+				keys, ids = append(keys, s.Key), append(ids, ">")
+				c = cmp.Or(min(c, counts[i]), counts[i])
+			}
+		}
+		res, err := r.first.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group: r.first.Group, Consumer: r.first.Consumer, Streams: append(keys, ids...),
+			Count: c, Block: r.first.Block,
+		}).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		var out []Message
+		for _, st := range res {
+			for _, x := range st.Messages {
+				out = append(out, Message{ID: x.ID, Stream: st.Stream, Values: x.Values})
+			}
+		}
+		return out, nil
+	}
+	cmds := make([]*redis.XStreamSliceCmd, len(r.streams))
+	_, _ = r.first.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, s := range r.streams {
+			if counts[i] > 0 {
+				cmds[i] = p.XReadGroup(ctx, &redis.XReadGroupArgs{
+					Group: s.Group, Consumer: s.Consumer, Streams: []string{s.Key, ">"},
+					Count: counts[i], Block: -1,
+				})
+			}
+		}
+		return nil
+	})
+	var out []Message
+	var first error
+	for i, c := range cmds {
+		if c == nil {
+			continue
+		}
+		res, err := c.Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			first = cmp.Or(first, fmt.Errorf("read from %s: %w", r.streams[i].Key, err))
+			continue
+		}
+		for _, st := range res {
+			for _, x := range st.Messages {
+				out = append(out, Message{ID: x.ID, Stream: st.Stream, Values: x.Values})
+			}
+		}
+	}
+	if len(out) > 0 || first != nil {
+		r.idle = 0
+	} else {
+		r.idle = min(max(2*r.idle, 5*time.Millisecond), r.first.Block/4)
+	}
+	return out, first
 }
 
 // trimEvery is how often a consumer trims entries every group is done with.
@@ -319,7 +492,7 @@ func (s *Stream) read(ctx context.Context, n int64) ([]Message, error) {
 	var out []Message
 	for _, st := range res {
 		for _, x := range st.Messages {
-			out = append(out, Message{ID: x.ID, Values: x.Values})
+			out = append(out, Message{ID: x.ID, Stream: s.Key, Values: x.Values})
 		}
 	}
 	return out, nil
@@ -340,7 +513,7 @@ func (s *Stream) claim(ctx context.Context, n int64) ([]Message, error) {
 	}
 	out := make([]Message, 0, len(xs))
 	for _, x := range xs {
-		out = append(out, Message{ID: x.ID, Values: x.Values, Retries: 1})
+		out = append(out, Message{ID: x.ID, Stream: s.Key, Values: x.Values, Retries: 1})
 	}
 	return out, nil
 }

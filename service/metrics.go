@@ -115,33 +115,7 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	c.collectArticles(ctx, ch)
-	for name, q := range map[string]*queue.Stream{
-		"telegram": {Redis: c.st.Redis, Key: delivery.TelegramQueue(c.st), Group: delivery.TelegramGroup},
-	} {
-		st, err := q.Stats(ctx)
-		if err != nil {
-			continue
-		}
-		ch <- prometheus.MustNewConstMetric(queueLen, prometheus.GaugeValue, float64(st.Length), name)
-		ch <- prometheus.MustNewConstMetric(queuePending, prometheus.GaugeValue, float64(st.Pending), name)
-		ch <- prometheus.MustNewConstMetric(queueOldest, prometheus.GaugeValue, st.OldestPending.Seconds(), name)
-		// A stream keeps what was read (it is trimmed by length), so its
-		// length is not the backlog; the group's lag is.
-		if gs, err := c.st.Redis.XInfoGroups(ctx, q.Key).Result(); err == nil {
-			for _, g := range gs {
-				if g.Name != q.Group {
-					continue
-				}
-				lag := g.Lag
-				if c.st.Embedded {
-					lag = c.unread(ctx, q.Key, g.LastDeliveredID)
-				}
-				if lag >= 0 {
-					ch <- prometheus.MustNewConstMetric(queueLag, prometheus.GaugeValue, float64(lag), name)
-				}
-			}
-		}
-	}
+	c.collectAlerts(ctx, ch)
 	due := c.st.Key("feeds", "due")
 	if n, err := c.st.Redis.ZCard(ctx, due).Result(); err == nil {
 		ch <- prometheus.MustNewConstMetric(feedsTotal, prometheus.GaugeValue, float64(n))
@@ -149,11 +123,59 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	if n, err := watcher.Overdue(ctx, c.st, c.now(), c.grace); err == nil {
 		ch <- prometheus.MustNewConstMetric(feedsDue, prometheus.GaugeValue, float64(n))
 	}
-	if n, err := c.st.Redis.ZCard(ctx, bot.DueKey(c.st)).Result(); err == nil {
+	if n, err := bot.HeldChats(ctx, c.st); err == nil {
 		ch <- prometheus.MustNewConstMetric(alertsHeld, prometheus.GaugeValue, float64(n))
 	}
 	if n, err := c.st.Redis.SCard(ctx, delivery.PendingKey(c.st)).Result(); err == nil {
 		ch <- prometheus.MustNewConstMetric(digestsWait, prometheus.GaugeValue, float64(n))
+	}
+}
+
+// collectAlerts reports the Telegram alert queue, summed over its shards
+// (and the unsharded queue of earlier versions): length, pending, lag, and
+// the oldest pending entry of all.
+func (c *queueCollector) collectAlerts(ctx context.Context, ch chan<- prometheus.Metric) {
+	const name = "telegram"
+	var length, pending, lag int64
+	var oldest time.Duration
+	for _, key := range delivery.TelegramQueues(c.st) {
+		q := queue.Stream{Redis: c.st.Redis, Key: key, Group: delivery.TelegramGroup}
+		st, err := q.Stats(ctx)
+		if err != nil {
+			return
+		}
+		length, pending = length+st.Length, pending+st.Pending
+		oldest = max(oldest, st.OldestPending)
+		// A stream keeps what was read (it is trimmed by length), so its
+		// length is not the backlog; the group's lag is.
+		if lag < 0 {
+			continue
+		}
+		gs, err := c.st.Redis.XInfoGroups(ctx, key).Result()
+		if err != nil {
+			lag = -1
+			continue
+		}
+		l := int64(0) // no group yet: nothing read, and nothing queued
+		for _, g := range gs {
+			if g.Name == q.Group {
+				l = g.Lag
+				if c.st.Embedded {
+					l = c.unread(ctx, key, g.LastDeliveredID)
+				}
+			}
+		}
+		if l < 0 {
+			lag = -1
+			continue
+		}
+		lag += l
+	}
+	ch <- prometheus.MustNewConstMetric(queueLen, prometheus.GaugeValue, float64(length), name)
+	ch <- prometheus.MustNewConstMetric(queuePending, prometheus.GaugeValue, float64(pending), name)
+	ch <- prometheus.MustNewConstMetric(queueOldest, prometheus.GaugeValue, oldest.Seconds(), name)
+	if lag >= 0 {
+		ch <- prometheus.MustNewConstMetric(queueLag, prometheus.GaugeValue, float64(lag), name)
 	}
 }
 
