@@ -265,3 +265,125 @@ func TestConsumeRoomAckAndRenew(t *testing.T) {
 		t.Fatalf("b claimed %+v (%v), want the idle entry", ms, err)
 	}
 }
+
+// ConsumeAll reads several streams (in different hash slots) in one loop:
+// every entry reaches one consumer, named by its stream, no round hands on
+// more than room allowed, a stream with a backlog does not starve the
+// others, and an entry left unacknowledged in one stream is claimed by the
+// other consumer.
+func TestConsumeAllShards(t *testing.T) {
+	st := storetest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	keys := []string{st.Key("{qa}", "q"), st.Key("{qb}", "q"), st.Key("{qc}", "q")}
+	streams := func(consumer string) []*Stream {
+		var out []*Stream
+		for _, k := range keys {
+			out = append(out, &Stream{Redis: st.Redis, Key: k, Group: "g", Consumer: consumer,
+				ClaimAfter: 400 * time.Millisecond, Block: 50 * time.Millisecond})
+		}
+		return out
+	}
+	a, b := streams("a"), streams("b")
+	for _, s := range a {
+		if err := s.Ensure(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A backlog of 200 in the first stream, 5 in each of the others.
+	for i, s := range a {
+		n := 5
+		if i == 0 {
+			n = 200
+		}
+		for j := range n {
+			if _, err := s.Add(ctx, map[string]any{"k": s.Key, "n": j}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	const room = 4
+	var mu sync.Mutex
+	seen := map[string]int{} // key/n → times acknowledged
+	var firstRounds [][]string
+	left := "" // the entry a leaves unacknowledged
+	var claimed Message
+	consume := func(name string, ss []*Stream) {
+		_ = ConsumeAll(ctx, ss, func(context.Context) int { return room }, func(ctx context.Context, msgs []Message) {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(msgs) > room {
+				t.Errorf("%s was handed %d entries, room was %d", name, len(msgs), room)
+			}
+			var streamsOf []string
+			for _, m := range msgs {
+				if m.Get("k") != m.Stream {
+					t.Errorf("entry of %s came as one of %s", m.Get("k"), m.Stream)
+				}
+				streamsOf = append(streamsOf, m.Stream)
+				id := m.Stream + "/" + m.Get("n")
+				if name == "a" && left == "" && m.Stream == keys[1] {
+					left = id
+					continue
+				}
+				if id == left {
+					claimed = m
+				}
+				seen[id]++
+				var s *Stream
+				for _, x := range ss {
+					if x.Key == m.Stream {
+						s = x
+					}
+				}
+				if err := s.Ack(ctx, m.ID); err != nil {
+					t.Error(err)
+				}
+			}
+			if name == "a" && len(firstRounds) < 3 {
+				firstRounds = append(firstRounds, streamsOf)
+			}
+		})
+	}
+	go consume("a", a)
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			mu.Lock()
+			ok := cond()
+			mu.Unlock()
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting until %s", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("a read all but one", func() bool { return len(seen) == 209 })
+	// The first rounds took from the small streams too, not only from the
+	// backlog of the first.
+	others := 0
+	for _, r := range firstRounds {
+		for _, k := range r {
+			if k != keys[0] {
+				others++
+			}
+		}
+	}
+	if others == 0 {
+		t.Errorf("the first rounds read only the first stream: %v", firstRounds)
+	}
+	go consume("b", b)
+	waitFor("b claimed the entry a left", func() bool { return len(seen) == 210 })
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("%s acknowledged %d times", id, n)
+		}
+	}
+	if claimed.Retries == 0 || claimed.Stream != keys[1] {
+		t.Errorf("the entry a left came back as %+v, want a retry from %s", claimed, keys[1])
+	}
+}
