@@ -1,6 +1,6 @@
-// Package delivery holds the queues between the matcher and the senders: one
-// stream of Telegram alerts, and per email reader a list of matched articles
-// waiting for their digest. Enqueueing is idempotent per (subscriber, story),
+// Package delivery holds the queues between the matcher and the senders: a
+// stream of Telegram alerts split into shards by subscriber, and per email
+// reader a list of matched articles waiting for their digest. Enqueueing is idempotent per (subscriber, story),
 // so a matcher that re-reads an article after a crash sends nothing twice.
 package delivery
 
@@ -160,39 +160,63 @@ func EnqueueBatch(ctx context.Context, st *store.Store, story string, alerts []A
 // pushed whether or not the alert was new: Feed shows a story once).
 func enqueue(ctx context.Context, st *store.Store, story string, alerts []Alert, items []Digest, ttl int64, now time.Time) (queuedAlerts, queuedItems int, err error) {
 	_, cluster := st.Redis.(*redis.ClusterClient)
+	// An article's deliveries mostly share their article, topic and time:
+	// encode each distinct entry once.
+	entries := map[[3]string][]byte{}
+	entry := func(article, topic string, at time.Time, item bool) []byte {
+		k := [3]string{article, topic, at.Format(time.RFC3339Nano)}
+		if item {
+			k[2] += " item"
+		}
+		b, ok := entries[k]
+		if !ok {
+			if item {
+				b, _ = json.Marshal(Item{Article: article, Topic: topic, At: at})
+			} else {
+				b = feedEntry(story, article, topic, at)
+			}
+			entries[k] = b
+		}
+		return b
+	}
 	var calls []scriptCall
 	var at [TelegramShards]int // shard → 1 + its index in calls
+	var queues [TelegramShards]string
 	for _, a := range alerts {
-		i := ShardOf(a.Sub)
+		shard := ShardOf(a.Sub)
+		if queues[shard] == "" {
+			queues[shard] = st.Key(telegramTag(shard), "queue")
+		}
+		i := shard
 		if !cluster {
 			i = 0
 		}
 		if at[i] == 0 {
-			calls = append(calls, scriptCall{telegramScript, make([]string, 0, 2*len(alerts)), []any{ttl}})
+			calls = append(calls, scriptCall{telegramScript, make([]string, 0, 2*len(alerts)), make([]any, 1, 1+4*len(alerts))})
+			calls[len(calls)-1].args[0] = ttl
 			at[i] = len(calls)
 		}
 		c := &calls[at[i]-1]
-		c.keys = append(c.keys, telegramMarker(st, a.Sub, story), TelegramQueue(st, a.Sub))
+		c.keys = append(c.keys, st.Key(telegramTag(shard), "sent", a.Sub, story), queues[shard])
 		c.args = append(c.args, a.Sub, strconv.FormatInt(a.ChatID, 10), a.Article, a.Topic)
 	}
 	shardCalls := len(calls)
 	for _, d := range items {
-		body, _ := json.Marshal(d.Item)
-		at := d.Item.At
-		if at.IsZero() {
-			at = now
+		when := d.Item.At
+		if when.IsZero() {
+			when = now
 		}
 		if cluster || len(calls) == shardCalls {
 			calls = append(calls, scriptCall{digestScript, nil, []any{ttl, ArchiveSize}})
 		}
 		c := &calls[len(calls)-1]
 		c.keys = append(c.keys, digestMarker(st, d.Sub, story), DigestKey(st, d.Sub), FeedKey(st, d.Sub))
-		c.args = append(c.args, body, feedEntry(story, d.Item.Article, d.Item.Topic, at))
+		c.args = append(c.args, entry(d.Item.Article, d.Item.Topic, d.Item.At, true), entry(d.Item.Article, d.Item.Topic, when, false))
 	}
 	feeds := make([]*redis.IntCmd, len(alerts))
 	cmds := runScripts(ctx, st, calls, func(p redis.Pipeliner) {
 		for i, a := range alerts {
-			feeds[i] = p.LPush(ctx, FeedKey(st, a.Sub), feedEntry(story, a.Article, a.Topic, now))
+			feeds[i] = p.LPush(ctx, FeedKey(st, a.Sub), entry(a.Article, a.Topic, now, false))
 		}
 	})
 	var first error

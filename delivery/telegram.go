@@ -3,7 +3,6 @@ package delivery
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -40,10 +39,19 @@ const TelegramShards = 16
 // bit) of the id's bytes modulo TelegramShards. It is not the matcher's
 // partition hash, so a matcher partition's alerts spread over every shard.
 func ShardOf(sub string) int {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(sub))
-	return int(h.Sum64() % TelegramShards)
+	h := uint64(fnvOffset)
+	for i := 0; i < len(sub); i++ {
+		h = (h ^ uint64(sub[i])) * fnvPrime
+	}
+	return int(h % TelegramShards)
 }
+
+// FNV-1a's 64-bit parameters (as hash/fnv's New64a, without its
+// allocation: ShardOf runs once per delivery).
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
 
 // telegramTag is the hash tag of shard i; -1 is the unsharded queue of
 // earlier versions, {tg}.
