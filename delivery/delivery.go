@@ -1,7 +1,8 @@
 // Package delivery holds the queues between the matcher and the senders: a
 // stream of Telegram alerts split into shards by subscriber, and per email
-// reader a list of matched articles waiting for their digest. Enqueueing is idempotent per (subscriber, story),
-// so a matcher that re-reads an article after a crash sends nothing twice.
+// reader a list of matched articles waiting for their digest. Enqueueing is
+// idempotent per (subscriber, story), so a matcher that re-reads an article
+// after a crash sends nothing twice.
 package delivery
 
 import (
