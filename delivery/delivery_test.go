@@ -260,3 +260,26 @@ func TestDoneKeepsAReaderPendingWhenAnItemArrivesMeanwhile(t *testing.T) {
 		t.Fatal("Done cleared the pending mark of a reader whose item arrived meanwhile")
 	}
 }
+
+// A subscriber's shard is part of the stored format (FNV-1a 64 of the id
+// modulo TelegramShards, as hash/fnv computes it), and ids spread over
+// every shard.
+func TestShardOf(t *testing.T) {
+	for id, want := range map[string]int{"tg:1": 9, "tg:-1001234567890": 13, "mail:abc": 4} {
+		if got := ShardOf(id); got != want {
+			t.Errorf("ShardOf(%q) = %d, want %d", id, got, want)
+		}
+	}
+	count := make([]int, TelegramShards)
+	for i := range 1600 {
+		count[ShardOf(fmt.Sprintf("tg:%d", i))]++
+	}
+	for i, n := range count {
+		if n < 60 || n > 140 {
+			t.Errorf("shard %d got %d of 1,600 chats: %v", i, n, count)
+		}
+	}
+	if got := TelegramQueue(storetest.New(t), "tg:1"); !strings.HasSuffix(got, "{tg:9}:queue") {
+		t.Errorf("tg:1's queue is %s", got)
+	}
+}

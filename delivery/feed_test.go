@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/herald-news/herald/store/storetest"
 	"github.com/herald-news/herald/subscriptions"
@@ -86,5 +87,38 @@ func TestFeedSecretIsMadeOnceAndRotates(t *testing.T) {
 	}
 	if n, _ := st.Redis.Exists(ctx, FeedKey(st, "tg:1")).Result(); n != 0 {
 		t.Fatal("deleting the subscriber left its feed")
+	}
+}
+
+// A chat's feed list, pushed to without a script, stays between
+// ArchiveSize and ArchiveSize+feedSlack entries however many alerts come,
+// newest first; a reader's, trimmed by its script, at ArchiveSize.
+func TestFeedListsStayCapped(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	const n = ArchiveSize + 3*feedSlack + 7
+	for i := range n {
+		art := fmt.Sprintf("a%d", i)
+		if _, _, err := EnqueueBatch(ctx, st, fmt.Sprintf("s%d", i), []Alert{alert("tg:1", 1, art)}, []Digest{digest("em:1", art)}); err != nil {
+			t.Fatal(err)
+		}
+		if l, err := st.Redis.LLen(ctx, FeedKey(st, "tg:1")).Result(); err != nil || l > ArchiveSize+feedSlack {
+			t.Fatalf("after %d alerts the chat's feed list holds %d (err %v), want at most %d", i+1, l, err, ArchiveSize+feedSlack)
+		}
+	}
+	if l, _ := st.Redis.LLen(ctx, FeedKey(st, "tg:1")).Result(); l < ArchiveSize {
+		t.Fatalf("the chat's feed list holds %d, want at least %d", l, ArchiveSize)
+	}
+	if l, _ := st.Redis.LLen(ctx, FeedKey(st, "em:1")).Result(); l != ArchiveSize {
+		t.Fatalf("the reader's feed list holds %d, want %d", l, ArchiveSize)
+	}
+	for _, sub := range []string{"tg:1", "em:1"} {
+		got, err := Archive(ctx, st, sub, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != ArchiveSize || got[0].Article != fmt.Sprintf("a%d", n-1) || got[ArchiveSize-1].Article != fmt.Sprintf("a%d", n-ArchiveSize) {
+			t.Fatalf("%s: archive of %d from %v, want the latest %d newest first", sub, len(got), got[0].Article, ArchiveSize)
+		}
 	}
 }

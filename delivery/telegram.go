@@ -93,10 +93,6 @@ func TelegramQueues(st *store.Store) []string {
 	return out
 }
 
-func telegramMarker(st *store.Store, sub, story string) string {
-	return st.Key(telegramTag(ShardOf(sub)), "sent", sub, story)
-}
-
 // The fields of an alert's stream entry: telegramScript writes them and
 // decodeAlert reads them, and nothing else in Herald knows them.
 const (
