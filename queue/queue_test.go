@@ -308,7 +308,7 @@ func TestConsumeAllShards(t *testing.T) {
 	var firstRounds [][]string
 	left := "" // the entry a leaves unacknowledged
 	var claimed Message
-	consume := func(name string, ss []*Stream) {
+	consume := func(ctx context.Context, name string, ss []*Stream) {
 		_ = ConsumeAll(ctx, ss, func(context.Context) int { return room }, func(ctx context.Context, msgs []Message) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -322,8 +322,8 @@ func TestConsumeAllShards(t *testing.T) {
 				}
 				streamsOf = append(streamsOf, m.Stream)
 				id := m.Stream + "/" + m.Get("n")
-				if name == "a" && left == "" && m.Stream == keys[1] {
-					left = id
+				if name == "a" && (left == "" && m.Stream == keys[1] || id == left) {
+					left = id // a never acknowledges it
 					continue
 				}
 				if id == left {
@@ -345,7 +345,9 @@ func TestConsumeAllShards(t *testing.T) {
 			}
 		})
 	}
-	go consume("a", a)
+	actx, stopA := context.WithCancel(ctx)
+	aDone := make(chan struct{})
+	go func() { consume(actx, "a", a); close(aDone) }()
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
@@ -376,7 +378,10 @@ func TestConsumeAllShards(t *testing.T) {
 	if others == 0 {
 		t.Errorf("the first rounds read only the first stream: %v", firstRounds)
 	}
-	go consume("b", b)
+	// a stops, leaving its one entry pending; b takes it over.
+	stopA()
+	<-aDone
+	go consume(ctx, "b", b)
 	waitFor("b claimed the entry a left", func() bool { return len(seen) == 210 })
 	for id, n := range seen {
 		if n != 1 {
