@@ -118,12 +118,13 @@ func (s *Stream) Consume(ctx context.Context, room func(context.Context) int, ta
 	return ConsumeAll(ctx, []*Stream{s}, room, take)
 }
 
-// ConsumeAll is Consume over several streams read by one loop, each in its
-// own group (a queue split into shards over Redis Cluster's hash slots):
-// each round shares room between them, starting with a different one each
-// time, so no stream waits behind another's backlog and the loop never
-// holds more than room said. Every Message names its Stream. The streams
-// must share one client; the first one's Block, ClaimAfter and Log apply.
+// ConsumeAll is Consume over several streams read by one loop (a queue
+// split into shards over Redis Cluster's hash slots), each through a group
+// of the same name, as the same consumer: each round shares room between
+// them, starting with a different one each time, so no stream waits
+// behind another's backlog and the loop never holds more than room said.
+// Every Message names its Stream. The streams must share one client,
+// group and consumer; the first one's Block, ClaimAfter and Log apply.
 // On one Redis a single XREADGROUP blocks on all of them at once; on a
 // cluster, where one command cannot name keys of several slots, they are
 // read without blocking in one pipeline (one round trip per node) and an
