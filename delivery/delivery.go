@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -117,8 +118,9 @@ type Digest struct {
 
 // batchSize is how many deliveries go to Redis in one pipeline: enough
 // that an article matching hundreds of subscribers costs a few round
-// trips, few enough that one pipeline does not hold Redis for long.
-const batchSize = 300
+// trips, few enough that one script call does not hold Redis for long and
+// that an article's batches can be sent side by side (inFlight).
+const batchSize = 100
 
 // feedSlack is how far a chat's feed list may grow past ArchiveSize before
 // it is trimmed back: alerts push their feed entries with a plain LPUSH,
@@ -130,29 +132,57 @@ const feedSlack = ArchiveSize / 10
 // unless that story already went to that subscriber (a marker per
 // subscriber and story, set by the same script that queues). An article
 // matching hundreds of subscribers costs two round trips per batchSize
-// deliveries, not one each: one pipeline holds one script per Telegram
-// shard (queueing all of that shard's alerts), one LPUSH per alert to the
-// chat's own feed (FeedKey, in the chat's slot, not the shard's), and one
-// script per digest item (which records the item in the reader's feed
-// itself); then the readers are marked pending. It returns how many
+// deliveries, not one each, inFlight batches at a time: one pipeline
+// holds the scripts that queue the batch's alerts (one per Telegram shard
+// on a cluster, one in all on a single Redis), one LPUSH per alert to the
+// chat's own feed (FeedKey, in the chat's slot, not the shard's), and the
+// scripts that queue its digest items (one per reader on a cluster, one in
+// all on a single Redis; they record each item in the reader's feed
+// themselves); then the readers are marked pending. It returns how many
 // alerts and digest items it queued, and is safe to repeat after a
 // failure.
 func EnqueueBatch(ctx context.Context, st *store.Store, story string, alerts []Alert, items []Digest) (queuedAlerts, queuedItems int, err error) {
 	ttl := int64(MarkerTTL / time.Second)
 	now := time.Now()
+	type batch struct {
+		alerts []Alert
+		items  []Digest
+		qa, qi int
+		err    error
+	}
+	var batches []*batch
 	for len(alerts)+len(items) > 0 {
 		na := min(len(alerts), batchSize)
 		ni := min(len(items), batchSize-na)
-		qa, qi, err := enqueue(ctx, st, story, alerts[:na], items[:ni], ttl, now)
-		queuedAlerts += qa
-		queuedItems += qi
-		if err != nil {
-			return queuedAlerts, queuedItems, err
-		}
+		batches = append(batches, &batch{alerts: alerts[:na], items: items[:ni]})
 		alerts, items = alerts[na:], items[ni:]
 	}
-	return queuedAlerts, queuedItems, nil
+	// Batches go out side by side, a few at a time (each on a connection
+	// of its own), so that Redis works on one while this process encodes
+	// the next and reads the answers of another. Their order does not
+	// matter: each delivery is for another subscriber, and each batch
+	// marks its own readers pending after its own items are in.
+	sem := make(chan struct{}, inFlight)
+	var wg sync.WaitGroup
+	for _, b := range batches {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			b.qa, b.qi, b.err = enqueue(ctx, st, story, b.alerts, b.items, ttl, now)
+		}()
+	}
+	wg.Wait()
+	for _, b := range batches {
+		queuedAlerts += b.qa
+		queuedItems += b.qi
+		err = cmp.Or(err, b.err)
+	}
+	return queuedAlerts, queuedItems, err
 }
+
+// inFlight is how many batches of one EnqueueBatch are sent at once.
+const inFlight = 4
 
 // enqueue queues one batch in one pipeline: telegramScript and
 // digestScript calls, as few as the server allows (on Redis Cluster one per
