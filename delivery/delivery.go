@@ -210,11 +210,23 @@ func enqueue(ctx context.Context, st *store.Store, story string, alerts []Alert,
 		}
 		return b
 	}
+	// One call per shard on a cluster, one in all on a single Redis; each
+	// sized for its alerts.
+	shards := make([]int, len(alerts))
+	var per [TelegramShards]int
+	for i, a := range alerts {
+		shards[i] = ShardOf(a.Sub)
+		if cluster {
+			per[shards[i]]++
+		} else {
+			per[0]++
+		}
+	}
 	var calls []scriptCall
-	var at [TelegramShards]int // shard → 1 + its index in calls
+	var at [TelegramShards]int // call group → 1 + its index in calls
 	var queues [TelegramShards]string
-	for _, a := range alerts {
-		shard := ShardOf(a.Sub)
+	for j, a := range alerts {
+		shard := shards[j]
 		if queues[shard] == "" {
 			queues[shard] = st.Key(telegramTag(shard), "queue")
 		}
@@ -223,7 +235,7 @@ func enqueue(ctx context.Context, st *store.Store, story string, alerts []Alert,
 			i = 0
 		}
 		if at[i] == 0 {
-			calls = append(calls, scriptCall{telegramScript, make([]string, 0, 2*len(alerts)), make([]any, 1, 1+4*len(alerts))})
+			calls = append(calls, scriptCall{telegramScript, make([]string, 0, 2*per[i]), make([]any, 1, 1+4*per[i])})
 			calls[len(calls)-1].args[0] = ttl
 			at[i] = len(calls)
 		}
