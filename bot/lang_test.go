@@ -227,7 +227,7 @@ func TestRussianAlertsAndGroups(t *testing.T) {
 	id := subscriptions.TelegramID(group)
 	waitUntil(t, func() bool { n, _ := c.st.Redis.LLen(ctx, HeldKey(c.st, id)).Result(); return n == 2 })
 	n = len(c.srv.SentTo(group))
-	c.st.Redis.ZAdd(ctx, DueKey(c.st), redis.Z{Score: 1, Member: id})
+	c.st.Redis.ZAdd(ctx, DueKey(c.st, id), redis.Z{Score: 1, Member: id})
 	r := c.srv.WaitSentTo(10*time.Second, group, n+1)[n]
 	want(t, r, "2 новые статьи", "2 марта, 05:35 UTC", "2 марта, 06:35 UTC")
 	for _, b := range []string{"Открыть 1", "Открыть 2", "Отключить belarus"} {
