@@ -4,43 +4,17 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/herald-news/herald/article"
+	"github.com/herald-news/herald/internal/browsertest"
 	"github.com/herald-news/herald/subscriptions"
 )
-
-// chromium finds Debian's Chromium or skips the test, saying so.
-func chromium(t *testing.T) string {
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no chromium binary (apt-get install chromium; .ci/run installs it): skipping the digest screenshots")
-	return ""
-}
-
-// artifacts is where the screenshots go: HERALD_ARTIFACTS, else this
-// package's testdata/artifacts/ (gitignored).
-func artifacts(t *testing.T) string {
-	dir := os.Getenv("HERALD_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("testdata", "artifacts")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	abs, _ := filepath.Abs(dir)
-	return abs
-}
 
 // hostile are titles and texts that try to break out of the markup, and
 // ones too long for a phone's width.
@@ -62,7 +36,7 @@ var hostile = []article.Article{
 // no script of an article ran, nothing is wider than a phone, and dark
 // mode changes the colours.
 func TestDigestScreens(t *testing.T) {
-	exe := chromium(t)
+	browsertest.Chromium(t)
 	f := newFixture(t)
 	f.m.Operator = "Example Newsroom"
 	ctx := context.Background()
@@ -87,19 +61,8 @@ func TestDigestScreens(t *testing.T) {
 		t.Fatalf("sent %d digests, want %d", n, len(variants))
 	}
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 60*time.Second)
-	defer cancel()
-
-	dir := artifacts(t)
+	bctx := browsertest.New(t)
+	dir := browsertest.Dir(t)
 	for _, v := range variants {
 		name := "en"
 		if v.lang != "" {
@@ -111,19 +74,12 @@ func TestDigestScreens(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, scheme := range []string{"light", "dark"} {
-			_, err := chromedp.Call(bctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
-			if err != nil {
-				t.Fatalf("emulate %s: %v", scheme, err)
-			}
-			for _, size := range []struct {
-				name string
-				w, h int64
-			}{{"phone", 390, 844}, {"desktop", 1280, 800}} {
-				err := chromedp.Do(bctx, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate("file://"+page),
+			browsertest.Scheme(t, bctx, scheme)
+			for _, size := range browsertest.Sizes {
+				err := chromedp.Do(bctx, chromedp.EmulateViewport(size.W, size.H), chromedp.Navigate("file://"+page),
 					chromedp.WaitVisible("h2"))
 				if err != nil {
-					t.Fatalf("%s %s: %v", name, size.name, err)
+					t.Fatalf("%s %s: %v", name, size.Name, err)
 				}
 				pwned, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`window.pwned !== undefined`))
 				if err != nil || pwned {
@@ -131,7 +87,7 @@ func TestDigestScreens(t *testing.T) {
 				}
 				wide, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`))
 				if err != nil || wide > 0 {
-					t.Errorf("%s %s: the digest is %dpx wider than the window (%v)", name, size.name, wide, err)
+					t.Errorf("%s %s: the digest is %dpx wider than the window (%v)", name, size.Name, wide, err)
 				}
 				bg, err := chromedp.Run(bctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('table.card')).backgroundColor`))
 				if want := map[string]string{"light": "rgb(255, 255, 255)", "dark": "rgb(28, 33, 40)"}[scheme]; err != nil || bg != want {
@@ -141,14 +97,7 @@ func TestDigestScreens(t *testing.T) {
 				if err != nil || strong < 3 {
 					t.Errorf("%s: %d words in <strong>, want the topic's words in every summary (%v)", name, strong, err)
 				}
-				shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-				if err != nil {
-					t.Fatalf("screenshot: %v", err)
-				}
-				file := filepath.Join(dir, fmt.Sprintf("digest-%s-%s-%s.png", name, size.name, scheme))
-				if err := os.WriteFile(file, shot, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				browsertest.Shot(t, bctx, fmt.Sprintf("digest-%s-%s-%s", name, size.Name, scheme))
 			}
 		}
 	}

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,58 +10,16 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/herald-news/herald/internal/browsertest"
 	"github.com/herald-news/herald/subscriptions"
 )
-
-// chromium finds Debian's Chromium or skips the test.
-func chromium(t *testing.T) string {
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no chromium binary (apt-get install chromium; .ci/run installs it): skipping the browser test")
-	return ""
-}
-
-func browser(t *testing.T) context.Context {
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(480, 900),
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(cancel3)
-	return ctx
-}
-
-// artifacts is where the test leaves files to look at: HERALD_ARTIFACTS,
-// else testdata/artifacts/ at the top of the repository (gitignored).
-func artifacts(t *testing.T) string {
-	dir := os.Getenv("HERALD_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("..", "testdata", "artifacts")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	abs, _ := filepath.Abs(dir)
-	return abs
-}
 
 // TestBrowser drives Chromium through sign-up, the emailed confirmation
 // link, a change of preferences and unsubscribing, then renders a digest
 // and keeps a screenshot of it.
 func TestBrowser(t *testing.T) {
 	s := newSite(t)
-	ctx := browser(t)
+	ctx := browsertest.New(t)
 	s.publish(t, "museum", "Minsk museum shows Belarus maps", "A museum in Minsk opened an exhibition of old maps of Belarus.")
 	s.publish(t, "pact", "Belarus & Iran agree on drones", "Belarus and Iran signed an agreement on drones in Minsk.")
 
@@ -124,7 +81,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("digest not sent")
 	}
 	digest := s.smtp.WaitMessagesTo(10*time.Second, "browser@example.org", 2)[1]
-	dir := artifacts(t)
+	dir := browsertest.Dir(t)
 	htmlFile := filepath.Join(dir, "digest.html")
 	if err := os.WriteFile(htmlFile, []byte(digest.HTML), 0o644); err != nil {
 		t.Fatal(err)
@@ -132,15 +89,8 @@ func TestBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+htmlFile), chromedp.WaitVisible("body")); err != nil {
 		t.Fatalf("render digest: %v", err)
 	}
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	png := filepath.Join(dir, "digest.png")
-	if err := os.WriteFile(png, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("digest screenshot: %s", png)
+	browsertest.Shot(t, ctx, "digest")
+	t.Logf("digest screenshot: %s", filepath.Join(dir, "digest.png"))
 
 	// Unsubscribe through the page's button.
 	unsub := digest.Link(s.base + "/unsubscribe?token=")

@@ -3,15 +3,14 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/herald-news/herald/internal/browsertest"
 )
 
 // hourHidden asks the browser whether the hour field is hidden.
@@ -46,7 +45,7 @@ func field(t *testing.T, ctx context.Context, id string) fieldState {
 // first; then a good address and topic subscribe, by Enter again.
 func TestBrowserEnter(t *testing.T) {
 	s := newSite(t)
-	ctx := browser(t)
+	ctx := browsertest.New(t)
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(s.base+"/"),
 		chromedp.WaitVisible(chromedp.ID("email")),
@@ -74,13 +73,7 @@ func TestBrowserEnter(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
 		t.Fatal(err)
 	}
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(artifacts(t), "signup-errors-phone-light.png"), shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	browsertest.Shot(t, ctx, "signup-errors-phone-light")
 
 	// A good address: the topics are the first error now.
 	err = chromedp.Do(ctx,
@@ -139,7 +132,7 @@ return out;})()`
 // manage and sign-up pages in Russian in testdata/artifacts/.
 func TestBrowserScreens(t *testing.T) {
 	s := newSite(t)
-	ctx := browser(t)
+	ctx := browsertest.New(t)
 	s.publish(t, "museum", "Minsk museum shows Belarus maps", "A museum in Minsk opened an exhibition of old maps of Belarus, drawn between the sixteenth and the nineteenth century.")
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.ID("email"))); err != nil {
 		t.Fatal(err)
@@ -184,46 +177,31 @@ func TestBrowserScreens(t *testing.T) {
 	archive := evaluate[string](t, ctx, `document.querySelector('a[href^="/archive/"]').href`)
 	preview := s.base + "/preview?topics=" + strings.ReplaceAll("Belarus+%7C+Minsk%0Amuseum*", " ", "+") + "&tz=Europe%2FVilnius"
 
-	dir := artifacts(t)
+	dir := browsertest.Dir(t)
 	type screen struct{ name, url string }
 	screens := []screen{{"signup", s.base + "/"}, {"preview", preview}, {"confirmed", link}, {"manage", manage}, {"archive", archive},
 		// The switch's link sets the cookie and comes back, in Russian.
 		{"manage-ru", s.base + "/lang?to=ru&back=" + strings.TrimPrefix(manage, s.base)}, {"signup-ru", s.base + "/"}}
 	for _, scheme := range []string{"light", "dark"} {
-		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
-		if err != nil {
-			t.Fatalf("emulate %s: %v", scheme, err)
-		}
-		for _, size := range []struct {
-			name string
-			w, h int64
-		}{{"phone", 390, 844}, {"desktop", 1280, 900}} {
+		browsertest.Scheme(t, ctx, scheme)
+		for _, size := range browsertest.Sizes {
 			for _, sc := range screens {
 				lang := "en"
 				if strings.HasSuffix(sc.name, "-ru") {
 					lang = "ru"
 				}
-				err := chromedp.Do(ctx, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(sc.url),
+				err := chromedp.Do(ctx, chromedp.EmulateViewport(size.W, size.H), chromedp.Navigate(sc.url),
 					chromedp.WaitVisible(chromedp.CSS("footer")), chromedp.WaitVisible(chromedp.CSS(`html[lang=`+lang+`]`)))
 				if err != nil {
-					t.Fatalf("%s %s: %v", sc.name, size.name, err)
+					t.Fatalf("%s %s: %v", sc.name, size.Name, err)
 				}
 				if problems := evaluate[[]string](t, ctx, a11yScript); len(problems) > 0 {
-					t.Errorf("%s, %s, %s: %s", sc.name, size.name, scheme, strings.Join(problems, "; "))
+					t.Errorf("%s, %s, %s: %s", sc.name, size.Name, scheme, strings.Join(problems, "; "))
 				}
-				if w := evaluate[int](t, ctx, `document.documentElement.scrollWidth`); w > int(size.w) {
-					t.Errorf("%s, %s: the page is %d px wide, wider than the screen", sc.name, size.name, w)
+				if w := evaluate[int](t, ctx, `document.documentElement.scrollWidth`); w > int(size.W) {
+					t.Errorf("%s, %s: the page is %d px wide, wider than the screen", sc.name, size.Name, w)
 				}
-				// Quality 100 makes a PNG; below, a JPEG.
-				shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-				if err != nil {
-					t.Fatalf("screenshot: %v", err)
-				}
-				f := filepath.Join(dir, fmt.Sprintf("%s-%s-%s.png", sc.name, size.name, scheme))
-				if err := os.WriteFile(f, shot, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				browsertest.Shot(t, ctx, fmt.Sprintf("%s-%s-%s", sc.name, size.Name, scheme))
 			}
 			// Back to English for the next round.
 			if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/lang?to=en&back=/"), chromedp.WaitVisible(chromedp.CSS(`html[lang=en]`))); err != nil {
