@@ -6,6 +6,8 @@ package article
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -44,4 +46,16 @@ func (a *Article) Body() string {
 		return a.Text
 	}
 	return a.Summary
+}
+
+// SourceName is where the article came from as a reader knows it: the
+// feed's or site's name, else the host of its URL without "www.".
+func (a *Article) SourceName() string {
+	if a.Source != "" {
+		return a.Source
+	}
+	if u, err := url.Parse(a.URL); err == nil {
+		return strings.TrimPrefix(u.Hostname(), "www.")
+	}
+	return ""
 }

@@ -17,30 +17,6 @@ func echo(p locale.P, typed, stored string) string {
 		return "<code>" + esc(stored) + "</code>"
 	}
 	typed = strings.Join(strings.Fields(typed), " ")
-	return p.T("bot.echo.kept", "Typed", esc(clip(typed, 300)), "Stored", esc(stored), "Why", esc(whyRewritten(p, w)))
+	return p.T("bot.echo.kept", "Typed", esc(clip(typed, 300)), "Stored", esc(stored), "Why", esc(strings.Join(w.Reasons(p.Lang()), "; ")))
 }
 
-// whyRewritten names what the normalisation changed (as
-// subscriptions.Rewritten found it), most telling first.
-func whyRewritten(p locale.P, w subscriptions.Rewrite) string {
-	var why []string
-	if len(w.Symbols) > 0 {
-		why = append(why, p.T("bot.echo.symbols", "Symbols", strings.Join(w.Symbols, " ")))
-	}
-	if w.Pipe {
-		why = append(why, p.T("bot.echo.bar"))
-	}
-	if w.Parens {
-		why = append(why, p.T("bot.echo.parens"))
-	}
-	if w.Case {
-		why = append(why, p.T("bot.echo.case"))
-	}
-	if w.Accents {
-		why = append(why, p.T("bot.echo.accents"))
-	}
-	if len(why) == 0 {
-		why = append(why, p.T("bot.echo.form"))
-	}
-	return strings.Join(why, "; ")
-}

@@ -22,9 +22,9 @@ func TestFollowEchoesTheQueryAsTyped(t *testing.T) {
 		t.Fatalf("code spans = %q", codes)
 	}
 
-	want(t, c.say(me, me, "/sub Minsk | Vitebsk"), "Following Minsk | Vitebsk (kept as minsk OR vitebsk: | is written OR; case does not matter)")
-	want(t, c.say(me, me, "/sub Café"), "kept as cafe: case does not matter; accents do not matter")
-	want(t, c.say(me, me, "/sub MINSK OR vitebsk"), "Already following MINSK OR vitebsk (kept as minsk OR vitebsk: case does not matter)")
+	want(t, c.say(me, me, "/sub Minsk | Vitebsk"), "Following Minsk | Vitebsk (kept as minsk OR vitebsk: | is written OR; capital letters do not matter)")
+	want(t, c.say(me, me, "/sub Café"), "kept as cafe: capital letters do not matter; accents do not matter")
+	want(t, c.say(me, me, "/sub MINSK OR vitebsk"), "Already following MINSK OR vitebsk (kept as minsk OR vitebsk: capital letters do not matter)")
 
 	offer := c.say(me, me, "covid-19")
 	want(t, offer, `Subscribe to covid-19 (kept as "covid 19": symbols such as - are not searched`)

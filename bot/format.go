@@ -78,7 +78,7 @@ func Alert(a *article.Article, summary, topic string, r Reader) string {
 		fmt.Fprintf(&head, "<b>%s</b>\n", esc(title))
 	}
 	var meta []string
-	if src := sourceName(a); src != "" {
+	if src := a.SourceName(); src != "" {
 		meta = append(meta, esc(clip(src, 100)))
 	}
 	if a.Published != nil && !a.Published.IsZero() {
@@ -97,17 +97,6 @@ func Alert(a *article.Article, summary, topic string, r Reader) string {
 		body = "\n" + highlight(clip(s, budget), topic)
 	}
 	return head.String() + body + tail
-}
-
-// sourceName is the name shown for where an article came from.
-func sourceName(a *article.Article) string {
-	if a.Source != "" {
-		return a.Source
-	}
-	if u, err := url.Parse(a.URL); err == nil {
-		return strings.TrimPrefix(u.Hostname(), "www.")
-	}
-	return ""
 }
 
 // clip shortens s to at most n characters as Telegram counts them (UTF-16
@@ -230,7 +219,7 @@ func gatheredItem(n int, it Item, r Reader) string {
 		fmt.Fprintf(&b, "<b>%s</b>", esc(title))
 	}
 	var meta []string
-	if src := sourceName(a); src != "" {
+	if src := a.SourceName(); src != "" {
 		meta = append(meta, esc(clip(src, 60)))
 	}
 	if a.Published != nil && !a.Published.IsZero() {

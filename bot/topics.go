@@ -236,7 +236,7 @@ func (c *call) preview(ctx context.Context) {
 			if u := safeURL(a.URL); u != "" {
 				line = "• <a href=\"" + esc(u) + "\">" + esc(title) + "</a>"
 			}
-			if src := sourceName(a); src != "" {
+			if src := a.SourceName(); src != "" {
 				line += " <i>" + esc(clip(src, 40)) + "</i>"
 			}
 			hits = append(hits, line)

@@ -3,6 +3,8 @@ package subscriptions
 import (
 	"strings"
 	"unicode"
+
+	"github.com/herald-news/herald/locale"
 )
 
 // Rewrite says how the stored form of a topic (Query.String) differs from
@@ -53,4 +55,29 @@ func Rewritten(typed, stored string) (Rewrite, bool) {
 	w.Parens = strings.ContainsAny(typed, "()") && !strings.ContainsAny(stored, "()")
 	w.Case = strings.ToLower(typed) != typed
 	return w, true
+}
+
+// Reasons words what the rewrite changed, most telling first, in a
+// language of locale.Langs; the bot and the pages show the same reasons.
+func (w Rewrite) Reasons(lang string) []string {
+	p := locale.For(lang)
+	var why []string
+	switch {
+	case len(w.Symbols) > 0 && w.Phrase:
+		why = append(why, p.T("query.rewrite.symbols_phrase", "Symbols", strings.Join(w.Symbols, " ")))
+	case len(w.Symbols) > 0:
+		why = append(why, p.T("query.rewrite.symbols", "Symbols", strings.Join(w.Symbols, " ")))
+	}
+	for _, r := range []struct {
+		on bool
+		id string
+	}{{w.Pipe, "pipe"}, {w.Parens, "parens"}, {w.Case, "case"}, {w.Accents, "accents"}} {
+		if r.on {
+			why = append(why, p.T("query.rewrite."+r.id))
+		}
+	}
+	if len(why) == 0 {
+		why = append(why, p.T("query.rewrite.form"))
+	}
+	return why
 }

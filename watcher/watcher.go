@@ -776,10 +776,7 @@ func sourceName(a *article.Article) string {
 	if a.Source != "" {
 		return truncate(a.Source, 200)
 	}
-	if u, err := url.Parse(a.URL); err == nil {
-		return strings.TrimPrefix(u.Hostname(), "www.")
-	}
-	return ""
+	return a.SourceName()
 }
 
 func decodeFeed(id string, m map[string]string, def time.Duration) *Feed {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/article"
 	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/delivery"
 	"github.com/herald-news/herald/locale"
@@ -67,11 +68,7 @@ func (s *Server) archivePage(ctx context.Context, L locale.P, sub *subscriptions
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(entries))
-	for i, e := range entries {
-		ids[i] = e.Article
-	}
-	arts, err := articles.LoadMany(ctx, s.st, ids)
+	arts, err := s.entryArticles(ctx, entries)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +91,7 @@ func (s *Server) archivePage(ctx context.Context, L locale.P, sub *subscriptions
 			}
 			p.Groups = append(p.Groups, archiveDay{ID: day, Heading: heading})
 		}
-		it := archiveItem{Title: cmp.Or(a.Title, a.URL), URL: a.URL, Source: sourceName(a), Topic: e.Topic,
+		it := archiveItem{Title: cmp.Or(a.Title, a.URL), URL: a.URL, Source: a.SourceName(), Topic: e.Topic,
 			Clock: L.Clock(at), ISO: at.Format(time.RFC3339)}
 		if text := s.entrySummary(sctx, a, e.Topic); text != "" {
 			it.Summary = marked(text, e.Topic)
@@ -112,4 +109,13 @@ func (s *Server) archivePage(ctx context.Context, L locale.P, sub *subscriptions
 func marked(text, topic string) template.HTML {
 	h := subscriptions.Highlight(text, topic)
 	return template.HTML(strings.NewReplacer("<b>", "<mark>", "</b>", "</mark>").Replace(h))
+}
+
+// entryArticles loads the article of each feed entry, nil where it expired.
+func (s *Server) entryArticles(ctx context.Context, entries []delivery.FeedEntry) ([]*article.Article, error) {
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.Article
+	}
+	return articles.LoadMany(ctx, s.st, ids)
 }

@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/herald-news/herald/article"
-	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/delivery"
 	"github.com/herald-news/herald/subscriptions"
 )
@@ -130,11 +129,7 @@ func (s *Server) atom(ctx context.Context, sub *subscriptions.Subscriber, secret
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(entries))
-	for i, e := range entries {
-		ids[i] = e.Article
-	}
-	arts, err := articles.LoadMany(ctx, s.st, ids)
+	arts, err := s.entryArticles(ctx, entries)
 	if err != nil {
 		return nil, err
 	}

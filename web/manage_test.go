@@ -34,8 +34,8 @@ func TestManageExplains(t *testing.T) {
 	}
 	// Saved in Russian, the page answers in Russian.
 	contains(t, "saved page", page, `<html lang="ru">`, "Сохранено.",
-		"Вы написали Iran &amp; drones, а сохранится drones iran: знаки вроде &amp; не ищутся; заглавные буквы не важны.",
-		"Вы написали Minsk, а сохранится minsk: заглавные буквы не важны")
+		"Вы написали Iran &amp; drones, а сохранится drones iran: знаки вроде &amp; не ищутся; регистр не важен.",
+		"Вы написали Minsk, а сохранится minsk: регистр не важен")
 	if strings.Contains(page, "Вы написали belarus") {
 		t.Errorf("a topic kept as typed is said to be rewritten")
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -98,18 +97,6 @@ func showTime(L locale.P, t time.Time, loc *time.Location, now time.Time) *shown
 	return &shownTime{Text: L.T("at_time", "Day", L.Date(t, now.In(loc)), "Clock", L.Clock(t)), ISO: t.Format(time.RFC3339)}
 }
 
-// sourceName is an article's source as a reader knows it: the feed's
-// name, else the site's host.
-func sourceName(a *article.Article) string {
-	if a.Source != "" {
-		return a.Source
-	}
-	if u, err := url.Parse(a.URL); err == nil {
-		return strings.TrimPrefix(u.Hostname(), "www.")
-	}
-	return ""
-}
-
 // runPreview matches each line of raw against the week's articles; times
 // are shown in loc. A story carried by several sources counts and shows
 // once, as it would be delivered once.
@@ -150,7 +137,7 @@ func (s *Server) runPreview(ctx context.Context, L locale.P, raw string, loc *ti
 			stories[story] = true
 			t.Count++
 			if len(t.Matches) < previewShown {
-				m := previewMatch{Title: cmp.Or(d.a.Title, d.a.URL), URL: d.a.URL, Source: sourceName(d.a)}
+				m := previewMatch{Title: cmp.Or(d.a.Title, d.a.URL), URL: d.a.URL, Source: d.a.SourceName()}
 				if d.a.Published != nil {
 					m.Published = showTime(L, *d.a.Published, loc, now)
 				}
@@ -170,30 +157,8 @@ func rewriteNote(L locale.P, typed, stored string) string {
 	if !differs {
 		return ""
 	}
-	var why []string
-	switch {
-	case len(w.Symbols) > 0 && w.Phrase:
-		why = append(why, L.T("web.rewrite.symbols.phrase", "Symbols", strings.Join(w.Symbols, " ")))
-	case len(w.Symbols) > 0:
-		why = append(why, L.T("web.rewrite.symbols", "Symbols", strings.Join(w.Symbols, " ")))
-	}
-	if w.Pipe {
-		why = append(why, L.T("web.rewrite.pipe"))
-	}
-	if w.Parens {
-		why = append(why, L.T("web.rewrite.parens"))
-	}
-	if w.Case {
-		why = append(why, L.T("web.rewrite.case"))
-	}
-	if w.Accents {
-		why = append(why, L.T("web.rewrite.accents"))
-	}
-	if len(why) == 0 {
-		why = append(why, L.T("web.rewrite.order"))
-	}
 	return L.T("web.rewrite.note", "Typed", clipRunes(strings.Join(strings.Fields(typed), " "), 120), "Stored", stored,
-		"Why", strings.Join(why, L.T("web.rewrite.sep")))
+		"Why", strings.Join(w.Reasons(L.Lang()), L.T("web.rewrite.sep")))
 }
 
 // previewFragments renders a result as the page shows it.

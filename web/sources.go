@@ -56,7 +56,7 @@ func (s *Server) watched(ctx context.Context) []Source {
 			return nil
 		}
 		for _, d := range docs {
-			list = append(list, Source{Name: sourceName(d.a)})
+			list = append(list, Source{Name: d.a.SourceName()})
 		}
 	}
 	seen := map[string]bool{}
@@ -107,7 +107,7 @@ func (s *Server) fillSignup(ctx context.Context, L locale.P, p *signupPage) {
 			continue
 		}
 		stories[story] = true
-		it := sampleItem{Title: cmp.Or(d.a.Title, d.a.URL), URL: d.a.URL, Source: sourceName(d.a),
+		it := sampleItem{Title: cmp.Or(d.a.Title, d.a.URL), URL: d.a.URL, Source: d.a.SourceName(),
 			Summary: clipRunes(strings.TrimSpace(d.a.Summary), sampleRunes)}
 		if d.a.Published != nil {
 			it.Published = showTime(L, *d.a.Published, loc, now)
