@@ -19,4 +19,3 @@ func echo(p locale.P, typed, stored string) string {
 	typed = strings.Join(strings.Fields(typed), " ")
 	return p.T("bot.echo.kept", "Typed", esc(clip(typed, 300)), "Stored", esc(stored), "Why", esc(strings.Join(w.Reasons(p.Lang()), "; ")))
 }
-
