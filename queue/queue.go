@@ -302,23 +302,7 @@ func (r *reader) read(ctx context.Context, n int64) ([]Message, error) {
 				c = cmp.Or(min(c, counts[i]), counts[i])
 			}
 		}
-		res, err := r.first.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{
-			Group: r.first.Group, Consumer: r.first.Consumer, Streams: append(keys, ids...),
-			Count: c, Block: r.first.Block,
-		}).Result()
-		if errors.Is(err, redis.Nil) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		var out []Message
-		for _, st := range res {
-			for _, x := range st.Messages {
-				out = append(out, Message{ID: x.ID, Stream: st.Stream, Values: x.Values})
-			}
-		}
-		return out, nil
+		return r.first.readGroup(ctx, append(keys, ids...), c)
 	}
 	cmds := make([]*redis.XStreamSliceCmd, len(r.streams))
 	_, _ = r.first.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -480,9 +464,14 @@ func (s *Stream) defaults() {
 }
 
 func (s *Stream) read(ctx context.Context, n int64) ([]Message, error) {
+	return s.readGroup(ctx, []string{s.Key, ">"}, n)
+}
+
+// readGroup is one XREADGROUP of s's group and consumer over streams
+// (keys, then ids), up to n entries from each, blocking as s says.
+func (s *Stream) readGroup(ctx context.Context, streams []string, n int64) ([]Message, error) {
 	res, err := s.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: s.Group, Consumer: s.Consumer, Streams: []string{s.Key, ">"},
-		Count: n, Block: s.Block,
+		Group: s.Group, Consumer: s.Consumer, Streams: streams, Count: n, Block: s.Block,
 	}).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
@@ -493,7 +482,7 @@ func (s *Stream) read(ctx context.Context, n int64) ([]Message, error) {
 	var out []Message
 	for _, st := range res {
 		for _, x := range st.Messages {
-			out = append(out, Message{ID: x.ID, Stream: s.Key, Values: x.Values})
+			out = append(out, Message{ID: x.ID, Stream: st.Stream, Values: x.Values})
 		}
 	}
 	return out, nil
