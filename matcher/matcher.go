@@ -211,7 +211,11 @@ func (m *Matcher) Load(ctx context.Context) (string, error) {
 	var scanErr error
 	go func() {
 		defer close(read)
-		scanErr = m.subs.ScanTopics(ctx, func(b []subscriptions.Topics) error {
+		var holds func(string) bool // nil: every subscriber
+		if m.Partitions > 1 {
+			holds = m.holds
+		}
+		scanErr = m.subs.ScanTopicsOf(ctx, holds, func(b []subscriptions.Topics) error {
 			select {
 			case read <- b:
 				return nil
@@ -232,9 +236,6 @@ func (m *Matcher) Load(ctx context.Context) (string, error) {
 				}
 				out := make([]parsedSub, 0, len(b))
 				for i := range b {
-					if !m.holds(b[i].ID) {
-						continue // another partition's
-					}
 					if p, ok := m.parse(&b[i], cache); ok {
 						out = append(out, p)
 					}
