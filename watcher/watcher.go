@@ -452,12 +452,17 @@ func (w *Watcher) Poll(ctx context.Context, id string) error {
 		return err
 	}
 	started := w.Now()
+	first := f.New // poll clears it once the first fetch is done
 	serverHint, pollErr := w.poll(ctx, f)
 	if errors.Is(pollErr, errMerged) {
 		return nil
 	}
 	next := nextPoll(started, f.Interval, serverHint, f.hints)
-	next = spread(next, id, f.Interval, next.Equal(started.Add(f.Interval)))
+	if plain := next.Equal(started.Add(f.Interval)); plain && first && !f.New {
+		next = settle(started, id, f.Interval)
+	} else {
+		next = spread(next, id, f.Interval, plain)
+	}
 	fields := map[string]any{"last_fetch": started.Unix()}
 	if pollErr != nil {
 		if ctx.Err() != nil {
