@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -39,6 +40,9 @@ import (
 //
 //	HERALD_BENCH_ROUNDS=3 go test ./cmd/herald/ -run '^$' -bench MatchOutput -benchtime 20x
 //
+// Beside them, "regexp" runs the same articles through one regexp per
+// query over the first 10,000 queries (benchBaseline).
+//
 // HERALD_BENCH_ROUNDS=3 runs the three in turn three times, so that
 // before and after are measured interleaved (-count would repeat each
 // before the next). HERALD_BENCH_QUERIES changes the number of queries.
@@ -52,6 +56,76 @@ func BenchmarkMatchOutput(b *testing.B) {
 		for _, c := range matchRuns {
 			b.Run(fmt.Sprintf("%s/queries=%d/round=%d", c.name, bm.queries, round), func(b *testing.B) { benchMatchRun(b, bm, c.run) })
 		}
+		b.Run(fmt.Sprintf("regexp/queries=%d/round=%d", len(bm.baseline), round), func(b *testing.B) { benchBaseline(b, bm) })
+	}
+}
+
+// benchBaseline runs the same articles through the baseline of one
+// regexp check per query, the way simple feed bots filter, over the first
+// 10,000 queries of the index: --count at a million queries is to match
+// at least 1,000 times its articles/cpu-s.
+func benchBaseline(b *testing.B, bm *matchBench) {
+	arts := make([]matchArticle, len(bm.articles))
+	for i, line := range bm.articles {
+		if err := json.Unmarshal(line, &arts[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.GC()
+	b.ResetTimer()
+	// A second or more a article: four articles whatever b.N is, so
+	// ns/op means nothing here, the rates do.
+	n := min(b.N, 4)
+	cpu0 := processCPU()
+	hits := 0
+	for i := range n {
+		a := &arts[i%len(arts)]
+		for _, q := range bm.baseline {
+			if q(a.Title, a.Text) {
+				hits++
+			}
+		}
+	}
+	cpu := processCPU() - cpu0
+	wall := b.Elapsed()
+	b.StopTimer()
+	b.ReportMetric(float64(n)/cpu.Seconds(), "articles/cpu-s")
+	b.ReportMetric(float64(n)/wall.Seconds(), "articles/s")
+	b.ReportMetric(float64(hits)/float64(n), "lines/article")
+}
+
+// regexpQuery is a query of the benchmark's four shapes (a word, two
+// words, a quoted phrase, an OR of two words) as regexps: a word matches
+// as a case-insensitive word prefix (standing in for stemming), a phrase
+// as its words with spaces between, in the title or the text.
+func regexpQuery(text string) func(title, body string) bool {
+	var branches [][]*regexp.Regexp
+	for _, branch := range strings.Split(text, " OR ") {
+		var all []*regexp.Regexp
+		if p, ok := strings.CutPrefix(branch, `"`); ok {
+			words := strings.Fields(strings.TrimSuffix(p, `"`))
+			for i, w := range words {
+				words[i] = regexp.QuoteMeta(w)
+			}
+			all = append(all, regexp.MustCompile(`(?i)\b`+strings.Join(words, `\s+`)))
+		} else {
+			for _, w := range strings.Fields(branch) {
+				all = append(all, regexp.MustCompile(`(?i)\b`+regexp.QuoteMeta(w)))
+			}
+		}
+		branches = append(branches, all)
+	}
+	return func(title, body string) bool {
+	branch:
+		for _, all := range branches {
+			for _, re := range all {
+				if !re.MatchString(title) && !re.MatchString(body) {
+					continue branch
+				}
+			}
+			return true
+		}
+		return false
 	}
 }
 
@@ -140,6 +214,7 @@ func processCPU() time.Duration {
 
 type matchBench struct {
 	queries  int
+	baseline []func(title, body string) bool // the first 10,000 queries as regexps
 	ix       *subscriptions.Index
 	articles [][]byte // JSON lines, ~800 words each
 }
@@ -273,6 +348,9 @@ func buildMatchBench(b *testing.B) (*matchBench, error) {
 			continue // a word the parser refuses (too long, say)
 		}
 		bm.ix.Add("u"+strconv.Itoa(i), q)
+		if len(bm.baseline) < 10_000 {
+			bm.baseline = append(bm.baseline, regexpQuery(text))
+		}
 		if dump != nil {
 			fmt.Fprintf(dump, "u%d\t%s\n", i, text)
 		}
