@@ -117,10 +117,11 @@ func TestScale(t *testing.T) {
 	// it has loaded: a start-up timed alone, as on a host of its own.
 	type part struct {
 		h                 *heraldProc
-		startup           time.Duration
+		startup, cpu      time.Duration // cpu: the process's CPU time at start-up
 		resident, peak    int64
 		subscribers       int
 		matched           time.Duration // the articles below, all taken
+		quiet             time.Duration // the articles that match nobody, all taken
 		onePct            time.Duration // the 1% article queued
 		onePctSubscribers int
 	}
@@ -136,13 +137,14 @@ func TestScale(t *testing.T) {
 		p.h.Start()
 		waitUntil(t, 10*time.Minute, p.h.Name+"'s subscriptions loaded", func() bool { return strings.Contains(p.h.logText(), "subscriptions loaded") })
 		p.startup = time.Since(t0)
+		p.cpu = processCPU(p.h.Pid())
 		time.Sleep(2 * time.Second)
 		p.resident = rss(p.h.Pid())
 		line := grepLine(p.h.logText(), "subscriptions loaded")
 		if m := loadedLine.FindStringSubmatch(line); m != nil {
 			p.subscribers, _ = strconv.Atoi(m[1])
 		}
-		t.Logf("%s: start-up %s, resident %d MiB; %s (load %s)", p.h.Name, p.startup.Round(100*time.Millisecond), p.resident>>20, line, loadAvg())
+		t.Logf("%s: start-up %s (%s of CPU), resident %d MiB; %s (load %s)", p.h.Name, p.startup.Round(100*time.Millisecond), p.cpu.Round(100*time.Millisecond), p.resident>>20, line, loadAvg())
 	}
 
 	// Articles matched per second: each names a few subscriber words among
@@ -164,6 +166,16 @@ func TestScale(t *testing.T) {
 				b.WriteString(filler[r.IntN(len(filler))] + " ")
 			}
 			a := article.Article{ID: fmt.Sprintf("scale%05d", i), URL: fmt.Sprintf("https://example.org/a/%d", i), Title: "Scale article " + strconv.Itoa(i), Text: b.String()}
+			body, _ := json.Marshal(a)
+			p.Set(ctx, articles.Key(st, a.ID), body, time.Hour)
+		}
+		// The same without subscriber words: matching alone, nothing queued.
+		for i := range nArticles {
+			var b strings.Builder
+			for range 300 {
+				b.WriteString(filler[r.IntN(len(filler))] + " ")
+			}
+			a := article.Article{ID: fmt.Sprintf("quiet%05d", i), URL: fmt.Sprintf("https://example.org/q/%d", i), Title: "Quiet article " + strconv.Itoa(i), Text: b.String()}
 			body, _ := json.Marshal(a)
 			p.Set(ctx, articles.Key(st, a.ID), body, time.Hour)
 		}
@@ -217,6 +229,28 @@ func TestScale(t *testing.T) {
 		p.peak = rss(p.h.Pid())
 	}
 
+	t3 := time.Now()
+	_, err = st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range nArticles {
+			p.XAdd(ctx, &redis.XAddArgs{Stream: streamKey, Values: map[string]any{"article": fmt.Sprintf("quiet%05d", i)}})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 20*time.Minute, "every partition to take every quiet article", func() bool {
+		g, done := groups(), true
+		for k, p := range ps {
+			x := g[articles.MatcherGroup(k, parts)]
+			if p.quiet == 0 && x.EntriesRead >= int64(2*nArticles) && x.Pending == 0 {
+				p.quiet = time.Since(t3)
+			}
+			done = done && p.quiet > 0
+		}
+		return done
+	})
+
 	// Publish → last delivery queued, for an article that matches 1%.
 	t2 := time.Now()
 	if err := st.Redis.XAdd(ctx, &redis.XAddArgs{Stream: streamKey, Values: map[string]any{"article": "onepct"}}).Err(); err != nil {
@@ -245,8 +279,8 @@ func TestScale(t *testing.T) {
 	fmt.Fprintf(&b, "\nscale (%d subscribers x 3 topics, %d partition(s), load %s):\n", n, parts, loadAvg())
 	fmt.Fprintf(&b, "  Redis memory per subscriber: %.0f bytes (%.0f without the change stream)   target <= 200\n", perSub, perSubHashes)
 	for k, p := range ps {
-		fmt.Fprintf(&b, "  partition %d/%d: %d subscribers, start-up %s (target <= 20s), resident %d MiB after load, %d MiB after matching (target <= 1024), %d articles in %s: %.0f articles/s; 1%% article queued after %s (%d alerts)\n",
-			k, parts, p.subscribers, p.startup.Round(100*time.Millisecond), p.resident>>20, p.peak>>20, nArticles, p.matched.Round(time.Millisecond), float64(nArticles)/p.matched.Seconds(), p.onePct.Round(time.Millisecond), p.onePctSubscribers)
+		fmt.Fprintf(&b, "  partition %d/%d: %d subscribers, start-up %s (target <= 20s; %s of CPU), resident %d MiB after load, %d MiB after matching (target <= 1024), %d articles in %s: %.0f articles/s (%.0f/s matching nobody); 1%% article queued after %s (%d alerts)\n",
+			k, parts, p.subscribers, p.startup.Round(100*time.Millisecond), p.cpu.Round(100*time.Millisecond), p.resident>>20, p.peak>>20, nArticles, p.matched.Round(time.Millisecond), float64(nArticles)/p.matched.Seconds(), float64(nArticles)/p.quiet.Seconds(), p.onePct.Round(time.Millisecond), p.onePctSubscribers)
 	}
 	fmt.Fprintf(&b, "  all partitions: %d articles in %s, %d alerts queued (%.0f/s)\n", nArticles, took.Round(time.Millisecond), alerts, float64(alerts)/took.Seconds())
 	fmt.Fprintf(&b, "  1%% article: publish -> last delivery queued %s, %d alerts (%d subscribers follow one of its words)\n", lastQueued.Round(time.Millisecond), gotOnePct, wantOnePct)
