@@ -16,8 +16,12 @@ import (
 // extends it, so how long a process killed while sending a digest keeps
 // that reader from the others. It is not the queues' claim timeout: one
 // SMTP exchange may take longer than that, and a live holder extends its
-// lock every third of it for as long as it works on the digest.
-const DefaultLockTTL = 5 * time.Minute
+// lock every third of it for as long as it works on the digest. A minute:
+// a holder must fail to reach Redis for a whole minute before another
+// process may send the same digest, and a killed holder delays a reader's
+// digest by at most that (five minutes, as it was, outlasted the fault
+// suite's wait for a digest whose sender was killed holding its lock).
+const DefaultLockTTL = time.Minute
 
 // lockScript extends a lock to ARGV[2] milliseconds, or releases it when
 // ARGV[2] is 0, only if it still holds its owner's token ARGV[1]: a holder
