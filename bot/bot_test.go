@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -66,10 +67,21 @@ type convo struct {
 
 func newConvo(t *testing.T, webhook bool) *convo {
 	t.Helper()
+	return newConvoWith(t, webhook, quietLog(t))
+}
+
+// newConvoLog is newConvo (polling) with the bot logging to log.
+func newConvoLog(t *testing.T, log *slog.Logger) *convo {
+	t.Helper()
+	return newConvoWith(t, false, log)
+}
+
+func newConvoWith(t *testing.T, webhook bool, log *slog.Logger) *convo {
+	t.Helper()
 	st := storetest.New(t)
 	subs := subscriptions.NewStore(st)
 	srv := telegramtest.New(t, telegramtest.WithLimits(telegramtest.NoLimits), telegramtest.WithMaxPollWait(time.Second))
-	b, err := New(srv.Token, srv.URL, st, subs, []int64{admin}, quietLog(t))
+	b, err := New(srv.Token, srv.URL, st, subs, []int64{admin}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

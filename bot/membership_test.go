@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -12,24 +11,6 @@ import (
 	"github.com/herald-news/herald/store/storetest"
 	"github.com/herald-news/herald/subscriptions"
 )
-
-// newConvoLog is newConvo (polling) with the bot logging to log.
-func newConvoLog(t *testing.T, log *slog.Logger) *convo {
-	t.Helper()
-	st := storetest.New(t)
-	subs := subscriptions.NewStore(st)
-	srv := telegramtest.New(t, telegramtest.WithLimits(telegramtest.NoLimits), telegramtest.WithMaxPollWait(time.Second))
-	b, err := New(srv.Token, srv.URL, st, subs, []int64{admin}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { b.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	srv.WaitUntil(10*time.Second, func() bool { return len(srv.Commands()) > 0 })
-	return &convo{t: t, srv: srv, st: st, subs: subs, bot: b}
-}
 
 // noMissing fails when a language lacked one of the messages with these
 // id prefixes that the test looked up.
