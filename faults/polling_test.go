@@ -5,8 +5,6 @@ package faults
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"regexp"
 	"strconv"
@@ -16,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-news/herald/internal/feedtest"
 	"github.com/herald-news/herald/watcher"
 )
 
@@ -69,28 +68,13 @@ func pollingScale(t *testing.T, feeds, minutes int) {
 	start := time.Now()
 	perSecond := make([]atomic.Int64, (minutes+2)*60+1)
 	var notModified atomic.Int64
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := feedtest.Unchanged(func() {
 		s := min(int(time.Since(start)/time.Second), len(perSecond)-1)
 		perSecond[s].Add(1)
-		if r.Header.Get("If-None-Match") == `"v1"` {
-			notModified.Add(1)
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		w.Header().Set("ETag", `"v1"`)
-		w.Header().Set("Content-Type", "application/rss+xml")
-		fmt.Fprint(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://example.org/</link></channel></rss>`)
-	})
-	var hosts []string
-	for i := 2; i < 34; i++ {
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", i))
-		if err != nil {
-			t.Fatalf("listen on 127.0.0.%d: %v", i, err)
-		}
-		srv := &http.Server{Handler: h}
-		go srv.Serve(l)
-		t.Cleanup(func() { srv.Close() })
-		hosts = append(hosts, l.Addr().String())
+	}, &notModified)
+	hosts, err := feedtest.Hosts(t, 32, h)
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	// The feeds, added as `feeds add` adds one whose kind is known.

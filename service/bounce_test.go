@@ -72,24 +72,7 @@ func TestBounceListener(t *testing.T) {
 	cfg.MailFrom = "Herald <news@herald.test>"
 	cfg.BounceDomain = "bounces.herald.test"
 	cfg.BounceAddr = "127.0.0.1:0"
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	svc, err := service.New(service.Options{Config: cfg, Store: st, Roles: []string{"email"}, Log: log, Listener: web, DigestTick: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Listening before Run starts: the addresses can then be read here.
-	if err := svc.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(runCtx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	svc := runEmailRole(t, ctx, service.Options{Config: cfg, Store: st, Listener: web})
 
 	hour := (time.Now().UTC().Hour() + 12) % 24
 	r := &subscriptions.Subscriber{ID: subscriptions.NewReaderID(), Kind: subscriptions.KindEmail, Email: "gone@example.org",
@@ -170,4 +153,33 @@ func TestBounceAddrInUse(t *testing.T) {
 	if err := svc.Listen(); !errors.As(err, &ce) || ce.Var != "HERALD_BOUNCE_ADDR" {
 		t.Fatalf("Listen = %v; want an error naming HERALD_BOUNCE_ADDR", err)
 	}
+}
+
+// runEmailRole starts a service with only the email role, logging to the
+// test, its own digest rounds an hour apart (so that the test's rounds
+// send), until the test ends. Options gives the configuration, store and
+// listeners.
+func runEmailRole(t *testing.T, ctx context.Context, o service.Options) *service.Service {
+	t.Helper()
+	o.Roles = []string{"email"}
+	o.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	o.DigestTick = time.Hour
+	svc, err := service.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Listening before Run starts: the addresses can then be read here.
+	if err := svc.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(runCtx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return svc
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/mail"
@@ -356,25 +355,7 @@ func TestPostfix(t *testing.T) {
 	cfg.MailFrom = "Herald <news@herald.test>"
 	cfg.BounceDomain = domain
 	cfg.BounceAddr = bounceLn.Addr().String()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	svc, err := service.New(service.Options{Config: cfg, Store: st, Roles: []string{"email"}, Log: log,
-		Listener: web, BounceListener: bounceLn, DigestTick: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Listening before Run starts: the addresses can then be read here.
-	if err := svc.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(runCtx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	svc := runEmailRole(t, ctx, service.Options{Config: cfg, Store: st, Listener: web, BounceListener: bounceLn})
 
 	// Daily readers whose hour is half a day away: the email role's own
 	// rounds never find them due, so only this test's rounds send.

@@ -3,7 +3,6 @@ package watcher
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/herald-news/herald/fetch"
+	"github.com/herald-news/herald/internal/feedtest"
 	"github.com/herald-news/herald/store/storetest"
 )
 
@@ -36,27 +36,9 @@ func BenchmarkWatcherPoll304(b *testing.B) {
 	const feeds = 5000
 	st := storetest.New(b)
 	var served, notModified atomic.Int64
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		served.Add(1)
-		if r.Header.Get("If-None-Match") == `"v1"` {
-			notModified.Add(1)
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		w.Header().Set("ETag", `"v1"`)
-		w.Header().Set("Content-Type", "application/rss+xml")
-		fmt.Fprint(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://example.org/</link></channel></rss>`)
-	})
-	var hosts []string
-	for i := 2; i < 18; i++ {
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", i))
-		if err != nil {
-			b.Skipf("cannot listen on 127.0.0.%d: %v", i, err)
-		}
-		srv := &http.Server{Handler: h}
-		go srv.Serve(l)
-		b.Cleanup(func() { srv.Close() })
-		hosts = append(hosts, l.Addr().String())
+	hosts, err := feedtest.Hosts(b, 16, feedtest.Unchanged(func() { served.Add(1) }, &notModified))
+	if err != nil {
+		b.Skipf("cannot serve the feeds: %v", err)
 	}
 	ctx := context.Background()
 	w := New(st, fetch.New(fetch.Options{UserAgent: "Herald-bench", AllowPrivate: true}), time.Hour, nil)
