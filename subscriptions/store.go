@@ -414,10 +414,10 @@ func (s *Store) ScanTopicsOf(ctx context.Context, holds func(id string) bool, fn
 				continue // gone since SCAN named it
 			}
 			t := Topics{ID: idFromKey(keys[i])}
-			t.Kind, _ = v[0].(string)
+			kind, _ := v[0].(string)
 			t.Status, _ = v[1].(string)
 			chat, _ := v[2].(string)
-			t.ChatID, _ = strconv.ParseInt(chat, 10, 64)
+			t.Kind, t.ChatID = kindAndChat(t.ID, kind, chat)
 			t.Topics, _ = v[3].(string)
 			batch = append(batch, t)
 		}
@@ -439,15 +439,22 @@ func idFromKey(k string) string {
 	return k[i+1 : j]
 }
 
-// Short field names: the hash is stored once per subscriber, and a million
-// subscribers make every byte count.
+// Short field names: the hash is stored once per subscriber, and ten
+// million subscribers make every byte count. A Telegram chat whose id is
+// TelegramID(ChatID), as nearly all are, stores neither its kind nor its
+// chat: decode reads both from the id (25 bytes of each hash, which took
+// most hashes down one allocation size).
 func encode(s *Subscriber) map[string]any {
 	m := map[string]any{
-		"k": s.Kind, "s": s.Status, "q": strings.Join(s.Topics, "\n"),
+		"s": s.Status, "q": strings.Join(s.Topics, "\n"),
 		"c": s.Created.Unix(),
 	}
-	if s.ChatID != 0 {
-		m["chat"] = s.ChatID
+	implied := s.Kind == KindTelegram && s.ChatID != 0 && s.ID == TelegramID(s.ChatID)
+	if !implied {
+		m["k"] = s.Kind
+		if s.ChatID != 0 {
+			m["chat"] = s.ChatID
+		}
 	}
 	if s.Email != "" {
 		m["e"] = s.Email
@@ -485,12 +492,31 @@ func encode(s *Subscriber) map[string]any {
 	return m
 }
 
+// kindAndChat reads a subscriber's kind and chat from its stored fields,
+// or, where encode left them out, from its id ("tg:<chat>").
+func kindAndChat(id, kind, chat string) (string, int64) {
+	c, _ := strconv.ParseInt(chat, 10, 64)
+	if kind == "" || c == 0 {
+		if rest, ok := strings.CutPrefix(id, "tg:"); ok {
+			if n, err := strconv.ParseInt(rest, 10, 64); err == nil && n != 0 && strconv.FormatInt(n, 10) == rest {
+				if kind == "" {
+					kind = KindTelegram
+				}
+				if c == 0 && kind == KindTelegram {
+					c = n
+				}
+			}
+		}
+	}
+	return kind, c
+}
+
 func decode(id string, m map[string]string) *Subscriber {
-	s := &Subscriber{ID: id, Kind: m["k"], Status: m["s"], Email: m["e"], Frequency: m["f"], TZ: m["tz"]}
+	s := &Subscriber{ID: id, Status: m["s"], Email: m["e"], Frequency: m["f"], TZ: m["tz"]}
 	if q := m["q"]; q != "" {
 		s.Topics = strings.Split(q, "\n")
 	}
-	s.ChatID, _ = strconv.ParseInt(m["chat"], 10, 64)
+	s.Kind, s.ChatID = kindAndChat(id, m["k"], m["chat"])
 	s.Hour, _ = strconv.Atoi(m["h"])
 	s.Bounces, _ = strconv.Atoi(m["b"])
 	if c, err := strconv.ParseInt(m["c"], 10, 64); err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -174,5 +175,51 @@ func TestSyncLinked(t *testing.T) {
 	got, err = s.SyncLinked(ctx, dropped)
 	if err != nil || got.LinkedTo != "" || !reflect.DeepEqual(got.Topics, []string{"x"}) {
 		t.Fatalf("SyncLinked(one-sided link) = %+v, %v; want the link forgotten, the topics kept", got, err)
+	}
+}
+
+// A Telegram chat stores neither kind nor chat (its id says both); one
+// whose id does not say them, and hashes written before, keep them.
+func TestTelegramFieldsImplied(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	s := NewStore(st)
+	chat := &Subscriber{ID: TelegramID(-1001234), Kind: KindTelegram, ChatID: -1001234, Topics: []string{"belarus"}, Status: StatusActive, Created: time.Unix(1_700_000_000, 0).UTC()}
+	moved := &Subscriber{ID: "tg:77", Kind: KindTelegram, ChatID: 78, Topics: []string{"minsk"}, Status: StatusActive, Created: time.Unix(1_700_000_000, 0).UTC()}
+	if err := s.Import(ctx, []*Subscriber{chat, moved}); err != nil {
+		t.Fatal(err)
+	}
+	fields, err := st.Redis.HKeys(ctx, Key(st, chat.ID)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(fields, "k") || slices.Contains(fields, "chat") {
+		t.Errorf("fields of %s: %v; kind and chat are implied by the id", chat.ID, fields)
+	}
+	// Written before kind and chat were implied.
+	st.Redis.HSet(ctx, Key(st, "tg:90"), "k", KindTelegram, "chat", 90, "s", StatusActive, "q", "vilnius", "c", 1_700_000_000)
+	old := &Subscriber{ID: "tg:90", Kind: KindTelegram, ChatID: 90, Topics: []string{"vilnius"}, Status: StatusActive, Created: time.Unix(1_700_000_000, 0).UTC()}
+	for _, want := range []*Subscriber{chat, moved, old} {
+		got, err := s.Get(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("Get(%s) = %+v, want %+v", want.ID, got, want)
+		}
+	}
+	got := map[string]Topics{}
+	if err := s.ScanTopics(ctx, func(b []Topics) error {
+		for _, x := range b {
+			got[x.ID] = x
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []*Subscriber{chat, moved, old} {
+		if x := got[want.ID]; x.Kind != want.Kind || x.ChatID != want.ChatID || x.Topics != want.Topics[0] {
+			t.Errorf("ScanTopics: %s = %+v", want.ID, x)
+		}
 	}
 }
