@@ -212,6 +212,17 @@ func enqueue(ctx context.Context, st *store.Store, story string, alerts []Alert,
 	}
 	// One call per shard on a cluster, one in all on a single Redis; each
 	// sized for its alerts.
+	legacy := false
+	if len(alerts) > 0 {
+		var err error
+		if legacy, err = checkLegacy(ctx, st, now); err != nil {
+			return 0, 0, err
+		}
+	}
+	flag := "0"
+	if legacy {
+		flag = "1"
+	}
 	shards := make([]int, len(alerts))
 	var per [TelegramShards]int
 	for i, a := range alerts {
@@ -223,25 +234,34 @@ func enqueue(ctx context.Context, st *store.Store, story string, alerts []Alert,
 		}
 	}
 	var calls []scriptCall
-	var at [TelegramShards]int // call group → 1 + its index in calls
-	var queues [TelegramShards]string
+	var at [TelegramShards]int    // call group → 1 + its index in calls
+	var place [TelegramShards]int // shard → its place in its call's KEYS (1, 2 …); 0: not yet
+	var legacyKeys [][]string     // of each call, with legacy
 	for j, a := range alerts {
 		shard := shards[j]
-		if queues[shard] == "" {
-			queues[shard] = st.Key(telegramTag(shard), "queue")
-		}
 		i := shard
 		if !cluster {
 			i = 0
 		}
 		if at[i] == 0 {
-			calls = append(calls, scriptCall{telegramScript, make([]string, 0, 2*per[i]), make([]any, 1, 1+4*per[i])})
-			calls[len(calls)-1].args[0] = ttl
+			calls = append(calls, scriptCall{telegramScript, make([]string, 0, 4), make([]any, 3, 3+5*per[i])})
+			calls[len(calls)-1].args[0], calls[len(calls)-1].args[1], calls[len(calls)-1].args[2] = ttl, 0, flag
+			legacyKeys = append(legacyKeys, nil)
 			at[i] = len(calls)
 		}
 		c := &calls[at[i]-1]
-		c.keys = append(c.keys, st.Key(telegramTag(shard), "sent", a.Sub, story), queues[shard])
-		c.args = append(c.args, a.Sub, strconv.FormatInt(a.ChatID, 10), a.Article, a.Topic)
+		if place[shard] == 0 {
+			c.keys = append(c.keys, queuedKey(st, shard, story), st.Key(telegramTag(shard), "queue"))
+			place[shard] = len(c.keys) / 2
+			c.args[1] = place[shard]
+		}
+		c.args = append(c.args, place[shard], a.Sub, strconv.FormatInt(a.ChatID, 10), a.Article, a.Topic)
+		if legacy {
+			legacyKeys[at[i]-1] = append(legacyKeys[at[i]-1], legacyMarker(st, shard, a.Sub, story))
+		}
+	}
+	for i, ks := range legacyKeys {
+		calls[i].keys = append(calls[i].keys, ks...)
 	}
 	shardCalls := len(calls)
 	for _, d := range items {

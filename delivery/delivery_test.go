@@ -283,3 +283,44 @@ func TestShardOf(t *testing.T) {
 		t.Errorf("tg:1's queue is %s", got)
 	}
 }
+
+// Markers of earlier versions (a key per subscriber and story) are still
+// honoured on a Redis where alerts were queued before this version, and
+// never looked for on a new one.
+func TestEarlierMarkersAreHonouredAfterAnUpgrade(t *testing.T) {
+	ctx := context.Background()
+	t.Run("upgrade", func(t *testing.T) {
+		st := storetest.New(t)
+		// What an earlier version left: an alert queued, and its marker.
+		sub := "tg:7"
+		shard := ShardOf(sub)
+		st.Redis.XAdd(ctx, &redis.XAddArgs{Stream: TelegramQueue(st, sub), Values: map[string]any{"sub": sub, "chat": 7, "article": "a0", "topic": "belarus"}})
+		st.Redis.Set(ctx, legacyMarker(st, shard, sub, "s1"), "1", time.Hour)
+		na, _, err := EnqueueBatch(ctx, st, "s1", []Alert{alert(sub, 7, "a1"), alert("tg:8", 8, "a1")}, nil)
+		if err != nil || na != 1 {
+			t.Fatalf("queued %d alerts (%v), want 1: tg:7 had the story under an earlier marker", na, err)
+		}
+		if until, _ := st.Redis.Get(ctx, markersKey(st)).Int64(); until < time.Now().Add(MarkerTTL-time.Hour).Unix() {
+			t.Errorf("earlier markers are looked for until %d, want about %s from now", until, MarkerTTL)
+		}
+		if na, _, _ := EnqueueBatch(ctx, st, "s1", []Alert{alert("tg:8", 8, "a2")}, nil); na != 0 {
+			t.Errorf("queued tg:8's story twice")
+		}
+	})
+	t.Run("new installation", func(t *testing.T) {
+		st := storetest.New(t)
+		sub := "tg:7"
+		st.Redis.Set(ctx, legacyMarker(st, ShardOf(sub), sub, "s1"), "1", time.Hour) // not Herald's: no queue ever had an entry
+		na, _, err := EnqueueBatch(ctx, st, "s1", []Alert{alert(sub, 7, "a1")}, nil)
+		if err != nil || na != 1 {
+			t.Fatalf("queued %d alerts (%v), want 1", na, err)
+		}
+		if v, err := st.Redis.Get(ctx, markersKey(st)).Result(); err != nil || v != "0" {
+			t.Errorf("marker format = %q (%v), want 0: nothing to look for", v, err)
+		}
+		ttl, _ := st.Redis.TTL(ctx, queuedKey(st, ShardOf(sub), "s1")).Result()
+		if ttl < MarkerTTL-time.Minute {
+			t.Errorf("the story's marker hash expires in %s, want %s", ttl, MarkerTTL)
+		}
+	})
+}
