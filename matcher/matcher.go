@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,15 +67,26 @@ type Matcher struct {
 
 // target is where one subscriber's deliveries go.
 type target struct {
+	chatID int64
+	// filed holds the index handle (subscriptions.Index.FileBatch) of
+	// each topic, by position; noTopic where a topic no longer parses.
+	// The matcher keeps these rather than the index a map of its ids.
+	filed []uint32
+	more  *targetMore // nil for most: see targetMore
+	kind  uint8       // kindTelegram, kindEmail; 0: unused
+}
+
+// targetMore is what few subscribers need beside their target.
+type targetMore struct {
 	id string // the subscriber id; "" when it is subscriptions.TelegramID(chatID)
 	// topics are the topics as the subscriber wrote them, joined by "\n";
 	// "" when each is its own normalised form, which the index hands back
 	// with each match, as topics added through the bot are.
 	topics string
-	chatID int64
-	kind   uint8  // kindTelegram, kindEmail; 0: unused
-	n      uint16 // topics filed in the index, by position
 }
+
+// noTopic is the handle of a topic that is not in the index.
+const noTopic = ^uint32(0)
 
 const (
 	kindTelegram uint8 = 1 + iota
@@ -265,6 +277,13 @@ func (m *Matcher) Load(ctx context.Context) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
+	// Growing the lists left room at their ends: give it back.
+	m.mu.Lock()
+	m.idx.Trim()
+	if cap(m.targets)-len(m.targets) > cap(m.targets)/8 {
+		m.targets = slices.Clone(m.targets)
+	}
+	m.mu.Unlock()
 	// Loading made garbage several times the size of what it kept (Redis
 	// replies, parse trees); give it back to the system now rather than
 	// keep the heap at its peak until the scavenger gets to it.
@@ -314,6 +333,7 @@ func (m *Matcher) parse(s *subscriptions.Topics, cache map[string]*subscriptions
 		return parsedSub{}, false
 	}
 	p := parsedSub{id: s.ID, t: target{chatID: s.ChatID, kind: kind}}
+	var topics string
 	own := true // every topic is its own normalised form
 	for topic := range strings.SplitSeq(s.Topics, "\n") {
 		if len(p.queries) == maxTopics {
@@ -334,49 +354,61 @@ func (m *Matcher) parse(s *subscriptions.Topics, cache map[string]*subscriptions
 		p.queries = append(p.queries, q)
 	}
 	if !own {
-		p.t.topics = s.Topics
+		topics = s.Topics
+	}
+	if c, tg := telegramChat(s.ID); !tg || c != s.ChatID || topics != "" {
+		p.t.more = &targetMore{topics: topics}
+		if !tg || c != s.ChatID {
+			p.t.more.id = s.ID
+		}
 	}
 	return p, true
 }
 
 // fileLocked puts parsed subscribers into the index, replacing what they
-// followed before. The entry ids of a batch share one allocation.
+// followed before. The references of a batch share one allocation, and
+// so do its handles.
 func (m *Matcher) fileLocked(ps []parsedSub) {
 	total := 0
 	for i := range ps {
 		total += len(ps[i].queries)
 	}
 	buf := make([]byte, total*refLen)
+	filed := make([]uint32, total)
 	at := 0
 	for i := range ps {
 		p := &ps[i]
 		num := m.numberLocked(p.id)
-		if c, tg := telegramChat(p.id); !tg || c != p.t.chatID {
-			p.t.id = p.id
-		}
-		p.t.n = uint16(len(p.queries))
+		p.t.filed = filed[at : at+len(p.queries) : at+len(p.queries)]
 		m.targets[num] = p.t
 		for topic := range p.queries {
-			putRef(buf[at:], num, topic)
-			at += refLen
+			putRef(buf[at*refLen:], num, topic)
+			filed[at] = noTopic
+			at++
 		}
 	}
 	refs := string(buf)
 	ids := make([]string, 0, total)
 	qs := make([]*subscriptions.Query, 0, total)
+	where := make([]int, 0, total) // the place in filed of each of ids
 	at = 0
 	for i := range ps {
 		for _, q := range ps[i].queries {
 			if q != nil {
-				ids = append(ids, refs[at:at+refLen])
+				ids = append(ids, refs[at*refLen:(at+1)*refLen])
 				qs = append(qs, q)
+				where = append(where, at)
 			}
-			at += refLen
+			at++
 		}
 	}
 	// One call for the batch: the index files its topics together, which
 	// at start-up is most of the time that cannot run in parallel.
-	m.idx.AddBatch(ids, qs)
+	handles := make([]uint32, len(ids))
+	m.idx.FileBatch(ids, qs, handles)
+	for i, h := range handles {
+		filed[where[i]] = h
+	}
 }
 
 // numberLocked returns the number of subscriber id, after taking its
@@ -414,17 +446,19 @@ func (m *Matcher) lookupLocked(id string) (uint32, bool) {
 // unfileLocked takes a subscriber's topics out of the index.
 func (m *Matcher) unfileLocked(num uint32) {
 	var b [refLen]byte
-	for topic := range int(m.targets[num].n) {
-		putRef(b[:], num, topic)
-		m.idx.Remove(string(b[:]))
+	for topic, h := range m.targets[num].filed {
+		if h != noTopic {
+			putRef(b[:], num, topic)
+			m.idx.Unfile(h, string(b[:]))
+		}
 	}
-	m.targets[num].n = 0
+	m.targets[num].filed = nil
 }
 
 // subID returns the subscriber id of a target.
 func (m *Matcher) subID(num uint32) string {
-	if t := &m.targets[num]; t.id != "" {
-		return t.id
+	if t := &m.targets[num]; t.more != nil && t.more.id != "" {
+		return t.more.id
 	} else {
 		return subscriptions.TelegramID(t.chatID)
 	}
@@ -663,8 +697,8 @@ func (m *Matcher) Handle(ctx context.Context, articleID string) error {
 		seen[num] = struct{}{}
 		t := &m.targets[num]
 		text := query
-		if t.topics != "" {
-			text = nthLine(t.topics, topic)
+		if t.more != nil && t.more.topics != "" {
+			text = nthLine(t.more.topics, topic)
 		}
 		switch t.kind {
 		case kindTelegram:

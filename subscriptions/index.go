@@ -3,6 +3,7 @@ package subscriptions
 import (
 	"hash/maphash"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -60,8 +61,17 @@ type Index struct {
 	seed         maphash.Seed
 	weak         func(string) uint64 // if set, hashes ids and queries instead: tests make them clash
 
-	pending []uint64                              // AddBatch's buffer
-	batchQs map[*Query]uint32                     // AddBatch: the entry of each query of the batch
+	// handled counts the ids filed by FileBatch, which the index keeps
+	// no map of (their callers keep their handles).
+	handled int
+
+	pending []uint64          // AddBatch's buffer
+	batchQs map[*Query]uint32 // AddBatch: the entry of each query of the batch
+	// batchNew: the entries a batch made, by text
+	batchNew map[string]uint32
+	// texts is the rest of the last string that new entries' query texts
+	// were copied into (see queryTexts).
+	texts string
 	buf     struct{ code, keys, checks []uint32 } // newEntry's buffers
 
 	pool sync.Pool // *scratch
@@ -102,7 +112,7 @@ func NewIndex(freq *Frequencies) *Index {
 func (ix *Index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return ix.ids.len()
+	return ix.ids.len() + ix.handled
 }
 
 // AsksLang reports whether a query of the index has asked for a language
@@ -150,10 +160,8 @@ func (ix *Index) AddBatch(ids []string, qs []*Query) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	pend := ix.pending[:0] // entry<<32 | position in ids
-	if ix.batchQs == nil {
-		ix.batchQs = make(map[*Query]uint32)
-	}
-	defer clear(ix.batchQs)
+	ix.prepareBatch(qs)
+	defer ix.endBatch()
 	for i, id := range ids {
 		h := ix.hashID(id)
 		_, _, taken := ix.ids.find(h, id)
@@ -163,22 +171,131 @@ func (ix *Index) AddBatch(ids []string, qs []*Query) {
 			ix.appendIDs(pend, ids)
 			pend = pend[:0]
 			ix.add(id, qs[i])
-			clear(ix.batchQs) // add may have dropped an entry
+			ix.endBatch() // add may have dropped an entry
 			continue
 		}
-		// A query that many follow recurs in a batch, as one parsed
-		// Query when the caller parses each topic once: look it up by
-		// pointer, in a map small enough to stay in cache.
-		e, ok := ix.batchQs[qs[i]]
-		if !ok {
-			e = ix.entryFor(qs[i])
-			ix.batchQs[qs[i]] = e
-		}
+		e := ix.batchEntry(qs[i])
 		ix.ids.byHash[h] = e
 		pend = append(pend, uint64(e)<<32|uint64(i))
 	}
 	ix.appendIDs(pend, ids)
 	ix.pending = pend[:0]
+}
+
+// FileBatch files each ids[i] under qs[i] and sets handles[i] to the
+// handle Unfile takes it out with. Unlike Add and AddBatch, it keeps no
+// record of which id follows which query: the caller keeps the handles,
+// must not file one id twice, and takes an id out only with Unfile, never
+// Remove. A matcher, which numbers its ids itself and knows what each
+// follows, files them this way: at ten million subscriptions the map of
+// ids was a fifth of the index's memory and a third of loading it.
+func (ix *Index) FileBatch(ids []string, qs []*Query, handles []uint32) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	pend := ix.pending[:0]
+	ix.prepareBatch(qs)
+	defer ix.endBatch()
+	for i := range ids {
+		e := ix.batchEntry(qs[i])
+		handles[i] = e
+		pend = append(pend, uint64(e)<<32|uint64(i))
+	}
+	ix.appendIDs(pend, ids)
+	ix.pending = pend[:0]
+	ix.handled += len(ids)
+}
+
+// Unfile takes out id, filed by FileBatch with handle h.
+func (ix *Index) Unfile(h uint32, id string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if int(h) >= len(ix.entries) || ix.entries[h].prog == nil || !slices.Contains(ix.home(h).ids, id) {
+		return
+	}
+	ix.handled--
+	ix.drop(id, h)
+}
+
+// prepareBatch finds the entries of a batch's queries that the index
+// holds and copies the texts of the others, in order, into one string
+// that batchEntry hands out: a batch of new entries makes one allocation
+// for its texts and keeps nothing else of the caller's alive (parsed from
+// Redis replies, a query's text would otherwise hold the whole reply it
+// came from, with its other topics).
+func (ix *Index) prepareBatch(qs []*Query) {
+	if ix.batchQs == nil {
+		ix.batchQs = make(map[*Query]uint32)
+		ix.batchNew = make(map[string]uint32)
+	}
+	size := 0
+	for _, q := range qs {
+		if _, ok := ix.batchQs[q]; ok {
+			continue
+		}
+		e, ok := ix.lookupQuery(q.root.str)
+		if !ok {
+			e = noEntry
+			size += len(q.root.str)
+		}
+		ix.batchQs[q] = e
+	}
+	if size == 0 {
+		ix.texts = ""
+		return
+	}
+	// Written in the order batchEntry will take them: each query's first
+	// place in the batch.
+	var b strings.Builder
+	b.Grow(size)
+	for _, q := range qs {
+		if ix.batchQs[q] == noEntry {
+			if _, done := ix.batchNew[q.root.str]; !done {
+				b.WriteString(q.root.str)
+				ix.batchNew[q.root.str] = noEntry
+			}
+		}
+	}
+	clear(ix.batchNew)
+	ix.texts = b.String()
+}
+
+// endBatch forgets what a batch found.
+func (ix *Index) endBatch() {
+	clear(ix.batchQs)
+	clear(ix.batchNew)
+	ix.texts = ""
+}
+
+// noEntry marks a query of a batch that has no entry yet.
+const noEntry = ^uint32(0)
+
+// batchEntry returns the entry of q, one of the batch prepareBatch saw,
+// made if there is none.
+func (ix *Index) batchEntry(q *Query) uint32 {
+	e, ok := ix.batchQs[q]
+	if ok && e != noEntry {
+		return e
+	}
+	// Another query of the batch with the same text (parsed apart) may
+	// have made the entry.
+	if e, made := ix.batchNew[q.root.str]; made {
+		ix.batchQs[q] = e
+		return e
+	}
+	if !ok { // the batch was cleared (AddBatch filed an id on its own)
+		if e, ok := ix.lookupQuery(q.root.str); ok {
+			ix.batchQs[q] = e
+			return e
+		}
+	}
+	text := q.root.str
+	if strings.HasPrefix(ix.texts, text) {
+		text, ix.texts = ix.texts[:len(text)], ix.texts[len(text):]
+	}
+	e = ix.newEntry(q, text)
+	ix.batchQs[q] = e
+	ix.batchNew[text] = e
+	return e
 }
 
 // appendIDs appends ids[i] to the ids of entry e for each e<<32|i in pend.
@@ -204,7 +321,7 @@ func (ix *Index) entryFor(q *Query) uint32 {
 	if e, ok := ix.lookupQuery(q.root.str); ok {
 		return e
 	}
-	return ix.newEntry(q)
+	return ix.newEntry(q, q.root.str)
 }
 
 func (ix *Index) hashID(id string) uint64 {
@@ -300,6 +417,29 @@ func (ix *Index) setIDs(e uint32, ids []string) {
 	}
 }
 
+// Trim gives back the room that growing the index left at the end of its
+// lists, to call once loading is done: lists appended to grow by a
+// quarter or more at a time, and after loading millions of
+// subscriptions that room was a seventh of the index.
+func (ix *Index) Trim() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for _, l := range ix.lists {
+		if l != nil {
+			l.trim()
+		}
+	}
+	ix.entries = trimmed(ix.entries)
+	for e := range ix.entries {
+		if ix.entries[e].prog == nil {
+			continue
+		}
+		if ids := ix.home(uint32(e)).ids; cap(ids) > len(ids) {
+			ix.setIDs(uint32(e), slices.Clone(ids))
+		}
+	}
+}
+
 // Remove drops subscription id; it reports whether id was there.
 func (ix *Index) Remove(id string) bool {
 	ix.mu.Lock()
@@ -313,6 +453,12 @@ func (ix *Index) Remove(id string) bool {
 
 func (ix *Index) remove(id string, e uint32) {
 	ix.ids.unfile(ix.hashID(id), id)
+	ix.drop(id, e)
+}
+
+// drop takes id out of the ids of entry e, and the entry out of the
+// index if it was the last.
+func (ix *Index) drop(id string, e uint32) {
 	h := ix.home(e)
 	ids := h.ids
 	if i := slices.Index(ids, id); i >= 0 {
@@ -344,8 +490,8 @@ func (ix *Index) remove(id string, e uint32) {
 }
 
 // newEntry compiles q, files it under its selecting keys and returns its
-// entry number.
-func (ix *Index) newEntry(q *Query) uint32 {
+// entry number. text is q's normalised text, maybe a copy of it.
+func (ix *Index) newEntry(q *Query, text string) uint32 {
 	// code, keys and checks are copied into prog: build them in buffers
 	// the index keeps, one allocation per entry instead of four.
 	code := ix.compile(q.root, ix.buf.code[:0])
@@ -366,12 +512,12 @@ func (ix *Index) newEntry(q *Query) uint32 {
 		ix.entries = append(ix.entries, entry{})
 	}
 	ix.entries[e] = entry{prog: prog}
-	ix.queries.file(ix.hashID(q.root.str), q.root.str, e)
+	ix.queries.file(ix.hashID(text), text, e)
 	for i, key := range keys {
 		if ix.lists[key] == nil {
 			ix.lists[key] = new(postingList)
 		}
-		at[i] = ix.lists[key].add(posting{e, checks[i]}, report{query: q.root.str})
+		at[i] = ix.lists[key].add(posting{e, checks[i]}, report{query: text})
 	}
 	return e
 }

@@ -509,3 +509,78 @@ func TestIndexLongPhrases(t *testing.T) {
 		}
 	}
 }
+
+// FileBatch matches as Add does; queries parsed apart with one text share
+// an entry, Unfile takes out only what it names, and Trim changes no
+// match.
+func TestFileBatch(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	docs, _ := testDocs(t, r, fallbackWords)
+	var runs [][]string
+	for _, d := range docs {
+		runs = append(runs, d.Words())
+	}
+	g := &queryGen{r: r, words: vocabulary(docs), runs: runs}
+	var texts []string
+	for len(texts) < 300 {
+		if q, err := Parse(g.group(0)); err == nil {
+			texts = append(texts, q.String())
+		}
+	}
+	one, many := NewIndex(nil), NewIndex(nil)
+	type filed struct {
+		id string
+		h  uint32
+	}
+	var held []filed
+	next := 0
+	for round := range 4 {
+		n := 500 + r.IntN(500)
+		ids := make([]string, n)
+		qs := make([]*Query, n)
+		for i := range ids {
+			ids[i] = fmt.Sprint("s", next)
+			next++
+			// Parsed for each id: the batch holds many pointers per text.
+			q, err := Parse(texts[r.IntN(len(texts))])
+			if err != nil {
+				t.Fatal(err)
+			}
+			qs[i] = q
+			one.Add(ids[i], q)
+		}
+		handles := make([]uint32, n)
+		many.FileBatch(ids, qs, handles)
+		for i, id := range ids {
+			held = append(held, filed{id, handles[i]})
+		}
+		// Take out a third, some of them twice (the second does nothing).
+		for range len(held) / 3 {
+			k := r.IntN(len(held))
+			f := held[k]
+			one.Remove(f.id)
+			many.Unfile(f.h, f.id)
+			many.Unfile(f.h, f.id)
+			held = slices.Delete(held, k, k+1)
+		}
+		if round == 2 {
+			many.Trim()
+		}
+		if one.Len() != many.Len() || one.Distinct() != many.Distinct() {
+			t.Fatalf("round %d: Len, Distinct = %d, %d by Add; %d, %d by FileBatch", round, one.Len(), one.Distinct(), many.Len(), many.Distinct())
+		}
+		matched := 0
+		for di, d := range docs {
+			want, got := one.Match(d), many.Match(d)
+			slices.Sort(want)
+			slices.Sort(got)
+			matched += len(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("round %d: doc %d: FileBatch index matched %d ids, Add index %d", round, di, len(got), len(want))
+			}
+		}
+		if matched == 0 {
+			t.Fatalf("round %d: nothing matched: the test checks nothing", round)
+		}
+	}
+}

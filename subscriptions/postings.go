@@ -143,3 +143,19 @@ const (
 	checkPhraseRev = 1 << 27
 	checkKeyMask   = checkPhraseRev - 1
 )
+
+// trim gives back the room left at the end of the list's parts.
+func (l *postingList) trim() {
+	l.exact = trimmed(l.exact)
+	l.cond, l.condReps = trimmed(l.cond), trimmed(l.condReps)
+	l.other, l.otherReps = trimmed(l.other), trimmed(l.otherReps)
+}
+
+// trimmed returns s in an array of its length, when that saves more than
+// an eighth of it.
+func trimmed[T any](s []T) []T {
+	if cap(s)-len(s) <= cap(s)/8 {
+		return s
+	}
+	return append(make([]T, 0, len(s)), s...)
+}
