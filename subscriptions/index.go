@@ -70,9 +70,9 @@ type Index struct {
 	// batchNew: the entries a batch made, by text
 	batchNew map[string]uint32
 	// texts is the rest of the last string that new entries' query texts
-	// were copied into (see queryTexts).
+	// were copied into, which batchEntry hands out (see prepareBatch).
 	texts string
-	buf     struct{ code, keys, checks []uint32 } // newEntry's buffers
+	buf   struct{ code, keys, checks []uint32 } // newEntry's buffers
 
 	pool sync.Pool // *scratch
 }
