@@ -73,17 +73,22 @@ type target struct {
 	// The matcher keeps these rather than the index a map of its ids.
 	filed []uint32
 	more  *targetMore // nil for most: see targetMore
-	kind  uint8       // kindTelegram, kindEmail; 0: unused
+	// reworded has bit i set when topic i is not in its normalised form
+	// (the index hands back that form with each match): "war ukraine"
+	// written "ukraine war". Bit 31 stands for every topic from the 31st.
+	// Their wording is read from Redis when they match, rather than kept:
+	// at ten million subscribers it was a tenth of a partition's memory.
+	reworded uint32
+	kind     uint8 // kindTelegram, kindEmail; 0: unused
 }
 
 // targetMore is what few subscribers need beside their target.
 type targetMore struct {
-	id string // the subscriber id; "" when it is subscriptions.TelegramID(chatID)
-	// topics are the topics as the subscriber wrote them, joined by "\n";
-	// "" when each is its own normalised form, which the index hands back
-	// with each match, as topics added through the bot are.
-	topics string
+	id string // the subscriber id, when it is not subscriptions.TelegramID(chatID)
 }
+
+// rewordedBit is the bit of reworded that stands for topic i.
+func rewordedBit(i int) uint32 { return 1 << min(i, 31) }
 
 // noTopic is the handle of a topic that is not in the index.
 const noTopic = ^uint32(0)
@@ -333,8 +338,6 @@ func (m *Matcher) parse(s *subscriptions.Topics, cache map[string]*subscriptions
 		return parsedSub{}, false
 	}
 	p := parsedSub{id: s.ID, t: target{chatID: s.ChatID, kind: kind}}
-	var topics string
-	own := true // every topic is its own normalised form
 	for topic := range strings.SplitSeq(s.Topics, "\n") {
 		if len(p.queries) == maxTopics {
 			m.log.Warn("too many topics to index; ignoring the rest", "subscriber", s.ID, "topics", maxTopics)
@@ -349,18 +352,12 @@ func (m *Matcher) parse(s *subscriptions.Topics, cache map[string]*subscriptions
 		if err != nil {
 			m.log.Warn("stored topic no longer parses", "subscriber", s.ID, "topic", topic, "err", err)
 		} else if q.String() != topic {
-			own = false
+			p.t.reworded |= rewordedBit(len(p.queries))
 		}
 		p.queries = append(p.queries, q)
 	}
-	if !own {
-		topics = s.Topics
-	}
-	if c, tg := telegramChat(s.ID); !tg || c != s.ChatID || topics != "" {
-		p.t.more = &targetMore{topics: topics}
-		if !tg || c != s.ChatID {
-			p.t.more.id = s.ID
-		}
+	if c, tg := telegramChat(s.ID); !tg || c != s.ChatID {
+		p.t.more = &targetMore{id: s.ID}
 	}
 	return p, true
 }
@@ -683,6 +680,7 @@ func (m *Matcher) Handle(ctx context.Context, articleID string) error {
 	doc := subscriptions.NewDocLang(a.Title, a.URL, articles.MatchText(a), a.Lang)
 	var alerts []delivery.Alert
 	var items []delivery.Digest
+	var reworded []wording
 	now := time.Now().UTC()
 	seen := map[uint32]struct{}{}
 	m.mu.RLock()
@@ -696,19 +694,28 @@ func (m *Matcher) Handle(ctx context.Context, articleID string) error {
 		}
 		seen[num] = struct{}{}
 		t := &m.targets[num]
-		text := query
-		if t.more != nil && t.more.topics != "" {
-			text = nthLine(t.more.topics, topic)
-		}
+		sub := m.subID(num)
+		var text *string
 		switch t.kind {
 		case kindTelegram:
-			alerts = append(alerts, delivery.Alert{Sub: m.subID(num), ChatID: t.chatID, Article: a.ID, Topic: text})
+			alerts = append(alerts, delivery.Alert{Sub: sub, ChatID: t.chatID, Article: a.ID, Topic: query})
+			text = &alerts[len(alerts)-1].Topic
 		case kindEmail:
-			items = append(items, delivery.Digest{Sub: m.subID(num), Item: delivery.Item{Article: a.ID, Topic: text, At: now}})
+			items = append(items, delivery.Digest{Sub: sub, Item: delivery.Item{Article: a.ID, Topic: query, At: now}})
+			text = &items[len(items)-1].Item.Topic
+		}
+		if text != nil && t.reworded&rewordedBit(topic) != 0 {
+			reworded = append(reworded, wording{sub: sub, topic: topic, kind: t.kind, at: len(alerts) - 1})
+			if t.kind == kindEmail {
+				reworded[len(reworded)-1].at = len(items) - 1
+			}
 		}
 		return true
 	})
 	m.mu.RUnlock()
+	if len(reworded) > 0 {
+		m.reword(ctx, reworded, alerts, items)
+	}
 	nt, ne, err := delivery.EnqueueBatch(ctx, m.st, story, alerts, items)
 	if m.Matched != nil {
 		for range nt {
@@ -725,6 +732,41 @@ func (m *Matcher) Handle(ctx context.Context, articleID string) error {
 		m.log.Info("article matched", "article", a.ID, "title", a.Title, "subscribers", len(seen))
 	}
 	return nil
+}
+
+// wording is a matched topic whose subscriber wrote it otherwise than in
+// its normalised form: which alert or digest item (at, of kind) shows it.
+type wording struct {
+	sub   string
+	topic int
+	kind  uint8
+	at    int
+}
+
+// reword gives the deliveries of reworded topics the topics' words as
+// their subscribers wrote them, read from Redis. A topic changed since it
+// was indexed (its line now normalises to another query), or one Redis
+// could not give, keeps the normalised form the index gave.
+func (m *Matcher) reword(ctx context.Context, ws []wording, alerts []delivery.Alert, items []delivery.Digest) {
+	ids := make([]string, len(ws))
+	for i, w := range ws {
+		ids[i] = w.sub
+	}
+	lines, err := m.subs.TopicLines(ctx, ids)
+	if err != nil {
+		m.log.Warn("cannot read how subscribers wrote their topics; their alerts show the normalised form", "subscribers", len(ids), "err", err)
+		return
+	}
+	for i, w := range ws {
+		text := &alerts[w.at].Topic
+		if w.kind == kindEmail {
+			text = &items[w.at].Item.Topic
+		}
+		line := nthLine(lines[i], w.topic)
+		if q, err := subscriptions.Parse(line); err == nil && q.String() == *text {
+			*text = line
+		}
+	}
 }
 
 // nthLine returns line n of s (0-based), "" if there is none.

@@ -93,3 +93,57 @@ func TestMatchersFollowChanges(t *testing.T) {
 		indexed(t, m, doc, 0)
 	}
 }
+
+// A delivery shows its topic as the subscriber wrote it, though the index
+// keeps only the normalised form; a topic changed since it was indexed
+// shows the form the index matched.
+func TestDeliveriesShowTopicsAsWritten(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	subs := subscriptions.NewStore(st)
+	for _, s := range []*subscriptions.Subscriber{
+		{ID: "tg:1", Kind: subscriptions.KindTelegram, ChatID: 1, Status: subscriptions.StatusActive, Topics: []string{"minsk", "Drones  Belarus"}},
+		{ID: "mail:2", Kind: subscriptions.KindEmail, Email: "r@example.org", Status: subscriptions.StatusActive, Topics: []string{"Belarus drones"}},
+		{ID: "tg:3", Kind: subscriptions.KindTelegram, ChatID: 3, Status: subscriptions.StatusActive, Topics: []string{"drones belarus"}},
+	} {
+		if err := subs.Put(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := New(st, subs, nil)
+	if _, err := m.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// tg:3 rewrites its topic after the index was built, and the change
+	// has not reached this matcher (it does not follow).
+	st.Redis.HSet(ctx, subscriptions.Key(st, "tg:3"), "q", "Kyiv")
+	a := &article.Article{ID: "a1", URL: "https://news.example/a1", Title: "Drones over Belarus", Text: "Belarus tested new drones."}
+	putArticle(t, st, a)
+	if err := m.Handle(ctx, "a1"); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, sub := range []string{"tg:1", "tg:3"} {
+		msgs, err := st.Redis.XRange(ctx, delivery.TelegramQueue(st, sub), "-", "+").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range msgs {
+			if x.Values["sub"] == sub {
+				got[sub] = x.Values["topic"].(string)
+			}
+		}
+	}
+	items, err := delivery.Items(ctx, st, "mail:2")
+	if err != nil || len(items) != 1 {
+		t.Fatalf("mail:2 has %d items (%v), want 1", len(items), err)
+	}
+	got["mail:2"] = items[0].Topic
+	norm, _ := subscriptions.Parse("drones belarus")
+	want := map[string]string{"tg:1": "Drones  Belarus", "mail:2": "Belarus drones", "tg:3": norm.String()}
+	for sub, w := range want {
+		if got[sub] != w {
+			t.Errorf("%s's delivery shows topic %q, want %q", sub, got[sub], w)
+		}
+	}
+}

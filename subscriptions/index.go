@@ -49,7 +49,11 @@ type Index struct {
 	lists []*postingList
 
 	entries []entry
-	free    []uint32 // unused entry numbers, for reuse
+	free    []uint32   // unused entry numbers, for reuse
+	progs   [][]uint32 // chunks of the entries' progs
+	// progLen is how much of progs is taken, progHoles how much of that
+	// no entry uses.
+	progLen, progHoles int
 	// queries finds the entry of each normalised query, and ids the entry
 	// each subscription id follows, by hash (see hashedKeys); the query
 	// and the ids themselves are in the entry's reports, where
@@ -77,21 +81,80 @@ type Index struct {
 	pool sync.Pool // *scratch
 }
 
-// entry is one distinct query. prog[0] is the length n of its compiled
-// code, prog[1:1+n] the code, then the k posting keys it is filed under
-// and then, in the same order, its place in each of those posting lists
-// (kept so that Add can update the ids its postings carry and Remove can
-// unfile it). Its query and ids live in its reports: see home.
+// entry is one distinct query: where its prog is in the index's progs
+// (chunk<<progShift | offset) and how long it is, 0 when the entry is
+// unused. prog[0] is the length n of the compiled code, prog[1:1+n] the
+// code, then the k posting keys it is filed under and then, in the same
+// order, its place in each of those posting lists (kept so that Add can
+// update the ids its postings carry and Remove can unfile it). Its query
+// and ids live in its reports: see home.
+//
+// The progs of many entries share a chunk, as a slice each made a
+// million small allocations (and pointers for the collector to follow).
 type entry struct {
-	prog []uint32
+	at, n uint32
 }
 
-// filed returns the posting keys of the entry and its places in them.
-func (e *entry) filed() (keys, at []uint32) {
-	rest := e.prog[1+e.prog[0]:]
+// Chunks of progs hold progChunk numbers.
+const (
+	progShift = 16
+	progChunk = 1 << progShift
+)
+
+// prog returns the compiled query of entry e.
+func (ix *Index) prog(e uint32) []uint32 {
+	en := ix.entries[e]
+	c, o := ix.progs[en.at>>progShift], en.at&(progChunk-1)
+	return c[o : o+en.n : o+en.n]
+}
+
+// filed returns the posting keys of entry e and its places in them.
+func (ix *Index) filed(e uint32) (keys, at []uint32) {
+	prog := ix.prog(e)
+	rest := prog[1+prog[0]:]
 	k := len(rest) / 2
 	return rest[:k:k], rest[k:]
 }
+
+// newProg returns room for a prog of n numbers, and its place.
+func (ix *Index) newProg(n int) ([]uint32, uint32) {
+	last := len(ix.progs) - 1
+	if last < 0 || cap(ix.progs[last])-len(ix.progs[last]) < n {
+		ix.progs = append(ix.progs, make([]uint32, 0, max(progChunk, n)))
+		last++
+	}
+	c := ix.progs[last]
+	o := len(c)
+	ix.progs[last] = c[:o+n]
+	ix.progLen += n
+	return ix.progs[last][o : o+n : o+n], uint32(last)<<progShift | uint32(o)
+}
+
+// dropProg forgets the prog of entry e; when unused room in the chunks
+// outgrows the progs in use, they are copied into new chunks.
+func (ix *Index) dropProg(e uint32) {
+	ix.progHoles += int(ix.entries[e].n)
+	ix.entries[e] = entry{}
+	if ix.progHoles < compactAfter || ix.progHoles < ix.progLen-ix.progHoles {
+		return
+	}
+	old := ix.progs
+	ix.progs, ix.progHoles, ix.progLen = nil, 0, 0
+	for e := range ix.entries {
+		en := ix.entries[e]
+		if en.n == 0 {
+			continue
+		}
+		c, o := old[en.at>>progShift], en.at&(progChunk-1)
+		p, at := ix.newProg(int(en.n))
+		copy(p, c[o:o+en.n])
+		ix.entries[e].at = at
+	}
+}
+
+// compactAfter is how much unused room in progs may wait for compaction
+// however little is used (a variable for tests).
+var compactAfter = 1 << 20
 
 // NewIndex returns an empty index. freq, if not nil, tells it which terms
 // are rare; it must not change afterwards.
@@ -209,7 +272,7 @@ func (ix *Index) FileBatch(ids []string, qs []*Query, handles []uint32) {
 func (ix *Index) Unfile(h uint32, id string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if int(h) >= len(ix.entries) || ix.entries[h].prog == nil || !slices.Contains(ix.home(h).ids, id) {
+	if int(h) >= len(ix.entries) || ix.entries[h].n == 0 || !slices.Contains(ix.home(h).ids, id) {
 		return
 	}
 	ix.handled--
@@ -405,13 +468,13 @@ func (ix *Index) lookupID(id string) (uint32, bool) {
 // home returns the report of the first posting of entry e; all the
 // reports of e are the same.
 func (ix *Index) home(e uint32) *report {
-	keys, at := ix.entries[e].filed()
+	keys, at := ix.filed(e)
 	return ix.lists[keys[0]].report(at[0])
 }
 
 // setIDs gives every report of entry e the ids.
 func (ix *Index) setIDs(e uint32, ids []string) {
-	keys, at := ix.entries[e].filed()
+	keys, at := ix.filed(e)
 	for i, key := range keys {
 		ix.lists[key].report(at[i]).ids = ids
 	}
@@ -431,7 +494,7 @@ func (ix *Index) Trim() {
 	}
 	ix.entries = trimmed(ix.entries)
 	for e := range ix.entries {
-		if ix.entries[e].prog == nil {
+		if ix.entries[e].n == 0 {
 			continue
 		}
 		if ids := ix.home(uint32(e)).ids; cap(ids) > len(ids) {
@@ -472,20 +535,20 @@ func (ix *Index) drop(id string, e uint32) {
 		return
 	}
 	ix.queries.unfile(ix.hashID(h.query), h.query)
-	keys, at := ix.entries[e].filed()
+	keys, at := ix.filed(e)
 	for i, key := range keys {
 		// The last posting of the part moves into this one's place: tell
 		// its entry where it went.
 		l := ix.lists[key]
 		if moved := l.remove(at[i]); moved != nil {
-			mkeys, mat := ix.entries[ix.heldQuery(moved.query)].filed()
+			mkeys, mat := ix.filed(ix.heldQuery(moved.query))
 			mat[slices.Index(mkeys, key)] = at[i]
 		}
 		if l.empty() {
 			ix.lists[key] = nil
 		}
 	}
-	ix.entries[e] = entry{}
+	ix.dropProg(e)
 	ix.free = append(ix.free, e)
 }
 
@@ -497,7 +560,7 @@ func (ix *Index) newEntry(q *Query, text string) uint32 {
 	code := ix.compile(q.root, ix.buf.code[:0])
 	keys, checks := ix.filing(q.root)
 	ix.buf.code = code
-	prog := make([]uint32, 1+len(code)+2*len(keys))
+	prog, place := ix.newProg(1 + len(code) + 2*len(keys))
 	prog[0] = uint32(len(code))
 	copy(prog[1:], code)
 	copy(prog[1+len(code):], keys)
@@ -511,7 +574,7 @@ func (ix *Index) newEntry(q *Query, text string) uint32 {
 		e = uint32(len(ix.entries))
 		ix.entries = append(ix.entries, entry{})
 	}
-	ix.entries[e] = entry{prog: prog}
+	ix.entries[e] = entry{at: place, n: uint32(len(prog))}
 	ix.queries.file(ix.hashID(text), text, e)
 	for i, key := range keys {
 		if ix.lists[key] == nil {

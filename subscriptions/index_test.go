@@ -584,3 +584,53 @@ func TestFileBatch(t *testing.T) {
 		}
 	}
 }
+
+// Taking most queries out compacts the chunks their programs were in;
+// what stays matches as before.
+func TestIndexCompactsPrograms(t *testing.T) {
+	defer func(n int) { compactAfter = n }(compactAfter)
+	compactAfter = 64
+	r := rand.New(rand.NewPCG(9, 10))
+	docs, _ := testDocs(t, r, fallbackWords)
+	var runs [][]string
+	for _, d := range docs {
+		runs = append(runs, d.Words())
+	}
+	g := &queryGen{r: r, words: vocabulary(docs), runs: runs}
+	ix, want := NewIndex(nil), NewIndex(nil)
+	var ids []string
+	for i := 0; len(ids) < 2000; i++ {
+		q, err := Parse(g.group(0))
+		if err != nil {
+			continue
+		}
+		id := fmt.Sprint("s", i)
+		ix.Add(id, q)
+		if i%10 == 0 {
+			want.Add(id, q)
+		} else {
+			ids = append(ids, id)
+		}
+	}
+	before := ix.progLen
+	for _, id := range ids {
+		ix.Remove(id)
+	}
+	if ix.progLen > before/2 {
+		t.Errorf("after removing 90%% of the queries, programs take %d numbers of the %d they took (%d unused): never compacted", ix.progLen, before, ix.progHoles)
+	}
+	t.Logf("programs took %d numbers, then %d (%d unused)", before, ix.progLen, ix.progHoles)
+	matched := 0
+	for di, d := range docs {
+		a, b := ix.Match(d), want.Match(d)
+		slices.Sort(a)
+		slices.Sort(b)
+		matched += len(a)
+		if !slices.Equal(a, b) {
+			t.Fatalf("doc %d: after compaction the index matched %d ids, want %d", di, len(a), len(b))
+		}
+	}
+	if matched == 0 {
+		t.Fatal("nothing matched: the test checks nothing")
+	}
+}

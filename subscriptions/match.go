@@ -211,13 +211,13 @@ func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids []string) bool) 
 	t = 0
 	for _, ev := range s.evals {
 		p := ix.lists[s.lkeys[ev>>32]].other[uint32(ev)]
-		t += int(ix.entries[p.entry].prog[0])
+		t += int(ix.prog(p.entry)[0])
 	}
 	s.touch += t
 	for _, ev := range s.evals {
 		l := ix.lists[s.lkeys[ev>>32]]
 		i := uint32(ev)
-		prog := ix.entries[l.other[i].entry].prog
+		prog := ix.prog(l.other[i].entry)
 		if !s.eval(d, prog[1:1+prog[0]]) {
 			continue
 		}

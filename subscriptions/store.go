@@ -539,3 +539,23 @@ func decode(id string, m map[string]string) *Subscriber {
 	}
 	return s
 }
+
+// TopicLines returns the topics of each subscriber as stored, joined by
+// "\n" ("" for one that is gone), in one round trip.
+func (s *Store) TopicLines(ctx context.Context, ids []string) ([]string, error) {
+	cmds := make([]*redis.StringCmd, len(ids))
+	_, err := s.st.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGet(ctx, s.key(id), "q")
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read topics of %d subscribers: %w", len(ids), err)
+	}
+	out := make([]string, len(ids))
+	for i, c := range cmds {
+		out[i] = c.Val()
+	}
+	return out, nil
+}
