@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"os"
 	"runtime"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/herald-news/herald/articles"
 	"github.com/herald-news/herald/delivery"
+	"github.com/herald-news/herald/internal/numtab"
 	"github.com/herald-news/herald/queue"
 	"github.com/herald-news/herald/store"
 	"github.com/herald-news/herald/subscriptions"
@@ -43,10 +45,12 @@ type Matcher struct {
 
 	mu      sync.RWMutex
 	idx     *subscriptions.Index
-	targets []target          // by subscriber number
-	free    []uint32          // numbers of targets no longer used
-	byChat  map[int64]uint32  // Telegram subscriber ("tg:<chat>") → number
-	byID    map[string]uint32 // any other subscriber id → number
+	targets []target // by subscriber number
+	free    []uint32 // numbers of targets no longer used
+	// numbers finds a subscriber's number by a hash of its id (confirmed
+	// against the target: see isNum), in a tenth of the memory of a map.
+	numbers numtab.Table
+	seed    maphash.Seed
 
 	// Consumer names this process in the stream's consumer group.
 	Consumer string
@@ -65,30 +69,45 @@ type Matcher struct {
 	HeapHeadroom int64
 }
 
-// target is where one subscriber's deliveries go.
+// target is where one subscriber's deliveries go, in 32 bytes: there are
+// millions.
 type target struct {
 	chatID int64
+	more   *targetMore // nil for most: see targetMore
 	// filed holds the index handle (subscriptions.Index.FileBatch) of
-	// each topic, by position; noTopic where a topic no longer parses.
-	// The matcher keeps these rather than the index a map of its ids.
-	filed []uint32
-	more  *targetMore // nil for most: see targetMore
+	// each of the first n topics, by position; noTopic where a topic no
+	// longer parses. The matcher keeps these rather than the index a map
+	// of its ids. A subscriber of more topics has them all in more.
+	filed [inlineTopics]uint32
 	// reworded has bit i set when topic i is not in its normalised form
 	// (the index hands back that form with each match): "war ukraine"
-	// written "ukraine war". Bit 31 stands for every topic from the 31st.
+	// written "ukraine war". Bit 15 stands for every topic from the 15th.
 	// Their wording is read from Redis when they match, rather than kept:
 	// at ten million subscribers it was a tenth of a partition's memory.
-	reworded uint32
+	reworded uint16
 	kind     uint8 // kindTelegram, kindEmail; 0: unused
+	n        uint8 // topics in filed
 }
+
+// inlineTopics is how many topics' handles a target holds itself.
+const inlineTopics = 3
 
 // targetMore is what few subscribers need beside their target.
 type targetMore struct {
-	id string // the subscriber id, when it is not subscriptions.TelegramID(chatID)
+	id    string   // the subscriber id, when it is not subscriptions.TelegramID(chatID)
+	filed []uint32 // the handles of every topic, when there are more than inlineTopics
+}
+
+// handles returns the index handles of t's topics, by position.
+func (t *target) handles() []uint32 {
+	if t.more != nil && t.more.filed != nil {
+		return t.more.filed
+	}
+	return t.filed[:t.n]
 }
 
 // rewordedBit is the bit of reworded that stands for topic i.
-func rewordedBit(i int) uint32 { return 1 << min(i, 31) }
+func rewordedBit(i int) uint16 { return 1 << min(i, 15) }
 
 // noTopic is the handle of a topic that is not in the index.
 const noTopic = ^uint32(0)
@@ -164,7 +183,7 @@ func New(st *store.Store, subs *subscriptions.Store, log *slog.Logger) *Matcher 
 	if log == nil {
 		log = slog.Default()
 	}
-	m := &Matcher{st: st, subs: subs, log: log, Consumer: "matcher", Partitions: 1}
+	m := &Matcher{st: st, subs: subs, log: log, Consumer: "matcher", Partitions: 1, seed: maphash.MakeSeed()}
 	m.reset(subscriptions.NewIndex(nil))
 	return m
 }
@@ -172,8 +191,7 @@ func New(st *store.Store, subs *subscriptions.Store, log *slog.Logger) *Matcher 
 func (m *Matcher) reset(idx *subscriptions.Index) {
 	m.idx = idx
 	m.targets, m.free = nil, nil
-	m.byChat = map[int64]uint32{}
-	m.byID = map[string]uint32{}
+	m.numbers = numtab.Table{}
 }
 
 // Load reads every subscriber into the index and returns the id of the
@@ -372,11 +390,12 @@ func (m *Matcher) fileLocked(ps []parsedSub) {
 	}
 	buf := make([]byte, total*refLen)
 	filed := make([]uint32, total)
+	nums := make([]uint32, len(ps))
 	at := 0
 	for i := range ps {
 		p := &ps[i]
 		num := m.numberLocked(p.id)
-		p.t.filed = filed[at : at+len(p.queries) : at+len(p.queries)]
+		nums[i] = num
 		m.targets[num] = p.t
 		for topic := range p.queries {
 			putRef(buf[at*refLen:], num, topic)
@@ -406,6 +425,20 @@ func (m *Matcher) fileLocked(ps []parsedSub) {
 	for i, h := range handles {
 		filed[where[i]] = h
 	}
+	at = 0
+	for i := range ps {
+		t := &m.targets[nums[i]]
+		mine := filed[at : at+len(ps[i].queries)]
+		at += len(mine)
+		if len(mine) <= inlineTopics {
+			t.n = uint8(copy(t.filed[:], mine))
+			continue
+		}
+		if t.more == nil {
+			t.more = new(targetMore)
+		}
+		t.more.filed = slices.Clone(mine)
+	}
 }
 
 // numberLocked returns the number of subscriber id, after taking its
@@ -423,33 +456,38 @@ func (m *Matcher) numberLocked(id string) uint32 {
 		num = uint32(len(m.targets))
 		m.targets = append(m.targets, target{})
 	}
-	if c, ok := telegramChat(id); ok {
-		m.byChat[c] = num
-	} else {
-		m.byID[id] = num
-	}
+	m.numbers.Insert(maphash.String(m.seed, id), num)
 	return num
 }
 
 func (m *Matcher) lookupLocked(id string) (uint32, bool) {
-	if c, ok := telegramChat(id); ok {
-		num, ok := m.byChat[c]
-		return num, ok
+	return m.numbers.Find(maphash.String(m.seed, id), func(num uint32) bool { return m.isNum(num, id) })
+}
+
+// isNum reports whether target num is subscriber id.
+func (m *Matcher) isNum(num uint32, id string) bool {
+	t := &m.targets[num]
+	if t.more != nil && t.more.id != "" {
+		return t.more.id == id
 	}
-	num, ok := m.byID[id]
-	return num, ok
+	c, ok := telegramChat(id)
+	return ok && t.kind != 0 && c == t.chatID
 }
 
 // unfileLocked takes a subscriber's topics out of the index.
 func (m *Matcher) unfileLocked(num uint32) {
 	var b [refLen]byte
-	for topic, h := range m.targets[num].filed {
+	t := &m.targets[num]
+	for topic, h := range t.handles() {
 		if h != noTopic {
 			putRef(b[:], num, topic)
 			m.idx.Unfile(h, string(b[:]))
 		}
 	}
-	m.targets[num].filed = nil
+	t.n = 0
+	if t.more != nil {
+		t.more.filed = nil
+	}
 }
 
 // subID returns the subscriber id of a target.
@@ -477,13 +515,9 @@ func (m *Matcher) apply(s *subscriptions.Subscriber) {
 		return
 	}
 	m.unfileLocked(num)
+	m.numbers.Delete(maphash.String(m.seed, s.ID), num)
 	m.targets[num] = target{}
 	m.free = append(m.free, num)
-	if c, tg := telegramChat(s.ID); tg {
-		delete(m.byChat, c)
-	} else {
-		delete(m.byID, s.ID)
-	}
 }
 
 // Follow applies subscriber changes after the stream id from until ctx ends.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/herald-news/herald/article"
 	"github.com/herald-news/herald/articles"
@@ -105,6 +106,8 @@ func TestDeliveriesShowTopicsAsWritten(t *testing.T) {
 		{ID: "tg:1", Kind: subscriptions.KindTelegram, ChatID: 1, Status: subscriptions.StatusActive, Topics: []string{"minsk", "Drones  Belarus"}},
 		{ID: "mail:2", Kind: subscriptions.KindEmail, Email: "r@example.org", Status: subscriptions.StatusActive, Topics: []string{"Belarus drones"}},
 		{ID: "tg:3", Kind: subscriptions.KindTelegram, ChatID: 3, Status: subscriptions.StatusActive, Topics: []string{"drones belarus"}},
+		// More topics than a target holds itself.
+		{ID: "tg:4", Kind: subscriptions.KindTelegram, ChatID: 4, Status: subscriptions.StatusActive, Topics: []string{"vilnius", "riga", "tallinn", "warsaw", "Drones Belarus"}},
 	} {
 		if err := subs.Put(ctx, s); err != nil {
 			t.Fatal(err)
@@ -123,7 +126,7 @@ func TestDeliveriesShowTopicsAsWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]string{}
-	for _, sub := range []string{"tg:1", "tg:3"} {
+	for _, sub := range []string{"tg:1", "tg:3", "tg:4"} {
 		msgs, err := st.Redis.XRange(ctx, delivery.TelegramQueue(st, sub), "-", "+").Result()
 		if err != nil {
 			t.Fatal(err)
@@ -140,10 +143,17 @@ func TestDeliveriesShowTopicsAsWritten(t *testing.T) {
 	}
 	got["mail:2"] = items[0].Topic
 	norm, _ := subscriptions.Parse("drones belarus")
-	want := map[string]string{"tg:1": "Drones  Belarus", "mail:2": "Belarus drones", "tg:3": norm.String()}
+	want := map[string]string{"tg:1": "Drones  Belarus", "mail:2": "Belarus drones", "tg:3": norm.String(), "tg:4": "Drones Belarus"}
 	for sub, w := range want {
 		if got[sub] != w {
 			t.Errorf("%s's delivery shows topic %q, want %q", sub, got[sub], w)
 		}
+	}
+}
+
+// A target stays 32 bytes: a partition holds millions.
+func TestTargetSize(t *testing.T) {
+	if n := unsafe.Sizeof(target{}); n != 32 {
+		t.Errorf("a target takes %d bytes, want 32", n)
 	}
 }

@@ -163,8 +163,8 @@ func BenchmarkMatch(b *testing.B) {
 			bd := loadBench(b)
 			bi := buildIndex(b, bd, n)
 			matches, matchedQueries := 0, 0
-			count := func(_ string, ids []string) bool {
-				matches += len(ids)
+			count := func(_ string, ids IDs) bool {
+				matches += ids.Len()
 				matchedQueries++
 				return true
 			}

@@ -76,8 +76,10 @@ func (s *scratch) firstVisit(e uint32) bool {
 // particular order.
 func (ix *Index) Match(d *Doc) []string {
 	var ids []string
-	ix.MatchQueries(d, func(_ string, qids []string) bool {
-		ids = append(ids, qids...)
+	ix.MatchQueries(d, func(_ string, qids IDs) bool {
+		for id := range qids.All() {
+			ids = append(ids, id)
+		}
 		return true
 	})
 	return ids
@@ -87,8 +89,8 @@ func (ix *Index) Match(d *Doc) []string {
 // that query's normalised form, until fn returns false. fn runs under the
 // index's read lock: it must not call Add or Remove.
 func (ix *Index) MatchFunc(d *Doc, fn func(id, query string) bool) {
-	ix.MatchQueries(d, func(query string, ids []string) bool {
-		for _, id := range ids {
+	ix.MatchQueries(d, func(query string, ids IDs) bool {
+		for id := range ids.All() {
 			if !fn(id, query) {
 				return false
 			}
@@ -101,8 +103,8 @@ func (ix *Index) MatchFunc(d *Doc, fn func(id, query string) bool) {
 // the ids that follow it, until fn returns false. It is the cheapest form
 // when a popular topic matches: the ids are handed over as they are
 // stored. fn runs under the index's read lock: it must not call Add or
-// Remove, nor keep or change ids after it returns.
-func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids []string) bool) {
+// Remove.
+func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids IDs) bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	s, _ := ix.pool.Get().(*scratch)

@@ -95,8 +95,9 @@ func (l *postingList) report(at uint32) *report {
 }
 
 // remove drops the posting at a place by moving the last of its part
-// there; it returns the report of the moved posting, or nil if none moved.
-func (l *postingList) remove(at uint32) *report {
+// there; it returns the report of the moved posting and the place it
+// moved from, or nil if none moved.
+func (l *postingList) remove(at uint32) (*report, uint32) {
 	i := int(at & placeMask)
 	var reps []report
 	switch at >> placeShift {
@@ -118,16 +119,16 @@ func (l *postingList) remove(at uint32) *report {
 	reps[i] = reps[last]
 	reps[last] = report{}
 	if i == last {
-		return nil
+		return nil, 0
 	}
-	return &reps[i]
+	return &reps[i], at&^placeMask | uint32(last)
 }
 
 // report is what a posting hands to MatchQueries' callback: the entry's
-// query and ids. All the reports of an entry share one ids array.
+// query and ids. All the reports of an entry share one string of ids.
 type report struct {
 	query string
-	ids   []string
+	ids   IDs
 }
 
 const (

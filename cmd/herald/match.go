@@ -103,7 +103,6 @@ func matchArticles(ctx context.Context, ix *subscriptions.Index, in io.Reader, o
 	dec := json.NewDecoder(bufio.NewReader(in))
 	var prefix []byte // {"article":ID,"query": for the current article
 	var failed error
-	var touched byte // touch's results, kept so that its reads are not dropped
 	asksLang := ix.AsksLang()
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
@@ -126,8 +125,8 @@ func matchArticles(ctx context.Context, ix *subscriptions.Index, in io.Reader, o
 		prefix = appendJSONString(append(prefix[:0], `{"article":`...), a.ID)
 		if count {
 			matches := 0
-			ix.MatchQueries(doc, func(_ string, ids []string) bool {
-				matches += len(ids)
+			ix.MatchQueries(doc, func(_ string, ids subscriptions.IDs) bool {
+				matches += ids.Len()
 				return true
 			})
 			b := append(w.AvailableBuffer(), prefix...)
@@ -138,20 +137,14 @@ func matchArticles(ctx context.Context, ix *subscriptions.Index, in io.Reader, o
 			continue
 		}
 		prefix = append(prefix, `,"query":`...)
-		ix.MatchQueries(doc, func(_ string, ids []string) bool {
-			for len(ids) > 0 {
-				batch := ids[:min(len(ids), 32)]
-				ids = ids[len(batch):]
-				touched += touch(batch)
-				for _, id := range batch {
-					// AvailableBuffer lends the writer's own free space:
-					// the line is built in place, and Write's copy is
-					// onto itself.
-					b := append(w.AvailableBuffer(), prefix...)
-					b = append(appendJSONString(b, id), "}\n"...)
-					if _, failed = w.Write(b); failed != nil {
-						return false
-					}
+		ix.MatchQueries(doc, func(_ string, ids subscriptions.IDs) bool {
+			for id := range ids.All() {
+				// AvailableBuffer lends the writer's own free space: the
+				// line is built in place, and Write's copy is onto itself.
+				b := append(w.AvailableBuffer(), prefix...)
+				b = append(appendJSONString(b, id), "}\n"...)
+				if _, failed = w.Write(b); failed != nil {
+					return false
 				}
 			}
 			return true
@@ -160,22 +153,7 @@ func matchArticles(ctx context.Context, ix *subscriptions.Index, in io.Reader, o
 			return failed
 		}
 	}
-	_ = touched
 	return w.Flush()
-}
-
-// touch reads the first byte of each id. The ids of a million queries are
-// spread over memory, and reading each was a cache miss that took most of
-// the time of writing its line; read together in a loop that does nothing
-// else, the misses overlap, and the lines are then built from the cache.
-func touch(ids []string) byte {
-	var x byte
-	for _, id := range ids {
-		if id != "" {
-			x ^= id[0]
-		}
-	}
-	return x
 }
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json
