@@ -6,24 +6,24 @@ import (
 	"strings"
 )
 
-// IDs are the subscription ids that follow one query, packed the way the
-// index keeps them: their count, then each id after its length (both
-// unsigned varints), in one string. At ten million subscriptions a slice
-// of strings was 22 bytes an id and a pointer each for the garbage
-// collector; packed, a matcher's 6-byte id takes 7.
-type IDs string
+// IDs are the subscription ids that follow one query, as the index keeps
+// them: packed in one string, each id after its length (an unsigned
+// varint), with their count beside it. At ten million subscriptions a
+// slice of strings was 22 bytes an id and a pointer each for the garbage
+// collector; packed, a matcher's 6-byte id takes 7. The count is kept
+// apart so that counting matches reads no id.
+type IDs struct {
+	packed string
+	n      int
+}
 
 // Len returns the number of ids.
-func (s IDs) Len() int {
-	n, _ := uvarint(string(s))
-	return n
-}
+func (s IDs) Len() int { return s.n }
 
 // All yields the ids in order.
 func (s IDs) All() iter.Seq[string] {
 	return func(yield func(string) bool) {
-		rest := s.body()
-		for len(rest) > 0 {
+		for rest := s.packed; len(rest) > 0; {
 			id, after := next(rest)
 			if !yield(id) {
 				return
@@ -33,19 +33,10 @@ func (s IDs) All() iter.Seq[string] {
 	}
 }
 
-// body returns the ids without their count.
-func (s IDs) body() string {
-	if s == "" {
-		return ""
-	}
-	_, k := uvarint(string(s))
-	return string(s[k:])
-}
-
 // next splits the first id off packed ids.
-func next(body string) (id, rest string) {
-	n, k := uvarint(body)
-	return body[k : k+n], body[k+n:]
+func next(packed string) (id, rest string) {
+	n, k := uvarint(packed)
+	return packed[k : k+n], packed[k+n:]
 }
 
 // Contains reports whether id is one of the ids.
@@ -60,44 +51,33 @@ func (s IDs) Contains(id string) bool {
 
 // packIDs returns s with more appended.
 func packIDs(s IDs, more ...string) IDs {
-	body := s.body()
-	size := len(body)
+	size := len(s.packed)
 	for _, id := range more {
 		size += uvarintLen(len(id)) + len(id)
 	}
-	n := s.Len() + len(more)
 	var b strings.Builder
-	b.Grow(uvarintLen(n) + size)
+	b.Grow(size)
+	b.WriteString(s.packed)
 	var buf [binary.MaxVarintLen64]byte
-	b.Write(binary.AppendUvarint(buf[:0], uint64(n)))
-	b.WriteString(body)
 	for _, id := range more {
 		b.Write(binary.AppendUvarint(buf[:0], uint64(len(id))))
 		b.WriteString(id)
 	}
-	return IDs(b.String())
+	return IDs{b.String(), s.n + len(more)}
 }
 
 // withoutID returns s without id (once), and whether it was there.
 func withoutID(s IDs, id string) (IDs, bool) {
-	body := s.body()
-	for at := 0; at < len(body); {
-		x, rest := next(body[at:])
+	for at := 0; at < len(s.packed); {
+		x, rest := next(s.packed[at:])
 		if x != id {
-			at = len(body) - len(rest)
+			at = len(s.packed) - len(rest)
 			continue
 		}
-		n := s.Len() - 1
-		if n == 0 {
-			return "", true
+		if s.n == 1 {
+			return IDs{}, true
 		}
-		var b strings.Builder
-		b.Grow(uvarintLen(n) + len(body) - (len(body) - at - len(rest)))
-		var buf [binary.MaxVarintLen64]byte
-		b.Write(binary.AppendUvarint(buf[:0], uint64(n)))
-		b.WriteString(body[:at])
-		b.WriteString(rest)
-		return IDs(b.String()), true
+		return IDs{s.packed[:at] + rest, s.n - 1}, true
 	}
 	return s, false
 }

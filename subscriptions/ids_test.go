@@ -20,7 +20,7 @@ func TestPackedIDs(t *testing.T) {
 		want = append(want, id)
 		s = packIDs(s, id)
 	}
-	s2 := packIDs("", want...) // one at a time and all at once agree
+	s2 := packIDs(IDs{}, want...) // one at a time and all at once agree
 	if s != s2 {
 		t.Fatal("packing one at a time and all at once differ")
 	}
@@ -43,11 +43,11 @@ func TestPackedIDs(t *testing.T) {
 	if _, ok := withoutID(s, "not there"); ok {
 		t.Fatal("withoutID found an id that is not there")
 	}
-	one := packIDs("", "only")
-	if out, ok := withoutID(one, "only"); !ok || out != "" || out.Len() != 0 {
-		t.Fatalf("taking the last id out left %q", out)
+	one := packIDs(IDs{}, "only")
+	if out, ok := withoutID(one, "only"); !ok || out != (IDs{}) {
+		t.Fatalf("taking the last id out left %+v", out)
 	}
-	if IDs("").Len() != 0 || len(slices.Collect(IDs("").All())) != 0 {
+	if (IDs{}).Len() != 0 || len(slices.Collect(IDs{}.All())) != 0 {
 		t.Fatal("no ids are not empty")
 	}
 }

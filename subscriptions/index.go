@@ -464,7 +464,7 @@ func (ix *Index) remove(id string, e uint32) {
 func (ix *Index) drop(id string, e uint32) {
 	h := ix.home(e)
 	ids, _ := withoutID(h.ids, id)
-	if ids != "" {
+	if ids.Len() > 0 {
 		ix.setIDs(e, ids)
 		return
 	}
@@ -493,14 +493,25 @@ func (ix *Index) drop(id string, e uint32) {
 	ix.free = append(ix.free, e)
 }
 
+// evaluates reports whether a posting with check c may need its query
+// evaluated (see MatchQueries).
+func evaluates(c uint32) bool {
+	return c == checkEval || c == checkEvalOne || c < checkEvalOne && c&(checkDecides|checkPhrase|checkPhraseRev) == 0
+}
+
 // newEntry compiles q, files it under its selecting keys and returns its
 // entry number. text is q's normalised text, maybe a copy of it.
 func (ix *Index) newEntry(q *Query, text string) uint32 {
 	// code, keys and checks are copied into prog: build them in buffers
 	// the index keeps, one allocation per entry instead of four.
-	code := ix.compile(q.root, ix.buf.code[:0])
+	code := ix.compile(q.root, ix.buf.code[:0]) // interns the keys, too
 	keys, checks := ix.filing(q.root)
 	ix.buf.code = code
+	if !slices.ContainsFunc(checks, evaluates) {
+		// Its postings settle every match: the code would never run.
+		// (Most queries: a word, two words, one word or another.)
+		code = code[:0]
+	}
 	prog, place := ix.newProg(1 + len(code) + 2*len(keys))
 	prog[0] = uint32(len(code))
 	copy(prog[1:], code)

@@ -85,6 +85,16 @@ func (ix *Index) Match(d *Doc) []string {
 	return ids
 }
 
+// Count returns the number of subscription ids whose query matches d.
+func (ix *Index) Count(d *Doc) int {
+	n := 0
+	ix.MatchQueries(d, func(_ string, ids IDs) bool {
+		n += ids.Len()
+		return true
+	})
+	return n
+}
+
 // MatchFunc calls fn with each subscription id whose query matches d, and
 // that query's normalised form, until fn returns false. fn runs under the
 // index's read lock: it must not call Add or Remove.
@@ -131,10 +141,10 @@ func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids IDs) bool) {
 	for _, key := range s.lkeys {
 		l := ix.lists[key]
 		if len(l.exact) > 0 {
-			t += len(l.exact[0].ids)
+			t += l.exact[0].ids.n
 		}
 		if len(l.cond) > 0 {
-			t += int(l.cond[0]) + len(l.condReps[0].ids)
+			t += int(l.cond[0]) + l.condReps[0].ids.n
 		}
 		if len(l.other) > 0 {
 			t += int(l.other[0].check)
