@@ -264,11 +264,8 @@ func (m *Matcher) Load(ctx context.Context) (string, error) {
 		wg.Go(func() {
 			// Popular topics are followed by many subscribers: each is
 			// parsed once per worker (a query is immutable once parsed).
-			cache := map[string]*subscriptions.Query{}
+			cache := newTopicCache()
 			for b := range read {
-				if len(cache) > 1<<16 {
-					clear(cache)
-				}
 				out := make([]parsedSub, 0, len(b))
 				for i := range b {
 					if p, ok := m.parse(&b[i], cache); ok {
@@ -341,6 +338,48 @@ func (m *Matcher) bound() {
 	}
 }
 
+// topicCache keeps parsed topics while loading. Most topics of a big
+// load are followed once (pairs of words), a few by thousands: a topic
+// seen twice moves to hot, which outlives the clearing of once, so that
+// each popular topic stays one parsed Query for the whole load, which
+// the index then recognises without comparing its text (see
+// subscriptions.Index.FileBatch).
+type topicCache struct {
+	once, hot map[string]*subscriptions.Query
+}
+
+func newTopicCache() *topicCache {
+	return &topicCache{once: map[string]*subscriptions.Query{}, hot: map[string]*subscriptions.Query{}}
+}
+
+// get returns the parsed topic, or nil; a nil cache has none.
+func (c *topicCache) get(topic string) *subscriptions.Query {
+	if c == nil {
+		return nil
+	}
+	if q := c.hot[topic]; q != nil {
+		return q
+	}
+	q := c.once[topic]
+	if q != nil {
+		if len(c.hot) >= 1<<16 {
+			clear(c.hot)
+		}
+		c.hot[topic] = q
+	}
+	return q
+}
+
+func (c *topicCache) put(topic string, q *subscriptions.Query) {
+	if c == nil {
+		return
+	}
+	if len(c.once) >= 1<<16 {
+		clear(c.once)
+	}
+	c.once[topic] = q
+}
+
 // parsedSub is an active subscriber with its topics parsed, ready to file.
 type parsedSub struct {
 	id      string
@@ -350,7 +389,7 @@ type parsedSub struct {
 
 // parse reads the topics of an active subscriber; it reports false for
 // one that gets no deliveries. cache, if not nil, keeps parsed topics.
-func (m *Matcher) parse(s *subscriptions.Topics, cache map[string]*subscriptions.Query) (parsedSub, bool) {
+func (m *Matcher) parse(s *subscriptions.Topics, cache *topicCache) (parsedSub, bool) {
 	kind := kindOf(s.Kind)
 	if s.Status != subscriptions.StatusActive || kind == 0 || s.Topics == "" {
 		return parsedSub{}, false
@@ -361,10 +400,10 @@ func (m *Matcher) parse(s *subscriptions.Topics, cache map[string]*subscriptions
 			m.log.Warn("too many topics to index; ignoring the rest", "subscriber", s.ID, "topics", maxTopics)
 			break
 		}
-		q, err := cache[topic], error(nil)
+		q, err := cache.get(topic), error(nil)
 		if q == nil {
-			if q, err = subscriptions.Parse(topic); err == nil && cache != nil {
-				cache[topic] = q
+			if q, err = subscriptions.Parse(topic); err == nil {
+				cache.put(topic, q)
 			}
 		}
 		if err != nil {

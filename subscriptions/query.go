@@ -91,7 +91,10 @@ type node struct {
 	title bool     // the term must occur in the title
 	words []string // folded words of the term; the host for termSite, the code for termLang
 	stem  string   // Snowball stem, for termWord
-	str   string   // normalised text of this subtree
+	// stemID is vocab's number for stem (0: none), which finds its key
+	// in an Index without hashing it.
+	stemID uint32
+	str    string // normalised text of this subtree
 }
 
 // Parse parses and normalises a topic query (SPEC, "Topic queries").
@@ -562,7 +565,8 @@ func termNode(it item) (*node, error) {
 	case len(words) == 0:
 		return nil, errAt(it.pos, "letters")
 	case len(words) == 1 && it.kind == itemWord:
-		n.kind, n.stem = termWord, stem(words[0])
+		e := lookupWord(words[0])
+		n.kind, n.stem, n.stemID = termWord, e.stem, e.stemID
 	default:
 		// A quoted phrase, or a word that splits into several
 		// (Belarus-Ukraine, U.S.): both mean these words in a row.
