@@ -163,7 +163,7 @@ func BenchmarkMatch(b *testing.B) {
 			bd := loadBench(b)
 			bi := buildIndex(b, bd, n)
 			matches, matchedQueries := 0, 0
-			count := func(_ string, ids IDs) bool {
+			count := func(ids IDs) bool {
 				matches += ids.Len()
 				matchedQueries++
 				return true

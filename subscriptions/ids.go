@@ -6,24 +6,48 @@ import (
 	"strings"
 )
 
-// IDs are the subscription ids that follow one query, as the index keeps
-// them: packed in one string, each id after its length (an unsigned
-// varint), with their count beside it. At ten million subscriptions a
-// slice of strings was 22 bytes an id and a pointer each for the garbage
-// collector; packed, a matcher's 6-byte id takes 7. The count is kept
-// apart so that counting matches reads no id.
+// IDs are a query of the index with the subscription ids that follow it,
+// as the index keeps them: one string holding the query's normalised text
+// and then each id, each after its length (an unsigned varint), with the
+// count of ids beside it. At ten million subscriptions a slice of strings
+// was 22 bytes an id and a pointer each for the garbage collector, and
+// every posting of a query had its own copy of the text's header; packed,
+// a matcher's 6-byte id takes 7. The count is kept apart so that counting
+// matches reads nothing more.
 type IDs struct {
 	packed string
-	n      int
+	n      int32
+}
+
+// newIDs returns the query's text with no ids, in a string of its own.
+func newIDs(query string) IDs {
+	var b strings.Builder
+	b.Grow(uvarintLen(len(query)) + len(query))
+	var buf [binary.MaxVarintLen64]byte
+	b.Write(binary.AppendUvarint(buf[:0], uint64(len(query))))
+	b.WriteString(query)
+	return IDs{packed: b.String()}
+}
+
+// Query returns the normalised text of the query the ids follow.
+func (s IDs) Query() string {
+	q, _ := next(s.packed)
+	return q
 }
 
 // Len returns the number of ids.
-func (s IDs) Len() int { return s.n }
+func (s IDs) Len() int { return int(s.n) }
+
+// body returns the packed ids after the query.
+func (s IDs) body() string {
+	_, rest := next(s.packed)
+	return rest
+}
 
 // All yields the ids in order.
 func (s IDs) All() iter.Seq[string] {
 	return func(yield func(string) bool) {
-		for rest := s.packed; len(rest) > 0; {
+		for rest := s.body(); len(rest) > 0; {
 			id, after := next(rest)
 			if !yield(id) {
 				return
@@ -33,8 +57,11 @@ func (s IDs) All() iter.Seq[string] {
 	}
 }
 
-// next splits the first id off packed ids.
-func next(packed string) (id, rest string) {
+// next splits the first string off packed strings.
+func next(packed string) (first, rest string) {
+	if packed == "" {
+		return "", ""
+	}
 	n, k := uvarint(packed)
 	return packed[k : k+n], packed[k+n:]
 }
@@ -63,21 +90,20 @@ func packIDs(s IDs, more ...string) IDs {
 		b.Write(binary.AppendUvarint(buf[:0], uint64(len(id))))
 		b.WriteString(id)
 	}
-	return IDs{b.String(), s.n + len(more)}
+	return IDs{b.String(), s.n + int32(len(more))}
 }
 
 // withoutID returns s without id (once), and whether it was there.
 func withoutID(s IDs, id string) (IDs, bool) {
-	for at := 0; at < len(s.packed); {
-		x, rest := next(s.packed[at:])
+	body := s.body()
+	head := len(s.packed) - len(body)
+	for at := 0; at < len(body); {
+		x, rest := next(body[at:])
 		if x != id {
-			at = len(s.packed) - len(rest)
+			at = len(body) - len(rest)
 			continue
 		}
-		if s.n == 1 {
-			return IDs{}, true
-		}
-		return IDs{s.packed[:at] + rest, s.n - 1}, true
+		return IDs{s.packed[:head+at] + rest, s.n - 1}, true
 	}
 	return s, false
 }

@@ -3,7 +3,6 @@ package subscriptions
 import (
 	"hash/maphash"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/herald-news/herald/internal/numtab"
@@ -82,9 +81,6 @@ type Index struct {
 	known map[*Query]uint32
 	// batchNew: the entries a batch made, by text
 	batchNew map[string]uint32
-	// texts is the rest of the last string that new entries' query texts
-	// were copied into, which batchEntry hands out (see prepareBatch).
-	texts string
 	buf   struct{ code, keys, checks []uint32 } // newEntry's buffers
 
 	pool sync.Pool // *scratch
@@ -212,7 +208,7 @@ func (ix *Index) Add(id string, q *Query) {
 
 func (ix *Index) add(id string, q *Query) {
 	if e, ok := ix.lookupID(id); ok {
-		if ix.home(e).query == q.root.str {
+		if ix.home(e).ids.Query() == q.root.str {
 			return
 		}
 		ix.remove(id, e)
@@ -286,18 +282,14 @@ func (ix *Index) Unfile(h uint32, id string) {
 }
 
 // prepareBatch finds the entries of a batch's queries that the index
-// holds and copies the texts of the others, in order, into one string
-// that batchEntry hands out: a batch of new entries makes one allocation
-// for its texts and keeps nothing else of the caller's alive (parsed from
-// Redis replies, a query's text would otherwise hold the whole reply it
-// came from, with its other topics).
+// holds, once each (a query that many follow recurs in a batch, as one
+// parsed Query when the caller parses each topic once).
 func (ix *Index) prepareBatch(qs []*Query) {
 	if ix.batchQs == nil {
 		ix.batchQs = make(map[*Query]uint32)
 		ix.known = make(map[*Query]uint32)
 		ix.batchNew = make(map[string]uint32)
 	}
-	size := 0
 	for _, q := range qs {
 		if _, ok := ix.batchQs[q]; ok {
 			continue
@@ -314,35 +306,15 @@ func (ix *Index) prepareBatch(qs []*Query) {
 			ix.known[q] = e
 		} else if !ok {
 			e = noEntry
-			size += len(q.root.str)
 		}
 		ix.batchQs[q] = e
 	}
-	if size == 0 {
-		ix.texts = ""
-		return
-	}
-	// Written in the order batchEntry will take them: each query's first
-	// place in the batch.
-	var b strings.Builder
-	b.Grow(size)
-	for _, q := range qs {
-		if ix.batchQs[q] == noEntry {
-			if _, done := ix.batchNew[q.root.str]; !done {
-				b.WriteString(q.root.str)
-				ix.batchNew[q.root.str] = noEntry
-			}
-		}
-	}
-	clear(ix.batchNew)
-	ix.texts = b.String()
 }
 
 // endBatch forgets what a batch found.
 func (ix *Index) endBatch() {
 	clear(ix.batchQs)
 	clear(ix.batchNew)
-	ix.texts = ""
 }
 
 // noEntry marks a query of a batch that has no entry yet.
@@ -367,13 +339,9 @@ func (ix *Index) batchEntry(q *Query) uint32 {
 			return e
 		}
 	}
-	text := q.root.str
-	if strings.HasPrefix(ix.texts, text) {
-		text, ix.texts = ix.texts[:len(text)], ix.texts[len(text):]
-	}
-	e = ix.newEntry(q, text)
+	e = ix.newEntry(q)
 	ix.batchQs[q] = e
-	ix.batchNew[text] = e
+	ix.batchNew[q.root.str] = e
 	return e
 }
 
@@ -402,7 +370,7 @@ func (ix *Index) entryFor(q *Query) uint32 {
 	if e, ok := ix.lookupQuery(q.root.str); ok {
 		return e
 	}
-	return ix.newEntry(q, q.root.str)
+	return ix.newEntry(q)
 }
 
 func (ix *Index) hashID(id string) uint64 {
@@ -421,7 +389,7 @@ type hashedKeys struct{ numtab.Table }
 
 // lookupQuery returns the entry of normalised query s.
 func (ix *Index) lookupQuery(s string) (uint32, bool) {
-	return ix.queries.Find(ix.hashID(s), func(e uint32) bool { return ix.home(e).query == s })
+	return ix.queries.Find(ix.hashID(s), func(e uint32) bool { return ix.home(e).ids.Query() == s })
 }
 
 // lookupID returns the entry that subscription id follows.
@@ -486,7 +454,7 @@ func (ix *Index) drop(id string, e uint32) {
 		ix.setIDs(e, ids)
 		return
 	}
-	ix.queries.Delete(ix.hashID(h.query), e)
+	ix.queries.Delete(ix.hashID(h.ids.Query()), e)
 	keys, at := ix.filed(e)
 	for i, key := range keys {
 		// The last posting of the part moves into this one's place: tell
@@ -494,7 +462,7 @@ func (ix *Index) drop(id string, e uint32) {
 		l := ix.lists[key]
 		if moved, from := l.remove(at[i]); moved != nil {
 			// Its entry is the one of its query that was at from.
-			ix.queries.Find(ix.hashID(moved.query), func(m uint32) bool {
+			ix.queries.Find(ix.hashID(moved.ids.Query()), func(m uint32) bool {
 				mkeys, mat := ix.filed(m)
 				if k := slices.Index(mkeys, key); k >= 0 && mat[k] == from {
 					mat[k] = at[i]
@@ -519,8 +487,8 @@ func evaluates(c uint32) bool {
 }
 
 // newEntry compiles q, files it under its selecting keys and returns its
-// entry number. text is q's normalised text, maybe a copy of it.
-func (ix *Index) newEntry(q *Query, text string) uint32 {
+// entry number.
+func (ix *Index) newEntry(q *Query) uint32 {
 	// code, keys and checks are copied into prog: build them in buffers
 	// the index keeps, one allocation per entry instead of four.
 	code := ix.compile(q.root, ix.buf.code[:0]) // interns the keys, too
@@ -546,12 +514,15 @@ func (ix *Index) newEntry(q *Query, text string) uint32 {
 		ix.entries = append(ix.entries, entry{})
 	}
 	ix.entries[e] = entry{at: place, n: uint32(len(prog))}
-	ix.queries.Insert(ix.hashID(text), e)
+	ix.queries.Insert(ix.hashID(q.root.str), e)
+	// Its own copy of the text: parsed from a Redis reply, the query's
+	// would keep the whole reply, with its other topics, alive.
+	ids := newIDs(q.root.str)
 	for i, key := range keys {
 		if ix.lists[key] == nil {
 			ix.lists[key] = new(postingList)
 		}
-		at[i] = ix.lists[key].add(posting{e, checks[i]}, report{query: text})
+		at[i] = ix.lists[key].add(posting{e, checks[i]}, report{ids: ids})
 	}
 	return e
 }

@@ -76,7 +76,7 @@ func (s *scratch) firstVisit(e uint32) bool {
 // particular order.
 func (ix *Index) Match(d *Doc) []string {
 	var ids []string
-	ix.MatchQueries(d, func(_ string, qids IDs) bool {
+	ix.MatchQueries(d, func(qids IDs) bool {
 		for id := range qids.All() {
 			ids = append(ids, id)
 		}
@@ -88,7 +88,7 @@ func (ix *Index) Match(d *Doc) []string {
 // Count returns the number of subscription ids whose query matches d.
 func (ix *Index) Count(d *Doc) int {
 	n := 0
-	ix.MatchQueries(d, func(_ string, ids IDs) bool {
+	ix.MatchQueries(d, func(ids IDs) bool {
 		n += ids.Len()
 		return true
 	})
@@ -99,7 +99,8 @@ func (ix *Index) Count(d *Doc) int {
 // that query's normalised form, until fn returns false. fn runs under the
 // index's read lock: it must not call Add or Remove.
 func (ix *Index) MatchFunc(d *Doc, fn func(id, query string) bool) {
-	ix.MatchQueries(d, func(query string, ids IDs) bool {
+	ix.MatchQueries(d, func(ids IDs) bool {
+		query := ids.Query()
 		for id := range ids.All() {
 			if !fn(id, query) {
 				return false
@@ -110,11 +111,11 @@ func (ix *Index) MatchFunc(d *Doc, fn func(id, query string) bool) {
 }
 
 // MatchQueries calls fn once for each distinct query that matches d, with
-// the ids that follow it, until fn returns false. It is the cheapest form
-// when a popular topic matches: the ids are handed over as they are
-// stored. fn runs under the index's read lock: it must not call Add or
-// Remove.
-func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids IDs) bool) {
+// the ids that follow it (and its text: IDs.Query), until fn returns
+// false. It is the cheapest form when a popular topic matches: the ids
+// are handed over as they are stored. fn runs under the index's read
+// lock: it must not call Add or Remove.
+func (ix *Index) MatchQueries(d *Doc, fn func(IDs) bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	s, _ := ix.pool.Get().(*scratch)
@@ -141,10 +142,10 @@ func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids IDs) bool) {
 	for _, key := range s.lkeys {
 		l := ix.lists[key]
 		if len(l.exact) > 0 {
-			t += l.exact[0].ids.n
+			t += int(l.exact[0].ids.n)
 		}
 		if len(l.cond) > 0 {
-			t += int(l.cond[0]) + l.condReps[0].ids.n
+			t += int(l.cond[0]) + int(l.condReps[0].ids.n)
 		}
 		if len(l.other) > 0 {
 			t += int(l.other[0].check)
@@ -154,7 +155,7 @@ func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids IDs) bool) {
 	for li, key := range s.lkeys {
 		l := ix.lists[key]
 		for i := range l.exact {
-			if r := &l.exact[i]; !fn(r.query, r.ids) {
+			if r := &l.exact[i]; !fn(r.ids) {
 				return
 			}
 		}
@@ -170,7 +171,7 @@ func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids IDs) bool) {
 		}
 		s.hits = hits
 		for _, i := range hits[:n] {
-			if r := &l.condReps[i]; !fn(r.query, r.ids) {
+			if r := &l.condReps[i]; !fn(r.ids) {
 				return
 			}
 		}
@@ -213,7 +214,7 @@ func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids IDs) bool) {
 				s.evals = append(s.evals, uint64(li)<<32|uint64(i))
 				continue
 			}
-			if r := &reps[i]; !fn(r.query, r.ids) {
+			if r := &reps[i]; !fn(r.ids) {
 				return
 			}
 		}
@@ -233,7 +234,7 @@ func (ix *Index) MatchQueries(d *Doc, fn func(query string, ids IDs) bool) {
 		if !s.eval(d, prog[1:1+prog[0]]) {
 			continue
 		}
-		if r := &l.otherReps[i]; !fn(r.query, r.ids) {
+		if r := &l.otherReps[i]; !fn(r.ids) {
 			return
 		}
 	}

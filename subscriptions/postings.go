@@ -125,10 +125,9 @@ func (l *postingList) remove(at uint32) (*report, uint32) {
 }
 
 // report is what a posting hands to MatchQueries' callback: the entry's
-// query and ids. All the reports of an entry share one string of ids.
+// query and ids, in one string that all the reports of the entry share.
 type report struct {
-	query string
-	ids   IDs
+	ids IDs
 }
 
 const (

@@ -133,7 +133,7 @@ func matchArticles(ctx context.Context, ix *subscriptions.Index, in io.Reader, o
 			continue
 		}
 		prefix = append(prefix, `,"query":`...)
-		ix.MatchQueries(doc, func(_ string, ids subscriptions.IDs) bool {
+		ix.MatchQueries(doc, func(ids subscriptions.IDs) bool {
 			for id := range ids.All() {
 				// AvailableBuffer lends the writer's own free space: the
 				// line is built in place, and Write's copy is onto itself.
