@@ -81,7 +81,7 @@ type Index struct {
 	known map[*Query]uint32
 	// batchNew: the entries a batch made, by text
 	batchNew map[string]uint32
-	buf   struct{ code, keys, checks []uint32 } // newEntry's buffers
+	buf      struct{ code, keys, checks []uint32 } // newEntry's buffers
 
 	pool sync.Pool // *scratch
 }
