@@ -178,13 +178,7 @@ func vocabulary(docs []*Doc) []string {
 // and after removals and replacements, with and without frequencies.
 func TestIndexMatchesDirectEvaluation(t *testing.T) {
 	t.Run("random articles", func(t *testing.T) {
-		r := rand.New(rand.NewPCG(1, 2))
-		docs, _ := testDocs(t, r, fallbackWords)
-		var runs [][]string
-		for _, d := range docs {
-			runs = append(runs, d.Words())
-		}
-		g := &queryGen{r: r, words: vocabulary(docs), runs: runs}
+		g, docs := randomQueries(t, 1, 2)
 		checkDifferential(t, g, docs, nil)
 	})
 	t.Run("real articles", func(t *testing.T) {
@@ -403,14 +397,41 @@ func FuzzParse(f *testing.F) {
 // gives, with ids added twice (in one batch and across batches), replaced
 // and removed, and with ids whose hashes clash (a weak hash makes most of
 // them do).
-func TestAddBatch(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
+// sameMatches fails the test unless ix matches each article with the
+// ids want does, and something matches.
+func sameMatches(t *testing.T, stage string, ix, want *Index, docs []*Doc) {
+	t.Helper()
+	matched := 0
+	for di, d := range docs {
+		got, w := ix.Match(d), want.Match(d)
+		slices.Sort(got)
+		slices.Sort(w)
+		matched += len(got)
+		if !slices.Equal(got, w) {
+			t.Fatalf("%s: doc %d: the index matched %d ids, want %d", stage, di, len(got), len(w))
+		}
+	}
+	if matched == 0 {
+		t.Fatalf("%s: nothing matched: the test checks nothing", stage)
+	}
+}
+
+// randomQueries returns random articles and a generator of queries over
+// their words, both from the seeds.
+func randomQueries(t *testing.T, seed1, seed2 uint64) (*queryGen, []*Doc) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed1, seed2))
 	docs, _ := testDocs(t, r, fallbackWords)
 	var runs [][]string
 	for _, d := range docs {
 		runs = append(runs, d.Words())
 	}
-	g := &queryGen{r: r, words: vocabulary(docs), runs: runs}
+	return &queryGen{r: r, words: vocabulary(docs), runs: runs}, docs
+}
+
+func TestAddBatch(t *testing.T) {
+	g, docs := randomQueries(t, 5, 6)
+	r := g.r
 	var pool []*Query
 	for len(pool) < 300 {
 		if q, err := Parse(g.group(0)); err == nil {
@@ -514,13 +535,8 @@ func TestIndexLongPhrases(t *testing.T) {
 // an entry, Unfile takes out only what it names, and Trim changes no
 // match.
 func TestFileBatch(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	docs, _ := testDocs(t, r, fallbackWords)
-	var runs [][]string
-	for _, d := range docs {
-		runs = append(runs, d.Words())
-	}
-	g := &queryGen{r: r, words: vocabulary(docs), runs: runs}
+	g, docs := randomQueries(t, 7, 8)
+	r := g.r
 	var texts []string
 	for len(texts) < 300 {
 		if q, err := Parse(g.group(0)); err == nil {
@@ -569,19 +585,7 @@ func TestFileBatch(t *testing.T) {
 		if one.Len() != many.Len() || one.Distinct() != many.Distinct() {
 			t.Fatalf("round %d: Len, Distinct = %d, %d by Add; %d, %d by FileBatch", round, one.Len(), one.Distinct(), many.Len(), many.Distinct())
 		}
-		matched := 0
-		for di, d := range docs {
-			want, got := one.Match(d), many.Match(d)
-			slices.Sort(want)
-			slices.Sort(got)
-			matched += len(got)
-			if !slices.Equal(got, want) {
-				t.Fatalf("round %d: doc %d: FileBatch index matched %d ids, Add index %d", round, di, len(got), len(want))
-			}
-		}
-		if matched == 0 {
-			t.Fatalf("round %d: nothing matched: the test checks nothing", round)
-		}
+		sameMatches(t, fmt.Sprint("FileBatch, round ", round), many, one, docs)
 	}
 }
 
@@ -590,13 +594,7 @@ func TestFileBatch(t *testing.T) {
 func TestIndexCompactsPrograms(t *testing.T) {
 	defer func(n int) { compactAfter = n }(compactAfter)
 	compactAfter = 64
-	r := rand.New(rand.NewPCG(9, 10))
-	docs, _ := testDocs(t, r, fallbackWords)
-	var runs [][]string
-	for _, d := range docs {
-		runs = append(runs, d.Words())
-	}
-	g := &queryGen{r: r, words: vocabulary(docs), runs: runs}
+	g, docs := randomQueries(t, 9, 10)
 	ix, want := NewIndex(nil), NewIndex(nil)
 	var ids []string
 	for i := 0; len(ids) < 2000; i++ {
@@ -620,17 +618,5 @@ func TestIndexCompactsPrograms(t *testing.T) {
 		t.Errorf("after removing 90%% of the queries, programs take %d numbers of the %d they took (%d unused): never compacted", ix.progLen, before, ix.progHoles)
 	}
 	t.Logf("programs took %d numbers, then %d (%d unused)", before, ix.progLen, ix.progHoles)
-	matched := 0
-	for di, d := range docs {
-		a, b := ix.Match(d), want.Match(d)
-		slices.Sort(a)
-		slices.Sort(b)
-		matched += len(a)
-		if !slices.Equal(a, b) {
-			t.Fatalf("doc %d: after compaction the index matched %d ids, want %d", di, len(a), len(b))
-		}
-	}
-	if matched == 0 {
-		t.Fatal("nothing matched: the test checks nothing")
-	}
+	sameMatches(t, "after compaction", ix, want, docs)
 }

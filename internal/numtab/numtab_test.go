@@ -64,11 +64,7 @@ func TestTableAgreesWithAMap(t *testing.T) {
 }
 
 func BenchmarkTableInsertFind(b *testing.B) {
-	r := rand.New(rand.NewPCG(3, 4))
-	hs := make([]uint64, 1<<22)
-	for i := range hs {
-		hs[i] = r.Uint64()
-	}
+	hs := randomHashes(1 << 22)
 	for b.Loop() {
 		var tab Table
 		for i, h := range hs {
@@ -81,11 +77,7 @@ func BenchmarkTableInsertFind(b *testing.B) {
 }
 
 func BenchmarkMapInsertFind(b *testing.B) {
-	r := rand.New(rand.NewPCG(3, 4))
-	hs := make([]uint64, 1<<22)
-	for i := range hs {
-		hs[i] = r.Uint64()
-	}
+	hs := randomHashes(1 << 22)
 	for b.Loop() {
 		m := map[uint64]uint32{}
 		for i, h := range hs {
@@ -95,4 +87,13 @@ func BenchmarkMapInsertFind(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(hs)), "ns/key")
+}
+
+func randomHashes(n int) []uint64 {
+	r := rand.New(rand.NewPCG(3, 4))
+	hs := make([]uint64, n)
+	for i := range hs {
+		hs[i] = r.Uint64()
+	}
+	return hs
 }
