@@ -324,3 +324,17 @@ func TestEarlierMarkersAreHonouredAfterAnUpgrade(t *testing.T) {
 		}
 	})
 }
+
+// The record of the markers' form does not expire: an expired one would
+// make the next enqueue, finding the queues used, look for old markers
+// for another 30 days.
+func TestMarkerFormIsKept(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	if _, _, err := EnqueueBatch(ctx, st, "s1", []Alert{alert("tg:1", 1, "a1")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ttl, err := st.Redis.TTL(ctx, markersKey(st)).Result(); err != nil || ttl != -1 {
+		t.Fatalf("%s has TTL %s (%v), want none", markersKey(st), ttl, err)
+	}
+}

@@ -172,7 +172,9 @@ func checkLegacy(ctx context.Context, st *store.Store, now time.Time) (bool, err
 				break
 			}
 		}
-		if err := st.Redis.SetNX(ctx, markersKey(st), until, MarkerTTL+24*time.Hour).Err(); err != nil {
+		// Kept for good (a few bytes): were it to expire, the next enqueue
+		// would find the queues used and look for old markers again.
+		if err := st.Redis.SetNX(ctx, markersKey(st), until, 0).Err(); err != nil {
 			return true, fmt.Errorf("record marker format: %w", err)
 		}
 		v, err = st.Redis.Get(ctx, markersKey(st)).Int64()

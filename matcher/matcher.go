@@ -431,15 +431,35 @@ func (m *Matcher) fileLocked(ps []parsedSub) {
 	filed := make([]uint32, total)
 	nums := make([]uint32, len(ps))
 	at := 0
+	var b [refLen]byte
 	for i := range ps {
 		p := &ps[i]
-		num := m.numberLocked(p.id)
+		num, existed := m.numberLocked(p.id)
 		nums[i] = num
+		// A subscriber that changed keeps in the index each topic that is
+		// where it was and the same query: following a popular topic that
+		// others follow too, it is not taken out and filed again (each
+		// costs a copy of that query's ids) when another topic changes.
+		var old []uint32
+		if existed {
+			old = slices.Clone(m.targets[num].handles())
+		}
 		m.targets[num] = p.t
-		for topic := range p.queries {
+		for topic, q := range p.queries {
 			putRef(buf[at*refLen:], num, topic)
 			filed[at] = noTopic
+			if topic < len(old) && old[topic] != noTopic && q != nil {
+				if text, ok := m.idx.QueryOf(old[topic]); ok && text == q.String() {
+					filed[at], old[topic] = old[topic], noTopic
+				}
+			}
 			at++
+		}
+		for topic, h := range old {
+			if h != noTopic {
+				putRef(b[:], num, topic)
+				m.idx.Unfile(h, string(b[:]))
+			}
 		}
 	}
 	refs := string(buf)
@@ -449,7 +469,7 @@ func (m *Matcher) fileLocked(ps []parsedSub) {
 	at = 0
 	for i := range ps {
 		for _, q := range ps[i].queries {
-			if q != nil {
+			if q != nil && filed[at] == noTopic { // not kept
 				ids = append(ids, refs[at*refLen:(at+1)*refLen])
 				qs = append(qs, q)
 				where = append(where, at)
@@ -480,12 +500,11 @@ func (m *Matcher) fileLocked(ps []parsedSub) {
 	}
 }
 
-// numberLocked returns the number of subscriber id, after taking its
-// topics out of the index, or a new number.
-func (m *Matcher) numberLocked(id string) uint32 {
+// numberLocked returns the number of subscriber id, and whether it had
+// one (its topics still in the index), or a new number.
+func (m *Matcher) numberLocked(id string) (uint32, bool) {
 	if num, ok := m.lookupLocked(id); ok {
-		m.unfileLocked(num)
-		return num
+		return num, true
 	}
 	var num uint32
 	if n := len(m.free); n > 0 {
@@ -496,7 +515,7 @@ func (m *Matcher) numberLocked(id string) uint32 {
 		m.targets = append(m.targets, target{})
 	}
 	m.numbers.Insert(maphash.String(m.seed, id), num)
-	return num
+	return num, false
 }
 
 func (m *Matcher) lookupLocked(id string) (uint32, bool) {

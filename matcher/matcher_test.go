@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 	"unsafe"
@@ -155,5 +156,49 @@ func TestDeliveriesShowTopicsAsWritten(t *testing.T) {
 func TestTargetSize(t *testing.T) {
 	if n := unsafe.Sizeof(target{}); n != 32 {
 		t.Errorf("a target takes %d bytes, want 32", n)
+	}
+}
+
+// A subscriber whose topics change keeps in the index each topic that is
+// still the same query at the same place; the others are taken out and
+// filed again, and it matches by exactly its new topics.
+func TestChangedSubscriberKeepsUnchangedTopics(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	subs := subscriptions.NewStore(st)
+	sub := &subscriptions.Subscriber{ID: "tg:1", Kind: subscriptions.KindTelegram, ChatID: 1, Status: subscriptions.StatusActive, Topics: []string{"minsk", "belarus drones"}}
+	if err := subs.Put(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	m := New(st, subs, nil)
+	if _, err := m.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	handles := func() []uint32 {
+		num, ok := m.lookupLocked("tg:1")
+		if !ok {
+			t.Fatal("tg:1 is not in the matcher")
+		}
+		return slices.Clone(m.targets[num].handles())
+	}
+	before := handles()
+	matches := func(title string) int {
+		return len(m.idx.Match(subscriptions.NewDoc(title, "https://news.example/x", title)))
+	}
+
+	sub.Topics = []string{"minsk", "belarus drones", "kyiv"} // one more at the end
+	m.apply(sub)
+	if after := handles(); after[0] != before[0] || after[1] != before[1] || len(after) != 3 {
+		t.Errorf("adding a third topic moved the first two: %v, then %v", before, after)
+	}
+	sub.Topics = []string{"kyiv", "minsk"} // moved and dropped
+	m.apply(sub)
+	if got := m.idx.Len(); got != 2 {
+		t.Errorf("the index holds %d ids, want 2", got)
+	}
+	for title, want := range map[string]int{"Minsk today": 1, "Kyiv tonight": 1, "Drones over Belarus": 0, "Minsk and Kyiv": 2} {
+		if got := matches(title); got != want {
+			t.Errorf("%q matches %d of tg:1's topics, want %d", title, got, want)
+		}
 	}
 }

@@ -270,6 +270,17 @@ func (ix *Index) FileBatch(ids []string, qs []*Query, handles []uint32) {
 	ix.handled += len(ids)
 }
 
+// QueryOf returns the normalised query of the entry that handle h (from
+// FileBatch) names, while an id is filed under it.
+func (ix *Index) QueryOf(h uint32) (string, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if int(h) >= len(ix.entries) || ix.entries[h].n == 0 {
+		return "", false
+	}
+	return ix.home(h).ids.Query(), true
+}
+
 // Unfile takes out id, filed by FileBatch with handle h.
 func (ix *Index) Unfile(h uint32, id string) {
 	ix.mu.Lock()
