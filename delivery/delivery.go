@@ -144,6 +144,12 @@ const feedSlack = ArchiveSize / 10
 func EnqueueBatch(ctx context.Context, st *store.Store, story string, alerts []Alert, items []Digest) (queuedAlerts, queuedItems int, err error) {
 	ttl := int64(MarkerTTL / time.Second)
 	now := time.Now()
+	legacy := false // look for markers of earlier versions too
+	if len(alerts) > 0 {
+		if legacy, err = checkLegacy(ctx, st, now); err != nil {
+			return 0, 0, err
+		}
+	}
 	type batch struct {
 		alerts []Alert
 		items  []Digest
@@ -169,7 +175,7 @@ func EnqueueBatch(ctx context.Context, st *store.Store, story string, alerts []A
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			b.qa, b.qi, b.err = enqueue(ctx, st, story, b.alerts, b.items, ttl, now)
+			b.qa, b.qi, b.err = enqueue(ctx, st, story, b.alerts, b.items, ttl, now, legacy)
 		}()
 	}
 	wg.Wait()
@@ -189,7 +195,7 @@ const inFlight = 4
 // shard and one per reader, whose keys share a slot; on one Redis one of
 // each), and the feed entries of the alerts beside them (plain LPUSHes,
 // pushed whether or not the alert was new: Feed shows a story once).
-func enqueue(ctx context.Context, st *store.Store, story string, alerts []Alert, items []Digest, ttl int64, now time.Time) (queuedAlerts, queuedItems int, err error) {
+func enqueue(ctx context.Context, st *store.Store, story string, alerts []Alert, items []Digest, ttl int64, now time.Time, legacy bool) (queuedAlerts, queuedItems int, err error) {
 	_, cluster := st.Redis.(*redis.ClusterClient)
 	// An article's deliveries mostly share their article, topic and time:
 	// encode each distinct entry once.
@@ -212,13 +218,6 @@ func enqueue(ctx context.Context, st *store.Store, story string, alerts []Alert,
 	}
 	// One call per shard on a cluster, one in all on a single Redis; each
 	// sized for its alerts.
-	legacy := false
-	if len(alerts) > 0 {
-		var err error
-		if legacy, err = checkLegacy(ctx, st, now); err != nil {
-			return 0, 0, err
-		}
-	}
 	flag := "0"
 	if legacy {
 		flag = "1"
@@ -244,8 +243,8 @@ func enqueue(ctx context.Context, st *store.Store, story string, alerts []Alert,
 			i = 0
 		}
 		if at[i] == 0 {
-			calls = append(calls, scriptCall{telegramScript, make([]string, 0, 4), make([]any, 3, 3+5*per[i])})
-			calls[len(calls)-1].args[0], calls[len(calls)-1].args[1], calls[len(calls)-1].args[2] = ttl, 0, flag
+			args := append(make([]any, 0, 3+5*per[i]), ttl, 0, flag) // the shard count is set below
+			calls = append(calls, scriptCall{telegramScript, make([]string, 0, 4), args})
 			legacyKeys = append(legacyKeys, nil)
 			at[i] = len(calls)
 		}

@@ -431,7 +431,6 @@ func (m *Matcher) fileLocked(ps []parsedSub) {
 	filed := make([]uint32, total)
 	nums := make([]uint32, len(ps))
 	at := 0
-	var b [refLen]byte
 	for i := range ps {
 		p := &ps[i]
 		num, existed := m.numberLocked(p.id)
@@ -455,12 +454,7 @@ func (m *Matcher) fileLocked(ps []parsedSub) {
 			}
 			at++
 		}
-		for topic, h := range old {
-			if h != noTopic {
-				putRef(b[:], num, topic)
-				m.idx.Unfile(h, string(b[:]))
-			}
-		}
+		m.unfileHandles(num, old) // those not kept
 	}
 	refs := string(buf)
 	ids := make([]string, 0, total)
@@ -534,17 +528,23 @@ func (m *Matcher) isNum(num uint32, id string) bool {
 
 // unfileLocked takes a subscriber's topics out of the index.
 func (m *Matcher) unfileLocked(num uint32) {
-	var b [refLen]byte
 	t := &m.targets[num]
-	for topic, h := range t.handles() {
+	m.unfileHandles(num, t.handles())
+	t.n = 0
+	if t.more != nil {
+		t.more.filed = nil
+	}
+}
+
+// unfileHandles takes out of the index the topics of subscriber num
+// whose handles, by position, are given (noTopic: not filed).
+func (m *Matcher) unfileHandles(num uint32, handles []uint32) {
+	var b [refLen]byte
+	for topic, h := range handles {
 		if h != noTopic {
 			putRef(b[:], num, topic)
 			m.idx.Unfile(h, string(b[:]))
 		}
-	}
-	t.n = 0
-	if t.more != nil {
-		t.more.filed = nil
 	}
 }
 

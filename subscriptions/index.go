@@ -56,13 +56,14 @@ type Index struct {
 	// no entry uses.
 	progLen, progHoles int
 	// queries finds the entry of each normalised query, and ids the entry
-	// each subscription id follows, by hash (see hashedKeys); the query
-	// and the ids themselves are in the entry's reports, where
-	// lookupQuery and lookupID confirm them. Nearly every entry of a
-	// million subscribers may be a distinct query, and they make
-	// millions of ids: a map of strings was most of the time of loading
-	// them.
-	queries, ids hashedKeys
+	// each subscription id follows (Add, AddBatch), by a hash of each: the
+	// tables keep no strings and nothing the garbage collector must scan,
+	// in 10 bytes a key where a Go map of hashes took 20 to 30. The query
+	// and the ids themselves are in the entry's reports, where lookupQuery
+	// and lookupID confirm the candidates. Nearly every entry of a million
+	// subscribers may be a distinct query, and they make millions of ids:
+	// a map of strings was most of the time of loading them.
+	queries, ids numtab.Table
 	seed         maphash.Seed
 	weak         func(string) uint64 // if set, hashes ids and queries instead: tests make them clash
 
@@ -285,11 +286,9 @@ func (ix *Index) QueryOf(h uint32) (string, bool) {
 func (ix *Index) Unfile(h uint32, id string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if int(h) >= len(ix.entries) || ix.entries[h].n == 0 || !ix.home(h).ids.Contains(id) {
-		return
+	if int(h) < len(ix.entries) && ix.entries[h].n != 0 && ix.drop(id, h) {
+		ix.handled--
 	}
-	ix.handled--
-	ix.drop(id, h)
 }
 
 // prepareBatch finds the entries of a batch's queries that the index
@@ -391,13 +390,6 @@ func (ix *Index) hashID(id string) uint64 {
 	return maphash.String(ix.seed, id)
 }
 
-// hashedKeys maps strings (queries, ids) to entry numbers through a hash
-// of each, in a numtab.Table: it keeps no strings (the entries hold them)
-// and nothing the garbage collector must scan, in 10 bytes a string
-// where a Go map of hashes took 20 to 30. A number it gives is only a
-// candidate, which the caller confirms against the entry.
-type hashedKeys struct{ numtab.Table }
-
 // lookupQuery returns the entry of normalised query s.
 func (ix *Index) lookupQuery(s string) (uint32, bool) {
 	return ix.queries.Find(ix.hashID(s), func(e uint32) bool { return ix.home(e).ids.Query() == s })
@@ -457,13 +449,16 @@ func (ix *Index) remove(id string, e uint32) {
 }
 
 // drop takes id out of the ids of entry e, and the entry out of the
-// index if it was the last.
-func (ix *Index) drop(id string, e uint32) {
+// index if it was the last; it reports whether id was there.
+func (ix *Index) drop(id string, e uint32) bool {
 	h := ix.home(e)
-	ids, _ := withoutID(h.ids, id)
-	if ids.Len() > 0 {
+	ids, found := withoutID(h.ids, id)
+	switch {
+	case !found:
+		return false
+	case ids.Len() > 0:
 		ix.setIDs(e, ids)
-		return
+		return true
 	}
 	ix.queries.Delete(ix.hashID(h.ids.Query()), e)
 	keys, at := ix.filed(e)
@@ -489,6 +484,7 @@ func (ix *Index) drop(id string, e uint32) {
 	ix.dropProg(e)
 	ix.free = append(ix.free, e)
 	clear(ix.known)
+	return true
 }
 
 // evaluates reports whether a posting with check c may need its query

@@ -158,7 +158,18 @@ func (s *site) confirm(t *testing.T, link string) (int, string) {
 // and body.
 func (s *site) get(t *testing.T, u string) (int, string) {
 	t.Helper()
-	resp, err := s.client.Get(u)
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.do(t, req)
+}
+
+// do sends a request with the visitor's cookies and returns the answer's
+// status and body.
+func (s *site) do(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := s.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,13 +199,7 @@ func (s *site) postFrom(t *testing.T, origin, u string, v url.Values) (int, stri
 	} else if origin != "" {
 		req.Header.Set("Origin", origin)
 	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return s.do(t, req)
 }
 
 // hidden returns the value of the form's token field in a page.
