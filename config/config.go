@@ -74,6 +74,10 @@ type Config struct {
 	// is the part of the subscribers this process's matcher holds; 0 of 1
 	// is all of them.
 	MatcherPartition, MatcherPartitions int
+	// MatcherSnapshotDir (HERALD_MATCHER_SNAPSHOT_DIR), if set, is where
+	// a matcher keeps the snapshot of its index that a restart reads
+	// instead of loading every subscriber from Redis; empty: none.
+	MatcherSnapshotDir string
 	// SMTPHelo is the name given in EHLO (HERALD_SMTP_HELO); empty means
 	// the host of PublicURL (HELO gives the value in use).
 	SMTPHelo string
@@ -213,6 +217,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			c.MatcherPartition, c.MatcherPartitions = k, n
 		}
 	}
+	r.str("HERALD_MATCHER_SNAPSHOT_DIR", &c.MatcherSnapshotDir)
 	r.str("HERALD_LOG_FORMAT", &c.LogFormat)
 	r.str("HERALD_LOG_LEVEL", &c.LogLevel)
 	r.str("HERALD_LLM_URL", &c.LLMURL)

@@ -5,6 +5,7 @@ package faults
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,7 +40,9 @@ func loaded(t *testing.T, h *heraldProc, start int) (int, string) {
 // that share its work). Partition 0's process is SIGKILLed in the middle
 // of a fan-out; the stories published while it is down reach partition
 // 1's subscribers and wait for partition 0's, which get them when it is
-// back. Every alert is delivered exactly once.
+// back. Every alert is delivered exactly once. The restarted process
+// starts from the snapshot it saved after loading, and follows the
+// subscribers who came while it was down.
 func TestMatcherPartitions(t *testing.T) {
 	needRedis(t)
 	rd := startRedis(t)
@@ -53,9 +56,10 @@ func TestMatcherPartitions(t *testing.T) {
 		part[k] = append(part[k], c)
 	}
 	w := world{Redis: rd.URL(), TG: tg, Feeds: []string{site.FeedURL()}}
+	snapshots := t.TempDir()
 	in := func(k int) world {
 		v := w
-		v.Extra = append([]string{fmt.Sprintf("HERALD_MATCHER_PARTITION=%d/2", k)}, w.Extra...)
+		v.Extra = append([]string{fmt.Sprintf("HERALD_MATCHER_PARTITION=%d/2", k), "HERALD_MATCHER_SNAPSHOT_DIR=" + snapshots}, w.Extra...)
 		return v
 	}
 	front := newHerald(t, "front", "watcher,telegram,web", w)
@@ -78,6 +82,7 @@ func TestMatcherPartitions(t *testing.T) {
 		t.Fatalf("200 subscribers all in one partition: %d and %d", len(part[0]), len(part[1]))
 	}
 	feedFetched(t, st, site.FeedURL())
+	waitUntil(t, 30*time.Second, p0.Name+"'s snapshot saved", func() bool { return strings.Contains(p0.logText(), "snapshot saved") })
 
 	publish := func(from, to int) []string {
 		var slugs []string
@@ -117,9 +122,30 @@ func TestMatcherPartitions(t *testing.T) {
 		t.Errorf("/metrics does not show partition 1/2 caught up:\n%s", grepLines(m, "herald_matcher_"))
 	}
 
+	// Subscribers who come while partition 0 is down, to a topic none of
+	// the stories so far is about: the restarted process must follow
+	// them from its snapshot's point of the change stream.
+	newcomers, _ := seed(t, st, "tsunami", 9001, 20, 0)
+	if !slices.ContainsFunc(newcomers, func(c int64) bool { return matcher.PartitionOf(subscriptions.TelegramID(c), 2) == 0 }) {
+		t.Fatal("no newcomer is in partition 0")
+	}
 	p0.Start()
+	if n, p := loaded(t, p0, 2); n != len(part[0]) || p != "0/2" {
+		t.Fatalf("%s loaded %d subscribers of partition %s again, want %d of 0/2", p0.Name, n, p, len(part[0]))
+	}
+	if l := grepLine(p0.logText()[strings.LastIndex(p0.logText(), "==== start"):], "subscriptions loaded"); !strings.Contains(l, "from=") {
+		t.Errorf("%s did not start from its snapshot: %s", p0.Name, l)
+	}
 	want := expected(chats, nil, append(early, late...))
 	o := settle(t, tg, nil, want, 90*time.Second, 5*time.Second)
+	if !t.Failed() {
+		site.Publish("tsunami-1", "Tsunami warning lifted", storyText("tsunami", 1))
+		on := settle(t, tg, nil, expected(newcomers, nil, []string{"tsunami-1"}), 60*time.Second, 0)
+		if on.Lost > 0 {
+			t.Errorf("of %d subscribers who came while partition 0 was down, %d got no alert: %s", len(newcomers), on.Lost, on)
+		}
+		o = settle(t, tg, nil, append(want, expected(newcomers, nil, []string{"tsunami-1"})...), 30*time.Second, 2*time.Second)
+	}
 	t.Logf("matcher partitions: %s", o)
 	report.add(reportRow{Scenario: "matcher partitions", Kills: 1, Restarts: 1, Expected: o.Expected, Delivered: o.Delivered, Lost: o.Lost, Duplicated: o.DupMsgs,
 		Note: fmt.Sprintf("2 partitions (%d and %d chats), 3 matcher processes; %d duplicate pairs", len(part[0]), len(part[1]), o.DupPairs)})

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -67,6 +68,16 @@ type Matcher struct {
 	// after loading before the garbage collector runs (0: 128 MiB; < 0:
 	// leave the collector as GOGC says). See bound.
 	HeapHeadroom int64
+	// SnapshotPath, if set, is a file the index is saved in after loading,
+	// every SnapshotEvery (0: 10 minutes) while subscribers change, and on
+	// stopping; Run reads it back instead of loading from Redis when it
+	// still holds (see snapshot.go).
+	SnapshotPath  string
+	SnapshotEvery time.Duration
+
+	epoch   string                 // of the subscriptions loaded (Store.Epoch)
+	applied atomic.Pointer[string] // the change stream point the index is current with
+	saved   string                 // applied when the last snapshot was saved
 }
 
 // target is where one subscriber's deliveries go, in 32 bytes: there are
@@ -205,35 +216,16 @@ func (m *Matcher) Load(ctx context.Context) (string, error) {
 	if len(xs) > 0 {
 		last = xs[0].ID
 	}
+	epoch, err := m.subs.Epoch(ctx, true)
+	if err != nil {
+		return "", err
+	}
 	started := time.Now()
-	// Loading builds a large heap that lives on: collecting at every doubling
-	// spent ~40% of start-up scanning it. Collect less often while loading;
-	// bound sets the lasting target afterwards.
-	gcBefore := -1
-	if m.HeapHeadroom >= 0 && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		gcBefore = debug.SetGCPercent(400)
-	}
-	restoreGC := func() {
-		if gcBefore >= 0 {
-			debug.SetGCPercent(gcBefore)
-			gcBefore = -1
-		}
-	}
+	restoreGC := m.building()
 	defer restoreGC() // on the error paths
-	// Count word frequencies over recent articles so each AND query is filed
-	// under its rarest term; with no articles yet the index guesses.
-	freq := subscriptions.NewFrequencies()
-	if recent, err := articles.Recent(ctx, m.st, 2000); err == nil {
-		for _, a := range recent {
-			freq.Add(subscriptions.NewDoc(a.Title, a.URL, articles.MatchText(a)))
-		}
-	}
+	freq := m.frequencies(ctx)
 	m.mu.Lock()
-	if freq.Docs() >= 50 {
-		m.reset(subscriptions.NewIndex(freq))
-	} else {
-		m.reset(subscriptions.NewIndex(nil))
-	}
+	m.reset(subscriptions.NewIndex(freq))
 	m.mu.Unlock()
 
 	// Reading from Redis, parsing the topics and filing them overlap: one
@@ -303,15 +295,50 @@ func (m *Matcher) Load(ctx context.Context) (string, error) {
 	if cap(m.targets)-len(m.targets) > cap(m.targets)/8 {
 		m.targets = slices.Clone(m.targets)
 	}
+	m.epoch = epoch
+	m.applied.Store(&last)
 	m.mu.Unlock()
-	// Loading made garbage several times the size of what it kept (Redis
-	// replies, parse trees); give it back to the system now rather than
-	// keep the heap at its peak until the scavenger gets to it.
 	restoreGC()
-	debug.FreeOSMemory()
-	m.bound()
+	m.settle()
 	m.log.Info("subscriptions loaded", "subscribers", n, "partition", m.partition(), "took", time.Since(started).Round(time.Millisecond), "filing", filing.Round(time.Millisecond))
 	return last, nil
+}
+
+// building has the garbage collector run less often while an index is
+// built, and returns what undoes it. Loading builds a large heap that
+// lives on: collecting at every doubling spent ~40% of start-up scanning
+// it; bound sets the lasting target afterwards.
+func (m *Matcher) building() (restore func()) {
+	if m.HeapHeadroom < 0 || os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	before := debug.SetGCPercent(400)
+	return sync.OnceFunc(func() { debug.SetGCPercent(before) })
+}
+
+// settle ends a load. Loading made garbage several times the size of
+// what it kept (Redis replies, parse trees): give it back to the system
+// now rather than keep the heap at its peak until the scavenger gets to
+// it; then bound the heap.
+func (m *Matcher) settle() {
+	debug.FreeOSMemory()
+	m.bound()
+}
+
+// frequencies counts word frequencies over recent articles so that each
+// AND query is filed under its rarest term; nil when there are too few
+// articles yet (the index then guesses).
+func (m *Matcher) frequencies(ctx context.Context) *subscriptions.Frequencies {
+	freq := subscriptions.NewFrequencies()
+	if recent, err := articles.Recent(ctx, m.st, 2000); err == nil {
+		for _, a := range recent {
+			freq.Add(subscriptions.NewDoc(a.Title, a.URL, articles.MatchText(a)))
+		}
+	}
+	if freq.Docs() < 50 {
+		return nil
+	}
+	return freq
 }
 
 // bound lowers the garbage collector's target when the subscriptions are
@@ -611,6 +638,7 @@ func (m *Matcher) Follow(ctx context.Context, from string) error {
 					return ctx.Err()
 				}
 				from = x.ID
+				m.applied.Store(&x.ID)
 			}
 		}
 	}
@@ -707,7 +735,19 @@ func (m *Matcher) warnOtherPartitions(ctx context.Context) {
 // until ctx ends.
 func (m *Matcher) Run(ctx context.Context) error {
 	var from string
-	for attempt := 0; ; attempt++ {
+	restored := false
+	if m.SnapshotPath != "" {
+		var err error
+		switch from, err = m.Restore(ctx); {
+		case err == nil:
+			restored = true
+		case errors.Is(err, ErrNoSnapshot):
+			m.log.Info("no snapshot yet; loading subscriptions from Redis", "path", m.SnapshotPath)
+		default:
+			m.log.Warn("snapshot not used; loading subscriptions from Redis", "path", m.SnapshotPath, "err", err)
+		}
+	}
+	for attempt := 0; !restored; attempt++ {
 		var err error
 		if from, err = m.Load(ctx); err == nil {
 			break
@@ -736,6 +776,13 @@ func (m *Matcher) Run(ctx context.Context) error {
 	}
 	m.warnOtherPartitions(ctx)
 	go m.Follow(ctx, from)
+	if m.SnapshotPath != "" {
+		// The last snapshot is saved once matching has stopped: wait for it.
+		ctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); m.keepSnapshots(ctx, !restored) }()
+		defer func() { stop(); <-done }()
+	}
 	return s.Run(ctx, func(ctx context.Context, msg queue.Message) error {
 		return m.Handle(ctx, msg.Get("article"))
 	})

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -197,6 +198,9 @@ func New(opts Options) (*Service, error) {
 	s.Matcher.Consumer = s.consumer
 	s.Matcher.ClaimAfter = cfg.ClaimAfter
 	s.Matcher.Partition, s.Matcher.Partitions = cfg.MatcherPartition, cfg.MatcherPartitions
+	if cfg.MatcherSnapshotDir != "" {
+		s.Matcher.SnapshotPath = filepath.Join(cfg.MatcherSnapshotDir, fmt.Sprintf("matcher-%d-of-%d.snap", cfg.MatcherPartition, max(cfg.MatcherPartitions, 1)))
+	}
 	s.Matcher.Matched = func(kind string) { s.m.matched.WithLabelValues(kind).Inc() }
 
 	var llm *summary.LLM

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,6 +94,29 @@ func (s *Store) key(id string) string { return Key(s.st, id) }
 
 // ChangesKey is the stream of subscriber ids whose topics changed.
 func (s *Store) ChangesKey() string { return s.st.Key("{subs}", "changes") }
+
+// Epoch names this Redis's subscriptions: a random token made the first
+// time it is asked for, and made again only if the key is lost with the
+// rest (a flushed or new Redis). A matcher's saved index records the
+// epoch it was read under and is used again only under the same one.
+// With create false, Epoch returns "" where there is none.
+func (s *Store) Epoch(ctx context.Context, create bool) (string, error) {
+	key := s.st.Key("{subs}", "epoch")
+	if create {
+		token := strconv.FormatUint(rand.Uint64(), 36) + strconv.FormatUint(rand.Uint64(), 36)
+		if err := s.st.Redis.SetNX(ctx, key, token, 0).Err(); err != nil {
+			return "", fmt.Errorf("make epoch: %w", err)
+		}
+	}
+	e, err := s.st.Redis.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read epoch: %w", err)
+	}
+	return e, nil
+}
 
 func (s *Store) emailKey(addr string) string {
 	return s.st.Key("email", strings.ToLower(strings.TrimSpace(addr)))

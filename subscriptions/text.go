@@ -625,6 +625,25 @@ func stemNumber(st string) uint32 {
 	return vocab.stems[st]
 }
 
+// numberStem returns the vocab number of a stem, numbered now if it has
+// none and vocab has room (0 if not). A saved index read back in a new
+// process has stem keys whose words this process has not seen yet: their
+// stems need the numbers that those words will find them by.
+func numberStem(st string) uint32 {
+	if n := stemNumber(st); n != 0 || vocab.full.Load() {
+		return n
+	}
+	vocab.Lock()
+	defer vocab.Unlock()
+	if n, ok := vocab.stems[st]; ok {
+		return n
+	}
+	n := vocab.nStems
+	vocab.stems[strings.Clone(st)] = n
+	vocab.nStems++
+	return n
+}
+
 // stem returns the stem of a folded token, through vocab.
 func stem(w string) string { return lookupWord(w).stem }
 

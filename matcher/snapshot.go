@@ -1,0 +1,261 @@
+package matcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/herald-news/herald/internal/binfile"
+	"github.com/herald-news/herald/internal/numtab"
+	"github.com/herald-news/herald/subscriptions"
+)
+
+// A snapshot is a matcher's index saved in a local file (SnapshotPath),
+// so that a restart reads it back in seconds instead of reading and
+// compiling every subscriber from Redis. It records the point of the
+// change stream the index was current with; the restarted matcher follows
+// the stream from there, as one that never stopped would. Re-reading a
+// change is harmless (a change is applied by reading the subscriber as
+// it is now), so a snapshot may name a point a little before its state,
+// never after it.
+//
+// A snapshot is used only when everything it assumes still holds: the
+// same build of the index (subscriptions.ReadIndex), the same partition,
+// the same Redis (its subscriptions' epoch), and a change stream that
+// still holds the recorded point, so that no change since was trimmed
+// away. Otherwise, or if the file is damaged, the matcher says why and
+// loads from Redis.
+const snapshotMagic = "herald matcher snapshot 1"
+
+// ErrNoSnapshot is Restore's error when there is no snapshot yet.
+var ErrNoSnapshot = errors.New("no snapshot")
+
+// SaveSnapshot writes the index to SnapshotPath.
+func (m *Matcher) SaveSnapshot() error {
+	if m.SnapshotPath == "" {
+		return errors.New("no snapshot path")
+	}
+	started := time.Now()
+	if err := os.MkdirAll(filepath.Dir(m.SnapshotPath), 0o700); err != nil {
+		return err
+	}
+	w, err := binfile.Create(m.SnapshotPath)
+	if err != nil {
+		return err
+	}
+	m.mu.RLock()
+	at := m.applied.Load()
+	if m.epoch == "" || at == nil {
+		m.mu.RUnlock()
+		w.Abort()
+		return errors.New("nothing loaded to save")
+	}
+	w.String(snapshotMagic)
+	w.String(m.epoch)
+	w.Uint(uint64(m.Partition))
+	w.Uint(uint64(max(m.Partitions, 1)))
+	w.String(*at)
+	if err := m.idx.SaveTo(w); err != nil {
+		m.mu.RUnlock()
+		w.Abort()
+		return err
+	}
+	ts := m.targets
+	w.Uint(uint64(len(ts)))
+	w.Uint32sOf(len(ts), func(i int) uint32 { return uint32(ts[i].chatID) })
+	w.Uint32sOf(len(ts), func(i int) uint32 { return uint32(uint64(ts[i].chatID) >> 32) })
+	w.Uint32sOf(len(ts), func(i int) uint32 {
+		return uint32(ts[i].kind) | uint32(ts[i].n)<<8 | uint32(ts[i].reworded)<<16
+	})
+	for k := range inlineTopics {
+		w.Uint32sOf(len(ts), func(i int) uint32 { return ts[i].filed[k] })
+	}
+	more := 0
+	for i := range ts {
+		if ts[i].more != nil {
+			more++
+		}
+	}
+	w.Uint(uint64(more))
+	for i := range ts {
+		if t := &ts[i]; t.more != nil {
+			w.Uint(uint64(i))
+			w.String(t.more.id)
+			w.Uint32s(t.more.filed)
+		}
+	}
+	w.Uint32s(m.free)
+	subscribers := len(ts) - len(m.free)
+	m.mu.RUnlock()
+	if err := w.Commit(); err != nil {
+		return err
+	}
+	m.saved = *at
+	m.log.Info("snapshot saved", "path", m.SnapshotPath, "subscribers", subscribers, "changes_to", *at, "took", time.Since(started).Round(time.Millisecond))
+	return nil
+}
+
+// Restore reads the snapshot at SnapshotPath in place of Load, and
+// returns the change stream point to follow from.
+func (m *Matcher) Restore(ctx context.Context) (string, error) {
+	started := time.Now()
+	r, err := binfile.Open(m.SnapshotPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", ErrNoSnapshot
+	}
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	if magic := r.String(); r.Err() == nil && magic != snapshotMagic {
+		return "", fmt.Errorf("not a snapshot of this version (%.40q)", magic)
+	}
+	epoch, k, n, at := r.String(), int(r.Uint()), int(r.Uint()), r.String()
+	if err := r.Err(); err != nil {
+		return "", err
+	}
+	if k != m.Partition || n != max(m.Partitions, 1) {
+		return "", fmt.Errorf("snapshot of partition %d/%d, not %s", k, n, m.partition())
+	}
+	now, err := m.subs.Epoch(ctx, false)
+	if err != nil {
+		return "", err
+	}
+	if now != epoch {
+		return "", errors.New("snapshot of other subscriptions (Redis's epoch differs: a flushed or other Redis)")
+	}
+	if err := m.changesSince(ctx, at); err != nil {
+		return "", err
+	}
+
+	restoreGC := m.building()
+	defer restoreGC()
+	idx, err := subscriptions.ReadIndex(r, m.frequencies(ctx))
+	if err != nil {
+		return "", err
+	}
+	count := r.Len(6)
+	lo, hi, meta := r.Uint32s(), r.Uint32s(), r.Uint32s()
+	var filed [inlineTopics][]uint32
+	for k := range filed {
+		filed[k] = r.Uint32s()
+	}
+	if err := r.Err(); err != nil {
+		return "", err
+	}
+	if len(lo) != count || len(hi) != count || len(meta) != count || len(filed[inlineTopics-1]) != count {
+		return "", fmt.Errorf("snapshot targets disagree: %w", binfile.ErrDamaged)
+	}
+	targets := make([]target, count)
+	for i := range targets {
+		t := &targets[i]
+		t.chatID = int64(uint64(hi[i])<<32 | uint64(lo[i]))
+		t.kind, t.n, t.reworded = uint8(meta[i]), uint8(meta[i]>>8), uint16(meta[i]>>16)
+		for k := range t.filed {
+			t.filed[k] = filed[k][i]
+		}
+	}
+	lo, hi, meta, filed = nil, nil, nil, [inlineTopics][]uint32{}
+	for range r.Len(3) {
+		i, id, handles := r.Uint(), r.String(), r.Uint32s()
+		if r.Err() != nil || i >= uint64(count) {
+			return "", fmt.Errorf("snapshot targets disagree: %w", binfile.ErrDamaged)
+		}
+		if len(handles) == 0 {
+			handles = nil
+		}
+		targets[i].more = &targetMore{id: id, filed: handles}
+	}
+	free := r.Uint32s()
+	if err := r.End(); err != nil {
+		return "", err
+	}
+	var numbers numtab.Table
+	var buf []byte
+	for num := range targets {
+		t := &targets[num]
+		if t.kind == 0 {
+			continue
+		}
+		var h uint64
+		if t.more != nil && t.more.id != "" {
+			h = maphash.String(m.seed, t.more.id)
+		} else {
+			buf = strconv.AppendInt(append(buf[:0], "tg:"...), t.chatID, 10)
+			h = maphash.Bytes(m.seed, buf)
+		}
+		numbers.Insert(h, uint32(num))
+	}
+	m.mu.Lock()
+	m.idx, m.targets, m.free, m.numbers = idx, targets, free, numbers
+	m.epoch = epoch
+	m.applied.Store(&at)
+	m.saved = at
+	m.mu.Unlock()
+	restoreGC()
+	m.settle()
+	m.log.Info("subscriptions loaded", "subscribers", count-len(free), "partition", m.partition(), "took", time.Since(started).Round(time.Millisecond), "from", m.SnapshotPath, "changes_from", at)
+	return at, nil
+}
+
+// changesSince checks that the change stream holds every change after
+// point at: it still holds at itself (the stream is trimmed from its
+// oldest end), or at is its start and it is empty.
+func (m *Matcher) changesSince(ctx context.Context, at string) error {
+	key := m.subs.ChangesKey()
+	if at == "0-0" {
+		n, err := m.st.Redis.XLen(ctx, key).Result()
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return errors.New("snapshot from before the first change; the changes since may be trimmed")
+		}
+		return nil
+	}
+	xs, err := m.st.Redis.XRangeN(ctx, key, at, at, 1).Result()
+	if err != nil {
+		return err
+	}
+	if len(xs) == 0 {
+		return fmt.Errorf("the change stream no longer holds %s, where the snapshot ends: changes since may be lost", at)
+	}
+	return nil
+}
+
+// keepSnapshots saves a snapshot every SnapshotEvery while there are
+// changes it does not hold, and once more when ctx ends; loaded is
+// whether the index came from Redis (no snapshot holds it yet).
+func (m *Matcher) keepSnapshots(ctx context.Context, loaded bool) {
+	every := m.SnapshotEvery
+	if every <= 0 {
+		every = 10 * time.Minute
+	}
+	save := func() {
+		if at := m.applied.Load(); at != nil && *at == m.saved && !loaded {
+			return
+		}
+		loaded = false
+		if err := m.SaveSnapshot(); err != nil {
+			m.log.Warn("cannot save snapshot", "path", m.SnapshotPath, "err", err)
+		}
+	}
+	save()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			save()
+			return
+		case <-tick.C:
+			save()
+		}
+	}
+}
