@@ -19,14 +19,35 @@ type IDs struct {
 	n      int32
 }
 
-// newIDs returns the query's text with no ids, in a string of its own.
-func newIDs(query string) IDs {
-	var b strings.Builder
-	b.Grow(uvarintLen(len(query)) + len(query))
-	var buf [binary.MaxVarintLen64]byte
-	b.Write(binary.AppendUvarint(buf[:0], uint64(len(query))))
-	b.WriteString(query)
-	return IDs{packed: b.String()}
+// newIDs returns the query's text and ids, in a string of their own.
+func newIDs(query string, ids ...string) IDs {
+	var p packer
+	p.Grow(packedLen(query) + packedLen(ids...))
+	p.add(query)
+	for _, id := range ids {
+		p.add(id)
+	}
+	return IDs{p.String(), int32(len(ids))}
+}
+
+// packer writes strings each after its length.
+type packer struct {
+	strings.Builder
+	buf [binary.MaxVarintLen64]byte
+}
+
+func (p *packer) add(s string) {
+	p.Write(binary.AppendUvarint(p.buf[:0], uint64(len(s))))
+	p.WriteString(s)
+}
+
+// packedLen is the length of the strings packed.
+func packedLen(ss ...string) int {
+	n := 0
+	for _, s := range ss {
+		n += uvarintLen(len(s)) + len(s)
+	}
+	return n
 }
 
 // Query returns the normalised text of the query the ids follow.
@@ -78,19 +99,13 @@ func (s IDs) Contains(id string) bool {
 
 // packIDs returns s with more appended.
 func packIDs(s IDs, more ...string) IDs {
-	size := len(s.packed)
+	var p packer
+	p.Grow(len(s.packed) + packedLen(more...))
+	p.WriteString(s.packed)
 	for _, id := range more {
-		size += uvarintLen(len(id)) + len(id)
+		p.add(id)
 	}
-	var b strings.Builder
-	b.Grow(size)
-	b.WriteString(s.packed)
-	var buf [binary.MaxVarintLen64]byte
-	for _, id := range more {
-		b.Write(binary.AppendUvarint(buf[:0], uint64(len(id))))
-		b.WriteString(id)
-	}
-	return IDs{b.String(), s.n + int32(len(more))}
+	return IDs{p.String(), s.n + int32(len(more))}
 }
 
 // withoutID returns s without id (once), and whether it was there.
