@@ -45,6 +45,8 @@ func (m *Matcher) SaveSnapshot() error {
 	if err := os.MkdirAll(filepath.Dir(m.SnapshotPath), 0o700); err != nil {
 		return err
 	}
+	// A process killed while saving left its file half written.
+	binfile.Sweep(m.SnapshotPath, time.Hour)
 	w, err := binfile.Create(m.SnapshotPath)
 	if err != nil {
 		return err

@@ -212,3 +212,62 @@ func TestSnapshotRefusedWhenItDoesNotHold(t *testing.T) {
 		st.Redis.Del(ctx, st.Key("{subs}", "epoch"))
 	})
 }
+
+// Run saves a snapshot once loaded and, stopping with changes the last
+// one does not hold, once more; started again, it reads that one.
+func TestRunKeepsSnapshots(t *testing.T) {
+	st := storetest.New(t)
+	subs := subscriptions.NewStore(st)
+	put := func(id int64, topic string) {
+		t.Helper()
+		if err := subs.Put(context.Background(), &subscriptions.Subscriber{ID: subscriptions.TelegramID(id), Kind: subscriptions.KindTelegram, ChatID: id, Status: subscriptions.StatusActive, Topics: []string{topic}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(1, "minsk")
+	path := filepath.Join(t.TempDir(), "state", "matcher.snap") // its directory is made
+	run := func() (*Matcher, context.CancelFunc, chan error) {
+		m := New(st, subs, nil)
+		m.SnapshotPath = path
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- m.Run(ctx) }()
+		return m, cancel, done
+	}
+	stopped := func(cancel context.CancelFunc, done chan error) {
+		t.Helper()
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("Run did not return")
+		}
+	}
+	m, cancel, done := run()
+	waitFile := func() {
+		t.Helper()
+		for limit := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if _, err := os.Stat(path); err == nil {
+				return
+			}
+			if time.Now().After(limit) {
+				t.Fatal("no snapshot was saved after loading")
+			}
+		}
+	}
+	waitFile()
+	put(2, "riga")
+	caughtUp(t, m)
+	stopped(cancel, done)
+	if m.saved != *m.applied.Load() {
+		t.Fatalf("stopped with the snapshot at %s, the index at %s", m.saved, *m.applied.Load())
+	}
+
+	again, cancel, done := run()
+	defer stopped(cancel, done)
+	doc := subscriptions.NewDoc("Riga and Minsk", "https://news.example/a", "")
+	indexed(t, again, doc, 2)
+	if again.saved != m.saved {
+		t.Errorf("restarted at %s, not at the snapshot's %s: it loaded from Redis", again.saved, m.saved)
+	}
+}

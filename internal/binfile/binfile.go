@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -61,6 +62,18 @@ func (w *Writer) Flush() error {
 		w.err = w.w.Flush()
 	}
 	return w.err
+}
+
+// Sweep removes the temporary files of writes to path that were never
+// committed nor aborted (the process was killed while writing) and are
+// older than age: another process may be writing one now.
+func Sweep(path string, age time.Duration) {
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".*"))
+	for _, f := range left {
+		if st, err := os.Stat(f); err == nil && time.Since(st.ModTime()) > age {
+			os.Remove(f)
+		}
+	}
 }
 
 // Uint writes an unsigned varint.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestFileReadsBackWhatWasWritten(t *testing.T) {
@@ -108,5 +109,19 @@ func TestFileRefusesLengthsItDoesNotHold(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) > 0 {
 		t.Errorf("temporary files left after Abort: %v", left)
+	}
+
+	// What a killed writer left is swept once old, not while it may be
+	// another's write in progress.
+	w, _ = Create(path)
+	Sweep(path, time.Hour)
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 1 {
+		t.Errorf("a write in progress was swept: %v", left)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(w.f.Name(), old, old)
+	Sweep(path, time.Hour)
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 0 {
+		t.Errorf("an abandoned write was not swept: %v", left)
 	}
 }
