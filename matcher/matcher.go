@@ -44,7 +44,13 @@ type Matcher struct {
 	subs *subscriptions.Store
 	log  *slog.Logger
 
-	mu      sync.RWMutex
+	mu sync.RWMutex
+	// changes is held by whatever changes the index (Load, Restore,
+	// apply) around taking mu, and by SaveSnapshot instead of mu: saving
+	// holds off subscriber changes, not matching. (Held with mu's read
+	// lock, a save made a change wait for mu, and every match wait behind
+	// that change.)
+	changes sync.Mutex
 	idx     *subscriptions.Index
 	targets []target // by subscriber number
 	free    []uint32 // numbers of targets no longer used
@@ -208,6 +214,8 @@ func (m *Matcher) reset(idx *subscriptions.Index) {
 // Load reads every subscriber into the index and returns the id of the
 // change stream it is current with.
 func (m *Matcher) Load(ctx context.Context) (string, error) {
+	m.changes.Lock()
+	defer m.changes.Unlock()
 	last := "0-0"
 	xs, err := m.st.Redis.XRevRangeN(ctx, m.subs.ChangesKey(), "+", "-", 1).Result()
 	if err != nil {
@@ -589,6 +597,8 @@ func (m *Matcher) subID(num uint32) string {
 func (m *Matcher) apply(s *subscriptions.Subscriber) {
 	t := subscriptions.Topics{ID: s.ID, Kind: s.Kind, Status: s.Status, ChatID: s.ChatID, Topics: strings.Join(s.Topics, "\n")}
 	p, ok := m.parse(&t, nil)
+	m.changes.Lock()
+	defer m.changes.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if ok {

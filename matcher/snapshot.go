@@ -51,10 +51,10 @@ func (m *Matcher) SaveSnapshot() error {
 	if err != nil {
 		return err
 	}
-	m.mu.RLock()
+	m.changes.Lock() // the index as it is now, while matching goes on
 	at := m.applied.Load()
 	if m.epoch == "" || at == nil {
-		m.mu.RUnlock()
+		m.changes.Unlock()
 		w.Abort()
 		return errors.New("nothing loaded to save")
 	}
@@ -64,7 +64,7 @@ func (m *Matcher) SaveSnapshot() error {
 	w.Uint(uint64(max(m.Partitions, 1)))
 	w.String(*at)
 	if err := m.idx.SaveTo(w); err != nil {
-		m.mu.RUnlock()
+		m.changes.Unlock()
 		w.Abort()
 		return err
 	}
@@ -94,7 +94,7 @@ func (m *Matcher) SaveSnapshot() error {
 	}
 	w.Uint32s(m.free)
 	subscribers := len(ts) - len(m.free)
-	m.mu.RUnlock()
+	m.changes.Unlock()
 	if err := w.Commit(); err != nil {
 		return err
 	}
@@ -194,12 +194,14 @@ func (m *Matcher) Restore(ctx context.Context) (string, error) {
 		}
 		numbers.Insert(h, uint32(num))
 	}
+	m.changes.Lock()
 	m.mu.Lock()
 	m.idx, m.targets, m.free, m.numbers = idx, targets, free, numbers
 	m.epoch = epoch
 	m.applied.Store(&at)
 	m.saved = at
 	m.mu.Unlock()
+	m.changes.Unlock()
 	restoreGC()
 	m.settle()
 	m.log.Info("subscriptions loaded", "subscribers", count-len(free), "partition", m.partition(), "took", time.Since(started).Round(time.Millisecond), "from", m.SnapshotPath, "changes_from", at)
