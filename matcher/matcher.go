@@ -745,22 +745,27 @@ func (m *Matcher) warnOtherPartitions(ctx context.Context) {
 // until ctx ends.
 func (m *Matcher) Run(ctx context.Context) error {
 	var from string
-	restored := false
-	if m.SnapshotPath != "" {
-		var err error
-		switch from, err = m.Restore(ctx); {
-		case err == nil:
-			restored = true
-		case errors.Is(err, ErrNoSnapshot):
-			m.log.Info("no snapshot yet; loading subscriptions from Redis", "path", m.SnapshotPath)
-		default:
-			m.log.Warn("snapshot not used; loading subscriptions from Redis", "path", m.SnapshotPath, "err", err)
-		}
-	}
+	restored, trySnapshot := false, m.SnapshotPath != ""
 	for attempt := 0; !restored; attempt++ {
 		var err error
-		if from, err = m.Load(ctx); err == nil {
-			break
+		if trySnapshot {
+			switch from, err = m.Restore(ctx); {
+			case err == nil:
+				restored = true
+				continue
+			case errors.Is(err, errUnchecked): // wait for Redis, below
+			case errors.Is(err, ErrNoSnapshot):
+				m.log.Info("no snapshot yet; loading subscriptions from Redis", "path", m.SnapshotPath)
+				trySnapshot = false
+			default:
+				m.log.Warn("snapshot not used; loading subscriptions from Redis", "path", m.SnapshotPath, "err", err)
+				trySnapshot = false
+			}
+		}
+		if !trySnapshot {
+			if from, err = m.Load(ctx); err == nil {
+				break
+			}
 		}
 		if attempt == 0 {
 			m.log.Warn("cannot load subscriptions; retrying until Redis answers", "err", err)

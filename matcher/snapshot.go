@@ -36,6 +36,10 @@ const snapshotMagic = "herald matcher snapshot 1"
 // ErrNoSnapshot is Restore's error when there is no snapshot yet.
 var ErrNoSnapshot = errors.New("no snapshot")
 
+// errUnchecked wraps Restore's error when Redis did not answer: whether
+// the snapshot fits is not known yet.
+var errUnchecked = errors.New("snapshot not checked against Redis")
+
 // SaveSnapshot writes the index to SnapshotPath.
 func (m *Matcher) SaveSnapshot() error {
 	if m.SnapshotPath == "" {
@@ -127,7 +131,7 @@ func (m *Matcher) Restore(ctx context.Context) (string, error) {
 	}
 	now, err := m.subs.Epoch(ctx, false)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w: %w", errUnchecked, err)
 	}
 	if now != epoch {
 		return "", errors.New("snapshot of other subscriptions (Redis's epoch differs: a flushed or other Redis)")
@@ -216,7 +220,7 @@ func (m *Matcher) changesSince(ctx context.Context, at string) error {
 	if at == "0-0" {
 		n, err := m.st.Redis.XLen(ctx, key).Result()
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: %w", errUnchecked, err)
 		}
 		if n > 0 {
 			return errors.New("snapshot from before the first change; the changes since may be trimmed")
@@ -225,7 +229,7 @@ func (m *Matcher) changesSince(ctx context.Context, at string) error {
 	}
 	xs, err := m.st.Redis.XRangeN(ctx, key, at, at, 1).Result()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errUnchecked, err)
 	}
 	if len(xs) == 0 {
 		return fmt.Errorf("the change stream no longer holds %s, where the snapshot ends: changes since may be lost", at)

@@ -84,14 +84,6 @@ func (w *Writer) Uint(v uint64) {
 	}
 }
 
-// Int writes a signed number (zig-zag varint).
-func (w *Writer) Int(v int64) {
-	if w.err == nil {
-		w.buf = binary.AppendVarint(w.buf[:0], v)
-		_, w.err = w.w.Write(w.buf)
-	}
-}
-
 // String writes s after its length.
 func (w *Writer) String(s string) {
 	w.Uint(uint64(len(s)))
@@ -219,14 +211,11 @@ func (r *Reader) Close() error { return r.f.Close() }
 // Err returns the first error.
 func (r *Reader) Err() error { return r.err }
 
-// Fail records err, if no error came before it, for Err to return.
-func (r *Reader) Fail(err error) {
+func (r *Reader) damaged() {
 	if r.err == nil {
-		r.err = err
+		r.err = ErrDamaged
 	}
 }
-
-func (r *Reader) damaged() { r.Fail(ErrDamaged) }
 
 // Uint reads an unsigned varint.
 func (r *Reader) Uint() uint64 {
@@ -234,19 +223,6 @@ func (r *Reader) Uint() uint64 {
 		return 0
 	}
 	v, err := binary.ReadUvarint(r)
-	if err != nil {
-		r.damaged()
-		return 0
-	}
-	return v
-}
-
-// Int reads a signed number.
-func (r *Reader) Int() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, err := binary.ReadVarint(r)
 	if err != nil {
 		r.damaged()
 		return 0
