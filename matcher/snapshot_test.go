@@ -256,8 +256,10 @@ func TestRunKeepsSnapshots(t *testing.T) {
 		}
 	}
 	waitFile()
-	put(2, "riga")
+	put(2, "riga") // after the index was read back from the snapshot
 	caughtUp(t, m)
+	doc := subscriptions.NewDoc("Riga and Minsk", "https://news.example/a", "")
+	indexed(t, m, doc, 2)
 	stopped(cancel, done)
 	if m.saved != *m.applied.Load() {
 		t.Fatalf("stopped with the snapshot at %s, the index at %s", m.saved, *m.applied.Load())
@@ -265,7 +267,6 @@ func TestRunKeepsSnapshots(t *testing.T) {
 
 	again, cancel, done := run()
 	defer stopped(cancel, done)
-	doc := subscriptions.NewDoc("Riga and Minsk", "https://news.example/a", "")
 	indexed(t, again, doc, 2)
 	if again.saved != m.saved {
 		t.Errorf("restarted at %s, not at the snapshot's %s: it loaded from Redis", again.saved, m.saved)
