@@ -146,7 +146,11 @@ func TestBrowserScreens(t *testing.T) {
 	if !evaluate[bool](t, ctx, hourHidden) {
 		t.Errorf("the hour is shown for \"as it happens\"")
 	}
-	err := chromedp.Do(ctx,
+	// Bounded apart from the test, so that a page that never comes is
+	// told with what the browser shows instead (once, in a CI run, the
+	// wait ran out and said nothing more).
+	wait, cancel := context.WithTimeout(ctx, time.Minute)
+	err := chromedp.Do(wait,
 		chromedp.Click(chromedp.CSS(`input[name=frequency][value=daily]`)),
 		chromedp.SendKeys(chromedp.ID("email"), "screens@example.org"),
 		chromedp.SendKeys(chromedp.ID("topics"), "belarus\nmuseum*"),
@@ -155,8 +159,10 @@ func TestBrowserScreens(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#signup button:not([formaction])`)),
 		chromedp.WaitVisible(`//h1[contains(., "Check your inbox")]`),
 	)
+	cancel()
 	if err != nil {
-		t.Fatalf("sign-up: %v", err)
+		t.Fatalf("sign-up: %v; the browser shows %s: %.600q", err,
+			evaluate[string](t, ctx, `location.href`), evaluate[string](t, ctx, `document.body ? document.body.innerText : ""`))
 	}
 	link := s.smtp.WaitMessagesTo(10*time.Second, "screens@example.org", 1)[0].Link(s.base + "/confirm?token=")
 	err = chromedp.Do(ctx,
