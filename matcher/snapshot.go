@@ -114,19 +114,29 @@ func (m *Matcher) saveLocked() error {
 // returns the change stream point to follow from.
 func (m *Matcher) Restore(ctx context.Context) (string, error) {
 	started := time.Now()
-	restoreGC := m.building()
-	defer restoreGC()
-	sn, err := m.readSnapshot(ctx, true)
+	m.changes.Lock()
+	defer m.changes.Unlock()
+	sn, err := m.readBack(ctx, true)
 	if err != nil {
 		return "", err
 	}
-	m.changes.Lock()
-	m.install(sn)
-	m.changes.Unlock()
-	restoreGC()
-	m.settle()
 	m.log.Info("subscriptions loaded", "subscribers", len(sn.targets)-len(sn.free), "partition", m.partition(), "took", time.Since(started).Round(time.Millisecond), "from", m.SnapshotPath, "changes_from", sn.at)
 	return sn.at, nil
+}
+
+// readBack reads the snapshot (see readSnapshot) and makes it the
+// index; the caller holds changes.
+func (m *Matcher) readBack(ctx context.Context, check bool) (*snapshot, error) {
+	restoreGC := m.building()
+	defer restoreGC()
+	sn, err := m.readSnapshot(ctx, check)
+	if err != nil {
+		return nil, err
+	}
+	m.install(sn)
+	restoreGC()
+	m.settle()
+	return sn, nil
 }
 
 // snapshot is what a snapshot file holds, read back.
@@ -138,8 +148,10 @@ type snapshot struct {
 	numbers   numtab.Table
 }
 
-// readSnapshot reads the file at SnapshotPath; with check, it refuses one
-// that no longer fits Redis (see the top of this file).
+// readSnapshot reads the file at SnapshotPath. With check, it refuses one
+// that no longer fits Redis (see the top of this file) and counts word
+// frequencies anew; without, the file is one this process has just
+// written, and the index keeps the frequencies it has.
 func (m *Matcher) readSnapshot(ctx context.Context, check bool) (*snapshot, error) {
 	r, err := binfile.Open(m.SnapshotPath)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -171,7 +183,11 @@ func (m *Matcher) readSnapshot(ctx context.Context, check bool) (*snapshot, erro
 			return nil, err
 		}
 	}
-	idx, err := subscriptions.ReadIndex(r, m.frequencies(ctx))
+	freq := m.idx.Frequencies()
+	if check {
+		freq = m.frequencies(ctx)
+	}
+	idx, err := subscriptions.ReadIndex(r, freq)
 	if err != nil {
 		return nil, err
 	}
@@ -255,15 +271,9 @@ func (m *Matcher) rebuild(ctx context.Context) error {
 		return err
 	}
 	started := time.Now()
-	restoreGC := m.building()
-	defer restoreGC()
-	sn, err := m.readSnapshot(ctx, false)
-	if err != nil {
+	if _, err := m.readBack(ctx, false); err != nil {
 		return err
 	}
-	m.install(sn)
-	restoreGC()
-	m.settle()
 	m.log.Info("index rebuilt from its snapshot", "took", time.Since(started).Round(time.Millisecond))
 	return nil
 }

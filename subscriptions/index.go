@@ -82,7 +82,8 @@ type Index struct {
 	// an entry is dropped, and by Trim. Confirming a found query against
 	// its entry took a quarter of loading a partition.
 	known map[*Query]uint32
-	// batchNew: the entries a batch made, by text
+	// batchNew, by text: the entries an AddBatch made, or the queries new
+	// to the index of a FileBatch (their place in its groups)
 	batchNew map[string]uint32
 	buf      struct{ code, keys, checks []uint32 } // newEntry's buffers
 
@@ -176,6 +177,9 @@ func NewIndex(freq *Frequencies) *Index {
 	}
 	return ix
 }
+
+// Frequencies returns the counts the index was made with (nil: none).
+func (ix *Index) Frequencies() *Frequencies { return ix.freq }
 
 // Len returns the number of subscriptions (ids) in the index.
 func (ix *Index) Len() int {

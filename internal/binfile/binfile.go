@@ -108,27 +108,26 @@ func (w *Writer) Uint32s(s []uint32) {
 // Uint32sOf writes n numbers, at(0) to at(n-1), as Uint32s does a slice
 // of them, with no slice made.
 func (w *Writer) Uint32sOf(n int, at func(i int) uint32) {
+	w.run(n, func(b []byte, i int) []byte { return binary.LittleEndian.AppendUint32(b, at(i)) })
+}
+
+// Float64s writes the numbers after their count.
+func (w *Writer) Float64s(s []float64) {
+	w.run(len(s), func(b []byte, i int) []byte { return binary.LittleEndian.AppendUint64(b, math.Float64bits(s[i])) })
+}
+
+// run writes n after its count, put appending the i'th to a buffer
+// written out every 4096 of them.
+func (w *Writer) run(n int, put func(b []byte, i int) []byte) {
 	w.Uint(uint64(n))
 	for i := 0; i < n && w.err == nil; {
 		k := min(n-i, 4096)
 		w.buf = w.buf[:0]
 		for j := i; j < i+k; j++ {
-			w.buf = binary.LittleEndian.AppendUint32(w.buf, at(j))
+			w.buf = put(w.buf, j)
 		}
 		_, w.err = w.w.Write(w.buf)
 		i += k
-	}
-}
-
-// Float64s writes the numbers after their count.
-func (w *Writer) Float64s(s []float64) {
-	w.Uint(uint64(len(s)))
-	for _, v := range s {
-		if w.err != nil {
-			return
-		}
-		w.buf = binary.LittleEndian.AppendUint64(w.buf[:0], math.Float64bits(v))
-		_, w.err = w.w.Write(w.buf)
 	}
 }
 
@@ -290,35 +289,32 @@ func (r *Reader) bytes(n int) []byte {
 
 // Uint32s reads a run of numbers.
 func (r *Reader) Uint32s() []uint32 {
-	n := r.Len(4)
-	if r.err != nil {
-		return nil
-	}
-	out := make([]uint32, n)
-	for i := 0; i < n && r.err == nil; {
-		k := min(n-i, 4096)
-		b := r.bytes(4 * k)
-		for j := range k {
-			out[i+j] = binary.LittleEndian.Uint32(b[4*j:])
-		}
-		i += k
-	}
-	return out
+	return readRun(r, 4, binary.LittleEndian.Uint32)
 }
 
 // Float64s reads a run of numbers.
 func (r *Reader) Float64s() []float64 {
-	n := r.Len(8)
+	return readRun(r, 8, func(b []byte) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b)) })
+}
+
+// readRun reads a run of numbers of size bytes each, decoded by at; nil
+// after an error.
+func readRun[T any](r *Reader, size int, at func([]byte) T) []T {
+	n := r.Len(size)
 	if r.err != nil {
 		return nil
 	}
-	out := make([]float64, n)
-	for i := range out {
-		b := r.bytes(8)
+	out := make([]T, n)
+	for i := 0; i < n; {
+		k := min(n-i, 4096)
+		b := r.bytes(size * k)
 		if b == nil {
 			return nil
 		}
-		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b))
+		for j := range k {
+			out[i+j] = at(b[size*j:])
+		}
+		i += k
 	}
 	return out
 }
